@@ -1,0 +1,23 @@
+"""The bundled Pulumi program: stack config in, one pipeline out. Nothing happens at import time."""
+
+import pulumi
+
+from mlops_component import MlOpsPipeline
+from mlops_component.stack_config import StackConfigError, from_pulumi
+
+
+def main() -> MlOpsPipeline:
+    """Validate the `mlops:` stack config, build the pipeline and export its outputs."""
+    try:
+        config = from_pulumi()
+    except StackConfigError as error:
+        # A RunError ends the program with this message alone, before any resource is registered.
+        raise pulumi.RunError(str(error)) from None
+    pipeline = MlOpsPipeline("mlops", config)
+    pulumi.export("bucket_names", pipeline.bucket_names)
+    pulumi.export("summary", pipeline.summary)
+    return pipeline
+
+
+if __name__ == "__main__":
+    main()

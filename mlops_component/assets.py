@@ -1,0 +1,34 @@
+"""Where the code this library deploys lives: `functions/`, `etl/` and `container/`.
+
+In a source checkout they sit next to the `mlops_component` package; an installed wheel carries copies under
+`mlops_component/_bundled/` (see `pyproject.toml`). Relative paths in the config resolve against the program's
+folder first, so a user's own files always win over the bundled ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+_BUNDLED = _PACKAGE / "_bundled"
+
+
+def asset_root() -> Path:
+    """The folder holding `functions/`, `etl/` and `container/`."""
+    return _BUNDLED if _BUNDLED.is_dir() else _PACKAGE.parent
+
+
+def asset_path(*parts: str) -> Path:
+    """A path inside the shipped code, e.g. `asset_path("functions")`."""
+    return asset_root().joinpath(*parts)
+
+
+def resolve_local_path(value: str, base_dir: Path) -> Path | None:
+    """The existing file or folder that `value` names, or None.
+
+    Absolute paths are taken as they are. A relative path is looked up in `base_dir` (the Pulumi program's
+    folder), then in the shipped code, so defaults such as `etl/transform.py` work from any program.
+    """
+    path = Path(value).expanduser()
+    candidates = [path] if path.is_absolute() else [base_dir / path, asset_root() / path]
+    return next((p.resolve() for p in candidates if p.exists()), None)

@@ -1,0 +1,507 @@
+"""The pipeline's configuration: one pydantic model, validated once, before any resource exists.
+
+Field names are the seed Terraform module's input names (snake_case); every model also accepts Pulumi's
+camelCase spelling of each key. Cross-field rules live in field validators that read the fields declared
+before them, so that one ValidationError names every bad key at once instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from mlops_component.assets import resolve_local_path
+
+InferenceMode = Literal["Batch Transform", "Create Model Endpoint Config"]
+BATCH_TRANSFORM: InferenceMode = "Batch Transform"
+ENDPOINT: InferenceMode = "Create Model Endpoint Config"
+ComparisonOperator = Literal[
+    "NumericEquals",
+    "NumericGreaterThan",
+    "NumericGreaterThanEquals",
+    "NumericLessThan",
+    "NumericLessThanEquals",
+]
+ScalingType = Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"]
+
+# SageMaker resource names: alphanumerics separated by single hyphens (the API's own pattern).
+_SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
+_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# Longest name the component derives: "<prefix>-<store>-<account id>-<region>" must fit S3's 63 characters.
+NAME_PREFIX_MAX = 24
+
+
+class _Model(BaseModel):
+    """Shared settings: typos fail loudly, and both snake_case and camelCase keys are accepted."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        # Pulumi hands structured config over as JSON, where "5" may arrive as the number 5.
+        coerce_numbers_to_str=True,
+        frozen=True,
+        # Defaults get the same checks as given values (e.g. a default upload path must exist).
+        validate_default=True,
+    )
+
+
+class Environment(_Model):
+    """The seed's standard `environment` input. In Pulumi the region is a provider setting."""
+
+    vpc_id: str | None = Field(default=None, description="VPC for resources that run inside one.")
+    aws_region: str | None = Field(
+        default=None,
+        description="Region to deploy to. When unset, the ambient provider config (`aws:region`) is used.",
+    )
+    public_subnets: list[str] = Field(default_factory=list, description="Public subnet IDs.")
+    private_subnets: list[str] = Field(
+        default_factory=list, description="Private subnet IDs; resources that support a VPC run here."
+    )
+
+    @field_validator("vpc_id")
+    @classmethod
+    def _vpc_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"vpc-[0-9a-f]{8,17}", value):
+            raise ValueError(f"{value!r} is not a VPC ID (vpc-xxxxxxxx)")
+        return value
+
+    @field_validator("aws_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", value):
+            raise ValueError(f"{value!r} is not an AWS region name such as us-east-1")
+        return value
+
+    @field_validator("public_subnets", "private_subnets")
+    @classmethod
+    def _subnets(cls, value: list[str]) -> list[str]:
+        bad = [s for s in value if not re.fullmatch(r"subnet-[0-9a-f]{8,17}", s)]
+        if bad:
+            raise ValueError(f"not subnet IDs (subnet-xxxxxxxx): {bad}")
+        return value
+
+
+class _PascalModel(_Model):
+    """SageMaker API shapes keep the API's PascalCase keys (as in the seed); snake_case also works."""
+
+    model_config = ConfigDict(alias_generator=lambda name: to_camel(name)[0].upper() + to_camel(name)[1:])
+
+
+def _number(value: str, what: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{what} {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{what} {value!r} is not a finite number")
+    return number
+
+
+class _NumericRange(_PascalModel):
+    name: str = Field(description="Hyperparameter to tune.")
+    min_value: str = Field(description="Lower bound (a number, passed to SageMaker as a string).")
+    max_value: str = Field(description="Upper bound (a number, passed to SageMaker as a string).")
+    scaling_type: ScalingType = Field(default="Auto", description="How SageMaker searches the range.")
+
+    def _check_bounds(self, low: float, high: float) -> None:
+        if low > high:
+            raise ValueError(f"MinValue {self.min_value} is greater than MaxValue {self.max_value}")
+        if self.scaling_type == "Logarithmic" and low <= 0:
+            raise ValueError("Logarithmic scaling needs MinValue > 0")
+
+
+class ContinuousParameterRange(_NumericRange):
+    """A real-valued hyperparameter range."""
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ContinuousParameterRange:
+        low, high = _number(self.min_value, "MinValue"), _number(self.max_value, "MaxValue")
+        self._check_bounds(low, high)
+        if self.scaling_type == "ReverseLogarithmic" and not (low >= 0 and high < 1):
+            raise ValueError("ReverseLogarithmic scaling needs 0 <= MinValue and MaxValue < 1")
+        return self
+
+
+class IntegerParameterRange(_NumericRange):
+    """An integer hyperparameter range."""
+
+    @model_validator(mode="after")
+    def _bounds(self) -> IntegerParameterRange:
+        low, high = _number(self.min_value, "MinValue"), _number(self.max_value, "MaxValue")
+        if not (low.is_integer() and high.is_integer()):
+            raise ValueError("integer ranges need whole-number MinValue and MaxValue")
+        if self.scaling_type == "ReverseLogarithmic":
+            raise ValueError("ReverseLogarithmic scaling is only valid for continuous ranges")
+        self._check_bounds(low, high)
+        return self
+
+
+class CategoricalParameterRange(_PascalModel):
+    """A hyperparameter chosen from a list of values."""
+
+    name: str = Field(description="Hyperparameter to tune.")
+    values: Annotated[list[str], Field(min_length=1, max_length=30)] = Field(
+        description="Candidate values (SageMaker allows up to 30)."
+    )
+
+
+class ParameterRanges(_PascalModel):
+    """Hyperparameter tuning ranges, in the shape of SageMaker's `ParameterRanges`."""
+
+    continuous_parameter_ranges: list[ContinuousParameterRange] = Field(
+        default_factory=list, description="Real-valued ranges."
+    )
+    integer_parameter_ranges: list[IntegerParameterRange] = Field(
+        default_factory=list, description="Integer ranges."
+    )
+    categorical_parameter_ranges: list[CategoricalParameterRange] = Field(
+        default_factory=list, description="Categorical ranges."
+    )
+
+    @model_validator(mode="after")
+    def _names(self) -> ParameterRanges:
+        names = self.names()
+        if not names:
+            raise ValueError("at least one range is needed for tuning")
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"hyperparameters given more than one range: {duplicates}")
+        return self
+
+    def names(self) -> list[str]:
+        """Every tuned hyperparameter's name."""
+        ranges: list[_NumericRange | CategoricalParameterRange] = [
+            *self.continuous_parameter_ranges,
+            *self.integer_parameter_ranges,
+            *self.categorical_parameter_ranges,
+        ]
+        return [r.name for r in ranges]
+
+    def to_sagemaker(self) -> dict[str, list[dict[str, Any]]]:
+        """The `ParameterRanges` document of CreateHyperParameterTuningJob."""
+        return self.model_dump(by_alias=True)
+
+
+def _default_parameter_ranges() -> ParameterRanges:
+    # The seed module's default ranges, unchanged.
+    auto = "Auto"
+    return ParameterRanges(
+        continuous_parameter_ranges=[
+            ContinuousParameterRange(name="gamma", min_value="0", max_value="10", scaling_type=auto),
+            ContinuousParameterRange(
+                name="min_child_weight", min_value="1", max_value="20", scaling_type=auto
+            ),
+            ContinuousParameterRange(name="subsample", min_value="0.1", max_value="0.5", scaling_type=auto),
+            ContinuousParameterRange(name="max_delta_step", min_value="0", max_value="1", scaling_type=auto),
+            ContinuousParameterRange(
+                name="scale_pos_weight", min_value="1", max_value="10", scaling_type=auto
+            ),
+        ],
+        integer_parameter_ranges=[
+            IntegerParameterRange(name="max_depth", min_value="1", max_value="10", scaling_type=auto),
+        ],
+    )
+
+
+_CURRENT_GENERATION = (
+    "The seed's default `ml.m4.xlarge` is a previous-generation instance type; `ml.m5.xlarge` is its current "
+    "equivalent at a lower price."
+)
+
+
+def _instance_type(description: str) -> Any:
+    return Field(default="ml.m5.xlarge", description=f"{description} {_CURRENT_GENERATION}")
+
+
+class MlOpsConfig(_Model):
+    """Everything the pipeline needs. Mirrors the seed module's 33 inputs, plus the settings this project adds."""
+
+    # --- The seed module's inputs (same names; same defaults except where the description says why) ---------
+    aws_credentials_file: str | None = Field(
+        default=None,
+        description="Path to an AWS shared credentials file for the AWS provider. Optional: when unset, the "
+        "ambient provider configuration (environment, profile, `aws:` stack config) is used.",
+    )
+    environment: Environment | None = Field(
+        default=None,
+        description="The seed's standard environment input: VPC, region and subnets. Optional; the region maps "
+        "onto the AWS provider.",
+    )
+    job_name: str = Field(
+        description="Name prefix given to SageMaker models and training/tuning jobs (18 characters or less, so "
+        "that the generated unique suffix keeps tuning job names within SageMaker's 32).",
+    )
+    name_prefix: str = Field(
+        description=f"Prefix for every resource name. Lowercase letters, digits and hyphens, at most "
+        f"{NAME_PREFIX_MAX} characters, because it is part of S3 bucket names.",
+    )
+    resource_tags: dict[str, str] = Field(
+        default_factory=dict,
+        description="Tags for every taggable resource the component creates (the name prefix is added as "
+        "`mlops:name-prefix`).",
+    )
+    batch_transform_instance_count: int = Field(
+        default=1, ge=1, description="Number of batch transform instances."
+    )
+    batch_transform_instance_type: str = _instance_type("Instance type for batch inference.")
+    built_in_model_image: str | None = Field(
+        default=None,
+        description="A SageMaker built-in algorithm image URI to train and serve with. When set, the "
+        "bring-your-own image is neither built nor pushed, and no ECR repository is created.",
+    )
+    byo_model_image_name: str = Field(
+        default="byo-xgboost", description="Image and ECR repository name for the bring-your-own model."
+    )
+    byo_model_image_source_path: str = Field(
+        default="container",
+        description="Local Docker build context of the bring-your-own model image. The seed's default "
+        "`source/containers/ml-ops-byo-xgboost` pointed into the old repository; `container` is this "
+        "project's (and, when the library is installed, the copy it ships).",
+    )
+    byo_model_image_tag: str = Field(
+        default="latest",
+        description="An extra, movable tag pushed alongside the immutable content-derived tag. The workflow "
+        "always runs the digest-pinned image, never this tag.",
+    )
+    endpoint_instance_count: int = Field(default=1, ge=1, description="Number of initial endpoint instances.")
+    endpoint_instance_type: str = _instance_type("Instance type for the inference endpoint.")
+    endpoint_name: str = Field(
+        default="training-endpoint",
+        description="SageMaker inference endpoint to create or update. It is created if it does not exist.",
+    )
+    endpoint_or_batch_transform: InferenceMode = Field(
+        default=BATCH_TRANSFORM,
+        description='Whether a run ends in batch inference ("Batch Transform") or creates/updates a real-time '
+        'endpoint ("Create Model Endpoint Config").',
+    )
+    feature_store_override: str | None = Field(
+        default=None,
+        description="Name of an existing bucket to use as the feature store. It is only referenced: never "
+        "created, changed or deleted (apart from the trigger's notification configuration).",
+    )
+    glue_job_name: str = Field(
+        default="data-transformation",
+        description="Name of the Glue data transformation job (after the prefix).",
+    )
+    glue_job_spark_flag: bool = Field(
+        default=False, description="True for a Spark Glue job; false (the default) for a Python shell job."
+    )
+    inference_comparison_operator: ComparisonOperator = Field(
+        default="NumericGreaterThan",
+        description="Step Functions comparison between the tuning job's objective metric and "
+        "`inference_metric_threshold`; a model is deployed only if it holds.",
+    )
+    inference_metric_threshold: float = Field(
+        default=0.7, allow_inf_nan=False, description="Threshold the objective metric is compared with."
+    )
+    max_number_training_jobs: int = Field(
+        default=3, ge=1, description="Maximum number of training jobs in hyperparameter tuning."
+    )
+    max_parallel_training_jobs: int = Field(
+        default=1, ge=1, description="Maximum number of training jobs run in parallel during tuning."
+    )
+    parameter_ranges: ParameterRanges = Field(
+        default_factory=_default_parameter_ranges,
+        description="Hyperparameter tuning ranges: `ContinuousParameterRanges`, `IntegerParameterRanges` and/or "
+        "`CategoricalParameterRanges`, each a list of `Name`, `MinValue`, `MaxValue`, `ScalingType` (or `Values`).",
+    )
+    score_local_path: str | None = Field(
+        default="data/score.csv",
+        description="Local scoring data uploaded to the feature store's `data/score/`; unused for endpoint "
+        "inference, and null to land data yourself. The seed's `source/data/score.csv` pointed into the old "
+        "repository; `mlops sample-data --out data` writes this file.",
+    )
+    script_path: str = Field(
+        default="etl/transform.py",
+        description="Local Glue script, uploaded to the source repository. The seed's "
+        "`source/scripts/transform.py` pointed into the old repository; `etl/transform.py` is this project's.",
+    )
+    static_hyperparameters: dict[str, str] = Field(
+        default_factory=lambda: {"kfold_splits": "5"},
+        description="Hyperparameters passed unchanged to every training job, e.g. `{kfold_splits: '5'}`.",
+    )
+    train_local_path: str | None = Field(
+        default="data/train.csv",
+        description="Local training data uploaded to the feature store's `data/train/`; null to land data "
+        "yourself. The seed's `source/data/train.csv` pointed into the old repository.",
+    )
+    training_job_instance_count: int = Field(
+        default=1, ge=1, description="Number of instances per training job."
+    )
+    training_job_instance_type: str = _instance_type("Instance type for training jobs.")
+    training_job_storage_in_gb: int = Field(
+        default=30, ge=1, le=16384, description="Volume size in GB for each training instance."
+    )
+    tuning_metric: str = Field(
+        default="accuracy",
+        description="Objective metric, e.g. accuracy, roc_auc, f1. The training program prints it as "
+        "`<metric>: <value>`.",
+    )
+    tuning_objective: Literal["Maximize", "Minimize"] = Field(
+        default="Maximize", description="Whether tuning maximizes or minimizes the metric."
+    )
+    whl_path: str | None = Field(
+        default=None,
+        description="Optional local Python wheel given to the Glue job. The seed defaulted to a hand-built pandas "
+        "wheel in the old repository; current Glue runtimes ship pandas, so no wheel is needed by default.",
+    )
+
+    # --- Settings this project adds ----------------------------------------------------------------------------
+    kms_key_arn: str | None = Field(
+        default=None,
+        description="KMS key for the buckets' default encryption (SSE-KMS with a bucket key). When unset, "
+        "buckets use SSE-S3.",
+    )
+    force_destroy: bool = Field(
+        default=False,
+        description="Allow `pulumi destroy` to delete buckets that still hold objects. Off, so data is never "
+        "deleted by accident.",
+    )
+
+    # Top-level fields set with `pulumi config set --secret`; their values reach resources as Pulumi secrets.
+    _secret_fields: frozenset[str] = PrivateAttr(default_factory=frozenset)
+
+    # --- Field rules ---------------------------------------------------------------------------------------------
+    @field_validator("job_name")
+    @classmethod
+    def _job_name(cls, value: str) -> str:
+        if len(value) > 18:
+            raise ValueError(f"must be at most 18 characters (got {len(value)})")
+        if not _SAGEMAKER_NAME.fullmatch(value):
+            raise ValueError("must use SageMaker name characters: letters, digits and single hyphens")
+        return value
+
+    @field_validator("name_prefix")
+    @classmethod
+    def _name_prefix(cls, value: str) -> str:
+        # A trailing hyphen is the Terraform module's habit ("myproj-dev-"); the component adds its own.
+        prefix = value.rstrip("-")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", prefix):
+            raise ValueError("must be usable in S3 bucket names: lowercase letters, digits and hyphens")
+        if len(prefix) > NAME_PREFIX_MAX:
+            raise ValueError(f"must be at most {NAME_PREFIX_MAX} characters (got {len(prefix)})")
+        if prefix.startswith(("xn--", "sthree-", "amzn-s3-demo-")):
+            raise ValueError("must not start with a prefix S3 reserves (xn--, sthree-, amzn-s3-demo-)")
+        return prefix
+
+    @field_validator("endpoint_name", "byo_model_image_name", "glue_job_name")
+    @classmethod
+    def _resource_name(cls, value: str, info: ValidationInfo) -> str:
+        if info.field_name == "byo_model_image_name":
+            if not re.fullmatch(r"[a-z0-9]+([._-][a-z0-9]+)*", value):
+                raise ValueError("must be a valid ECR repository name (lowercase, digits, . _ -)")
+        elif not _SAGEMAKER_NAME.fullmatch(value) or len(value) > 63:
+            raise ValueError("must be 1-63 letters, digits and single hyphens")
+        return value
+
+    @field_validator("batch_transform_instance_type", "endpoint_instance_type", "training_job_instance_type")
+    @classmethod
+    def _ml_instance_type(cls, value: str) -> str:
+        if not _INSTANCE_TYPE.fullmatch(value):
+            raise ValueError(f"{value!r} is not a SageMaker instance type (ml.<family>.<size>)")
+        return value
+
+    @field_validator("feature_store_override")
+    @classmethod
+    def _bucket_name(cls, value: str | None) -> str | None:
+        if value is not None and not _BUCKET_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a valid S3 bucket name")
+        return value
+
+    @field_validator("max_parallel_training_jobs")
+    @classmethod
+    def _parallel_within_total(cls, value: int, info: ValidationInfo) -> int:
+        total = info.data.get("max_number_training_jobs")
+        if total is not None and value > total:
+            raise ValueError(f"must be at most max_number_training_jobs ({total})")
+        return value
+
+    @field_validator("tuning_metric")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        # The metric name becomes part of the MetricDefinitions regex, so keep it to regex-safe characters.
+        if not re.fullmatch(r"[A-Za-z0-9_:-]+", value):
+            raise ValueError("must be a metric name: letters, digits, _ : -")
+        return value
+
+    @field_validator("kms_key_arn")
+    @classmethod
+    def _kms_key(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(
+            r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+", value
+        ):
+            raise ValueError("must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
+        return value
+
+    @field_validator("aws_credentials_file", "script_path", "whl_path", "train_local_path")
+    @classmethod
+    def _uploaded_file(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else _existing_path(value, info, want_dir=False)
+
+    @field_validator("byo_model_image_source_path")
+    @classmethod
+    def _image_context(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("built_in_model_image"):
+            return value  # nothing is built, so the folder need not exist
+        return _existing_path(value, info, want_dir=True)
+
+    @field_validator("score_local_path")
+    @classmethod
+    def _score_file(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or info.data.get("endpoint_or_batch_transform") == ENDPOINT:
+            return None  # endpoint inference scores through the endpoint, not a file
+        return _existing_path(value, info, want_dir=False)
+
+    # --- Derived values -------------------------------------------------------------------------------------------
+    @property
+    def is_batch(self) -> bool:
+        """True when runs end in batch inference rather than a real-time endpoint."""
+        return self.endpoint_or_batch_transform == BATCH_TRANSFORM
+
+    @property
+    def uses_own_image(self) -> bool:
+        """True when the bring-your-own image is built and pushed."""
+        return self.built_in_model_image is None
+
+    @property
+    def secret_fields(self) -> frozenset[str]:
+        """Fields whose values came from encrypted stack config."""
+        return self._secret_fields
+
+    def with_secret_fields(self, fields: Iterable[str]) -> MlOpsConfig:
+        """A copy that remembers which fields are secret."""
+        copy = self.model_copy()
+        copy._secret_fields = frozenset(fields)
+        return copy
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The tags every taggable resource gets."""
+        return {**self.resource_tags, "mlops:name-prefix": self.name_prefix}
+
+
+def _existing_path(value: str, info: ValidationInfo, *, want_dir: bool) -> str:
+    """Resolve a local path the deployment reads, or fail naming it."""
+    base = Path((info.context or {}).get("base_dir", "."))
+    path = resolve_local_path(value, base)
+    if path is None or path.is_dir() != want_dir:
+        kind = "folder" if want_dir else "file"
+        raise ValueError(f"{kind} {value!r} does not exist (looked in {base.resolve()})")
+    return str(path)

@@ -1,0 +1,36 @@
+"""Names and S3 layout shared by the component, the runtime code's configuration and `mlops local-run`.
+
+Pure functions of plain values, so the local run creates exactly the names a deployment would.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Store = Literal["feature_store", "source_repository", "extracts", "models", "metadata", "output"]
+
+# The seed's six file stores, in its order, with the short word each bucket name carries.
+STORES: dict[Store, str] = {
+    "feature_store": "features",
+    "source_repository": "source",
+    "extracts": "extracts",
+    "models": "models",
+    "metadata": "metadata",
+    "output": "output",
+}
+
+# Where raw data lands in the feature store; the trigger watches exactly these prefixes.
+TRAIN_PREFIX = "data/train/"
+SCORE_PREFIX = "data/score/"
+# Where uploaded Glue code lives in the source repository.
+ETL_CODE_PREFIX = "etl/"
+
+
+def bucket_name(name_prefix: str, store: Store, account_id: str, region: str) -> str:
+    """A store's bucket name. Account and region make it globally unique without random suffixes."""
+    return f"{name_prefix}-{STORES[store]}-{account_id}-{region}"
+
+
+def resource_name(name_prefix: str, part: str) -> str:
+    """The physical name of a named resource (Glue job, state machine, function, role)."""
+    return f"{name_prefix}-{part}"

@@ -1,0 +1,80 @@
+"""The top component: composes the stores and every later part of the pipeline from one validated config."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_component import naming
+from mlops_component.config import MlOpsConfig
+from mlops_component.storage import DataStores
+from mlops_component.tagging import tag_everything
+
+
+def render_summary(config: MlOpsConfig, bucket_names: dict[str, str]) -> str:
+    """The human summary output: what was created and how to start a run."""
+    width = max(len(store) for store in bucket_names)
+    feature_store = bucket_names["feature_store"]
+    lines = [
+        f"MLOps pipeline '{config.name_prefix}' (job '{config.job_name}', {config.endpoint_or_batch_transform})",
+        "",
+        "Buckets:",
+        *(f"  {store.ljust(width)}  s3://{bucket}" for store, bucket in bucket_names.items()),
+        "",
+        "Land data to start a run:",
+        f"  aws s3 cp train.csv s3://{feature_store}/{naming.TRAIN_PREFIX}train.csv",
+    ]
+    if config.is_batch:
+        lines.append(f"  aws s3 cp score.csv s3://{feature_store}/{naming.SCORE_PREFIX}score.csv")
+    return "\n".join(lines)
+
+
+class MlOpsPipeline(pulumi.ComponentResource):
+    """An automated MLOps pipeline on AWS, built from one `MlOpsConfig`."""
+
+    stores: DataStores
+    """The six file stores."""
+    bucket_names: pulumi.Output[dict[str, str]]
+    """Bucket name of each store, keyed by the seed's store names."""
+    summary: pulumi.Output[str]
+    """What was created, and the commands to land data and start a run."""
+
+    def __init__(self, name: str, config: MlOpsConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+        opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(transformations=[tag_everything(config.tags)])
+        )
+        super().__init__("mlops:index:Pipeline", name, None, opts)
+
+        provider = _explicit_provider(name, config, self)
+        child = pulumi.ResourceOptions(parent=self, providers=[provider] if provider else None)
+        invoke = pulumi.InvokeOutputOptions(parent=self, provider=provider)
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        region = aws.get_region_output(opts=invoke).region
+        partition = aws.get_partition_output(opts=invoke).partition
+
+        self.stores = DataStores(
+            f"{name}-stores", config, account_id=account_id, region=region, partition=partition, opts=child
+        )
+
+        self.bucket_names = pulumi.Output.all(
+            **{store: ref.name for store, ref in self.stores.buckets.items()}
+        ).apply(dict)
+        self.summary = self.bucket_names.apply(lambda names: render_summary(config, names))
+        self.register_outputs({"bucket_names": self.bucket_names, "summary": self.summary})
+
+
+def _explicit_provider(name: str, config: MlOpsConfig, parent: pulumi.Resource) -> aws.Provider | None:
+    """An AWS provider for the seed's `aws_credentials_file` and `environment.aws_region`, if either is set.
+
+    Otherwise the ambient provider (stack config, environment, or one the caller passes in `opts`) is used.
+    An explicit provider does not read `aws:region` from stack config by itself, so it is passed on here.
+    """
+    region = config.environment.aws_region if config.environment else None
+    if region is None and config.aws_credentials_file is None:
+        return None
+    return aws.Provider(
+        f"{name}-aws",
+        region=region or pulumi.Config("aws").get("region"),
+        shared_credentials_files=[config.aws_credentials_file] if config.aws_credentials_file else None,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

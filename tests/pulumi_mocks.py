@@ -1,0 +1,79 @@
+"""A recording `pulumi.runtime.Mocks`: builds a program offline and keeps every resource it registered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+
+
+@dataclass
+class Registered:
+    """One resource as the engine saw it: type token, logical name, and the inputs it was given."""
+
+    typ: str
+    name: str
+    inputs: dict[str, Any]
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Answers resource and invoke calls like a small AWS account, and records every resource."""
+
+    def __init__(self) -> None:
+        self.resources: list[Registered] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(Registered(args.typ, args.name, dict(args.inputs)))
+        physical = args.inputs.get("name") or args.inputs.get("bucket") or args.name
+        state = {**args.inputs, "arn": _arn(args.typ, physical)}
+        if args.typ == "aws:s3/bucket:Bucket":
+            state["bucket"] = physical
+        return f"{physical}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/test", "userId": "test"}
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"region": REGION, "name": REGION, "id": REGION}
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        return {}
+
+    # --- queries used by the tests -----------------------------------------------------------------------------
+    def of_type(self, typ: str) -> list[Registered]:
+        """Every registered resource of one type token."""
+        return [r for r in self.resources if r.typ == typ]
+
+    def named(self, name: str) -> Registered:
+        """The resource with this logical name."""
+        matches = [r for r in self.resources if r.name == name]
+        assert len(matches) == 1, f"expected one resource named {name!r}, found {len(matches)}"
+        return matches[0]
+
+
+def _arn(typ: str, physical: str) -> str:
+    service = typ.split(":")[1].split("/")[0]
+    if service == "s3":
+        return f"arn:aws:s3:::{physical}"
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{physical}"
+
+
+def run_program(program: Callable[[], Any]) -> tuple[RecordingMocks, Any]:
+    """Run `program` under fresh mocks and wait for every registration.
+
+    Returns the recording and the resolved value of whatever `program` returned (Outputs included).
+    """
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="mlops", stack="test", preview=False)
+    resolved: dict[str, Any] = {}
+
+    def program_and_outputs() -> pulumi.Output[Any]:
+        return pulumi.Output.from_input(program()).apply(lambda value: resolved.setdefault("value", value))
+
+    pulumi.runtime.test(program_and_outputs)()
+    return mocks, resolved.get("value")
