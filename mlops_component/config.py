@@ -42,6 +42,10 @@ ScalingType = Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"]
 _SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# The retention periods CloudWatch Logs accepts.
+_LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
 # Longest name the component derives: "<prefix>-<store>-<account id>-<region>" must fit S3's 63 characters.
 NAME_PREFIX_MAX = 24
 
@@ -375,6 +379,34 @@ class MlOpsConfig(_Model):
         "deleted by accident.",
     )
 
+    # --- Workflow settings this project adds ---------------------------------------------------------------------
+    tuning_strategy: Literal["Bayesian", "Random"] = Field(
+        default="Bayesian", description="SageMaker's search strategy for hyperparameter tuning."
+    )
+    training_job_max_runtime_seconds: int = Field(
+        default=3600, ge=60, le=28 * 24 * 3600, description="Stopping condition for each training job."
+    )
+    use_validation_channel: bool = Field(
+        default=False,
+        description="Add a `validation` channel (the extracts store's `validation/` prefix) to training jobs. "
+        "Built-in algorithms need it for `validation:*` objective metrics.",
+    )
+    batch_transform_timeout_minutes: int = Field(
+        default=120, ge=5, description="How long the workflow waits for a batch transform job."
+    )
+    endpoint_wait_timeout_minutes: int = Field(
+        default=60, ge=5, description="How long the workflow waits for the endpoint to be InService."
+    )
+    notification_email: str | None = Field(
+        default=None,
+        description="Email address subscribed to the failure topic (the subscription must be confirmed). "
+        "Set it with `pulumi config set --secret` to keep it out of plain-text state.",
+    )
+    enable_xray_tracing: bool = Field(default=False, description="Trace workflow executions with AWS X-Ray.")
+    log_retention_days: int = Field(
+        default=30, description="Retention of the workflow's and the functions' CloudWatch log groups."
+    )
+
     # Top-level fields set with `pulumi config set --secret`; their values reach resources as Pulumi secrets.
     _secret_fields: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
@@ -448,6 +480,20 @@ class MlOpsConfig(_Model):
             r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+", value
         ):
             raise ValueError("must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
+        return value
+
+    @field_validator("notification_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            raise ValueError("must be an email address")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in _LOG_RETENTION_DAYS:
+            raise ValueError(f"must be a CloudWatch Logs retention period: {sorted(_LOG_RETENTION_DAYS)}")
         return value
 
     @field_validator("aws_credentials_file", "script_path", "whl_path", "train_local_path")

@@ -1,0 +1,172 @@
+"""Building blocks shared by every state machine: retries, failure handling, notifications, timings.
+
+Everything here returns plain dicts of Amazon States Language; nothing talks to AWS or Pulumi.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+State = dict[str, Any]
+
+# Names of the shared failure path. Every Task catches into CLASSIFY_FAILURE; failures the workflow explains
+# itself go straight to NOTIFY_FAILURE, which publishes to SNS and then ends the run in RUN_FAILED with the
+# same Error and Cause.
+CLASSIFY_FAILURE = "Classify Failure"
+NAME_STEP_FAILURE = "Name Step Failure"
+NOTIFY_FAILURE = "Notify Failure"
+RUN_FAILED = "Run Failed"
+RUN_SUCCEEDED = "Run Succeeded"
+
+# Errors worth retrying: the service was busy or briefly unavailable, not the job failing.
+# Lambda's list is the one AWS recommends (bp-lambda-serviceexception); the others are the exception names the
+# optimized (AmazonSageMakerException, AWSGlueException, AmazonSNSException) and AWS SDK integrations
+# (<Service>Exception, throttling) raise for throttling and internal errors.
+TRANSIENT_ERRORS: dict[str, list[str]] = {
+    "lambda": [
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+    ],
+    "sagemaker": [
+        "SageMaker.AmazonSageMakerException",
+        "SageMaker.SageMakerException",
+        "SageMaker.ThrottlingException",
+    ],
+    "glue": ["Glue.AWSGlueException", "Glue.ConcurrentRunsExceededException", "Glue.ThrottlingException"],
+    "sns": ["SNS.AmazonSNSException", "SNS.SnsException", "SNS.ThrottledException"],
+}
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Waits and retry pacing. Production defaults; tests shorten them to keep executed paths fast."""
+
+    retry_interval_seconds: int = 5
+    retry_max_attempts: int = 3
+    retry_backoff_rate: float = 2.0
+    poll_interval_seconds: int = 30
+
+
+def retry(service: str, timings: Timings) -> list[State]:
+    """Retry transient errors of one service with exponential backoff."""
+    return [
+        {
+            "ErrorEquals": TRANSIENT_ERRORS[service],
+            "IntervalSeconds": timings.retry_interval_seconds,
+            "MaxAttempts": timings.retry_max_attempts,
+            "BackoffRate": timings.retry_backoff_rate,
+        }
+    ]
+
+
+def catch_all() -> list[State]:
+    """Send any unhandled error, with its Error and Cause, to the notification and the Fail state."""
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": CLASSIFY_FAILURE}]
+
+
+def task(
+    resource: str,
+    parameters: dict[str, Any],
+    *,
+    service: str,
+    next_state: str | None,
+    timings: Timings,
+    timeout_seconds: int,
+    result_path: str | None = None,
+    result_selector: dict[str, Any] | None = None,
+) -> State:
+    """A Task with the retries, catch and timeout every Task in this project carries."""
+    state: State = {
+        "Type": "Task",
+        "Resource": resource,
+        "Parameters": parameters,
+        "TimeoutSeconds": timeout_seconds,
+        "Retry": retry(service, timings),
+        "Catch": catch_all(),
+        "ResultPath": result_path,
+    }
+    if result_selector is not None:
+        state["ResultSelector"] = result_selector
+    state.update({"Next": next_state} if next_state else {"End": True})
+    return state
+
+
+def lambda_task(
+    function_arn: str,
+    payload: dict[str, Any],
+    *,
+    next_state: str,
+    timings: Timings,
+    timeout_seconds: int,
+    result_path: str | None,
+) -> State:
+    """Invoke a function and keep only its returned payload."""
+    return task(
+        "arn:aws:states:::lambda:invoke",
+        {"FunctionName": function_arn, "Payload": payload},
+        service="lambda",
+        next_state=next_state,
+        timings=timings,
+        timeout_seconds=timeout_seconds,
+        result_path=result_path,
+        result_selector={"result.$": "$.Payload"},
+    )
+
+
+def fail_with(error: str, cause_format: str, *args: str, next_state: str = NOTIFY_FAILURE) -> State:
+    """A Pass state that records a failure of our own in `$.error`, in the shape a Catch produces."""
+    quoted = ", ".join(args)
+    cause = f"States.Format('{cause_format}', {quoted})" if args else None
+    parameters: dict[str, Any] = {"Error": error}
+    if cause:
+        parameters["Cause.$"] = cause
+    else:
+        parameters["Cause"] = cause_format
+    return {"Type": "Pass", "Parameters": parameters, "ResultPath": "$.error", "Next": next_state}
+
+
+def failure_states(topic_arn: str, workflow: str, timings: Timings) -> dict[str, State]:
+    """Publish what went wrong to the topic, then fail the execution with the same Error and Cause."""
+    return {
+        # Error names from services and functions (e.g. Glue.ConcurrentRunsExceededException) pass through as
+        # they are; the States.* ones are reserved for Step Functions itself and cannot be raised again by a Fail
+        # state, so they are reported as StepFailed with the original name kept in the cause.
+        CLASSIFY_FAILURE: {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.error.Error", "StringMatches": "States.*", "Next": NAME_STEP_FAILURE}
+            ],
+            "Default": NOTIFY_FAILURE,
+        },
+        NAME_STEP_FAILURE: {
+            "Type": "Pass",
+            "Parameters": {
+                "Error": "StepFailed",
+                "Cause.$": "States.Format('{}: {}', $.error.Error, $.error.Cause)",
+            },
+            "ResultPath": "$.error",
+            "Next": NOTIFY_FAILURE,
+        },
+        NOTIFY_FAILURE: {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {
+                "TopicArn": topic_arn,
+                "Subject": f"{workflow} run failed"[:100],
+                "Message.$": "States.Format('Execution {} failed.\nError: {}\nCause: {}', "
+                "$$.Execution.Id, $.error.Error, $.error.Cause)",
+            },
+            "TimeoutSeconds": 60,
+            "Retry": retry("sns", timings),
+            # A failed notification must not hide the original error: fail the run either way.
+            "Catch": [
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.notification_error", "Next": RUN_FAILED}
+            ],
+            "ResultPath": None,
+            "Next": RUN_FAILED,
+        },
+        RUN_FAILED: {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+    }
