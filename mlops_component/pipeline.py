@@ -7,7 +7,7 @@ import pulumi_aws as aws
 
 from mlops_component import naming
 from mlops_component.config import MlOpsConfig
-from mlops_component.storage import DataStores
+from mlops_component.storage import DataStores, LandedData
 from mlops_component.tagging import tag_everything
 
 
@@ -34,6 +34,8 @@ class MlOpsPipeline(pulumi.ComponentResource):
 
     stores: DataStores
     """The six file stores."""
+    landed_data: LandedData
+    """The local data files uploaded to the feature store."""
     bucket_names: pulumi.Output[dict[str, str]]
     """Bucket name of each store, keyed by the seed's store names."""
     summary: pulumi.Output[str]
@@ -54,6 +56,9 @@ class MlOpsPipeline(pulumi.ComponentResource):
 
         self.stores = DataStores(
             f"{name}-stores", config, account_id=account_id, region=region, partition=partition, opts=child
+        )
+        self.landed_data = LandedData(
+            f"{name}-landing", config, feature_store=self.stores.buckets["feature_store"], opts=child
         )
 
         self.bucket_names = pulumi.Output.all(

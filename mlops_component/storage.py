@@ -43,6 +43,21 @@ def _bucket_name(
     )
 
 
+def upload_file(
+    name: str, bucket: BucketRef, prefix: str, path: str, parent: pulumi.Resource
+) -> pulumi.Output[str]:
+    """Upload a local file under `prefix`; its content hash decides whether Pulumi uploads it again."""
+    obj = aws.s3.BucketObjectv2(
+        name,
+        bucket=bucket.name,
+        key=prefix + Path(path).name,
+        source=pulumi.FileAsset(path),
+        source_hash=file_sha256(path),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return obj.key
+
+
 class SecureBucket(pulumi.ComponentResource):
     """One bucket with a full public access block, default encryption, enforced ownership and TLS-only access."""
 
@@ -147,10 +162,6 @@ class DataStores(pulumi.ComponentResource):
 
     buckets: dict[naming.Store, BucketRef]
     """Every store by its seed name, including a referenced feature store."""
-    train_data_key: pulumi.Output[str] | None
-    """Feature-store key of the uploaded training file, when `train_local_path` is set."""
-    score_data_key: pulumi.Output[str] | None
-    """Feature-store key of the uploaded scoring file, when `score_local_path` is set."""
     script_key: pulumi.Output[str]
     """Source-repository key of the uploaded Glue script."""
 
@@ -187,32 +198,45 @@ class DataStores(pulumi.ComponentResource):
             )
             self.buckets[store] = BucketRef(name=secure.bucket_name, arn=secure.arn)
 
-        self.train_data_key = self._upload(
-            f"{name}-train-data", "feature_store", naming.TRAIN_PREFIX, config.train_local_path
+        self.script_key = upload_file(
+            f"{name}-etl-script",
+            self.buckets["source_repository"],
+            naming.ETL_CODE_PREFIX,
+            config.script_path,
+            self,
         )
-        self.score_data_key = self._upload(
-            f"{name}-score-data", "feature_store", naming.SCORE_PREFIX, config.score_local_path
-        )
-        script_key = self._upload(
-            f"{name}-etl-script", "source_repository", naming.ETL_CODE_PREFIX, config.script_path
-        )
-        assert script_key is not None  # script_path is required by the config
-        self.script_key = script_key
 
         self.register_outputs({store: ref.name for store, ref in self.buckets.items()})
 
-    def _upload(
-        self, name: str, store: naming.Store, prefix: str, path: str | None
-    ) -> pulumi.Output[str] | None:
-        """Upload a local file; its content hash decides whether Pulumi uploads it again."""
-        if path is None:
-            return None
-        obj = aws.s3.BucketObjectv2(
-            name,
-            bucket=self.buckets[store].name,
-            key=prefix + Path(path).name,
-            source=pulumi.FileAsset(path),
-            source_hash=file_sha256(path),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return obj.key
+
+class LandedData(pulumi.ComponentResource):
+    """The local train and score files, uploaded to the feature store's data prefixes.
+
+    Uploading lands the data, so when the trigger exists (pass it in `opts.depends_on`) a changed file starts
+    a run, exactly as if a user had copied it there.
+    """
+
+    train_key: pulumi.Output[str] | None
+    """Feature-store key of the uploaded training file, when `train_local_path` is set."""
+    score_key: pulumi.Output[str] | None
+    """Feature-store key of the uploaded scoring file, when `score_local_path` is set (batch mode)."""
+
+    def __init__(
+        self,
+        name: str,
+        config: MlOpsConfig,
+        *,
+        feature_store: BucketRef,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlops:index:LandedData", name, None, opts)
+        self.train_key = self.score_key = None
+        if config.train_local_path:
+            self.train_key = upload_file(
+                f"{name}-train", feature_store, naming.TRAIN_PREFIX, config.train_local_path, self
+            )
+        if config.score_local_path:
+            self.score_key = upload_file(
+                f"{name}-score", feature_store, naming.SCORE_PREFIX, config.score_local_path, self
+            )
+        self.register_outputs({"train_key": self.train_key, "score_key": self.score_key})

@@ -99,15 +99,15 @@ def test_feature_store_override_is_referenced_not_created(make_config) -> None:
     assert len(mocks.of_type(BUCKET)) == 5
     assert not any("features" in r.name for r in mocks.resources if r.typ.startswith("aws:s3/bucket"))
     assert outputs["bucket_names"]["feature_store"] == "existing-features"
-    upload = mocks.named("mlops-stores-train-data")
+    upload = mocks.named("mlops-landing-train")
     assert upload.inputs["bucket"] == "existing-features"
 
 
 def test_uploads_are_keyed_by_content_hash(make_config, project_dir: Path) -> None:
     mocks, _ = deploy(make_config())
     expected = {
-        "mlops-stores-train-data": ("data/train/train.csv", project_dir / "data" / "train.csv"),
-        "mlops-stores-score-data": ("data/score/score.csv", project_dir / "data" / "score.csv"),
+        "mlops-landing-train": ("data/train/train.csv", project_dir / "data" / "train.csv"),
+        "mlops-landing-score": ("data/score/score.csv", project_dir / "data" / "score.csv"),
         "mlops-stores-etl-script": ("etl/transform.py", project_dir / "etl" / "transform.py"),
     }
     for name, (key, path) in expected.items():
@@ -118,11 +118,11 @@ def test_uploads_are_keyed_by_content_hash(make_config, project_dir: Path) -> No
     # A changed file changes the hash Pulumi compares, so only then is it uploaded again.
     (project_dir / "data" / "train.csv").write_text("EmployeeNumber,Attrition\n1,No\n")
     changed, _ = deploy(make_config())
-    assert changed.named("mlops-stores-train-data").inputs["sourceHash"] != upload_hash(
-        mocks, "mlops-stores-train-data"
+    assert changed.named("mlops-landing-train").inputs["sourceHash"] != upload_hash(
+        mocks, "mlops-landing-train"
     )
-    assert changed.named("mlops-stores-score-data").inputs["sourceHash"] == upload_hash(
-        mocks, "mlops-stores-score-data"
+    assert changed.named("mlops-landing-score").inputs["sourceHash"] == upload_hash(
+        mocks, "mlops-landing-score"
     )
 
 
