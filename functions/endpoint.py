@@ -18,6 +18,7 @@ config, nothing is called again.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
@@ -43,10 +44,19 @@ log = get_logger(__name__)
 Action = Literal["create", "update"]
 UPDATABLE = frozenset({"InService", "OutOfService"})
 BUSY = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+# SageMaker says "Could not find endpoint configuration"; moto says "endpoint_config".
+_CONFIG_NOT_FOUND = re.compile(r"Could not find endpoint[ _]config")
 
 
 class EndpointBusy(FunctionError):
     """The endpoint is being created, updated, maintained, rolled back or deleted. Retry later."""
+
+    retryable = True
+
+
+class EndpointConfigNotFound(FunctionError):
+    """SageMaker does not see the endpoint config. Right after CreateEndpointConfig this can be its eventually
+    consistent read (the CreateEndpoint docs say to retry), so the state machine retries a few times."""
 
     retryable = True
 
@@ -153,12 +163,17 @@ def _call_unless_busy(action: str, endpoint_name: str, call: Callable[[], object
             call()
         except ClientError as error:
             message = error_message(error)
+            if error_code(error) != "ValidationException":
+                raise
             # "Cannot create already existing endpoint" / "Cannot update in-progress endpoint": another run got
             # there between our DescribeEndpoint and this call. Retrying re-reads the status and decides again.
-            if error_code(error) == "ValidationException" and (
-                "already existing" in message or "in-progress" in message
-            ):
+            if "already existing" in message or "in-progress" in message:
                 raise EndpointBusy(f"{action} {endpoint_name}: {message}") from error
+            if _CONFIG_NOT_FOUND.search(message):
+                raise EndpointConfigNotFound(
+                    f"{action} {endpoint_name}: {message} A config created moments ago can be briefly invisible; "
+                    "if this persists, check that the workflow's CreateEndpointConfig step succeeded"
+                ) from error
             raise
 
 

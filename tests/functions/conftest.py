@@ -25,9 +25,17 @@ def context() -> SimpleNamespace:
     )
 
 
+@pytest.fixture(autouse=True)
+def fresh_clients() -> Iterator[None]:
+    """Every test starts and ends with an empty client cache, as a new Lambda container does."""
+    common.reset_clients()
+    yield
+    common.reset_clients()
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A fresh moto AWS, and a fresh client cache pointing at it."""
+    """A fresh moto AWS; clients the functions create from now on talk to it."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -37,9 +45,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
-        common.reset_clients()
         yield
-    common.reset_clients()
 
 
 @pytest.fixture
@@ -64,7 +70,6 @@ def stubbed() -> Iterator[Callable[[str], Stubber]]:
     yield make
     for stubber in stubbers:
         stubber.deactivate()
-    common.reset_clients()
 
 
 @pytest.fixture
