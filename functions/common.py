@@ -294,9 +294,11 @@ def _package_logger() -> logging.Logger:
 
 
 def get_logger(name: str) -> logging.Logger:
-    """A logger under `functions` that writes JSON lines. Pass a module's `__name__`."""
-    _package_logger()
-    return logging.getLogger(name)
+    """A logger that writes JSON lines. Pass a module's `__name__`; names outside `functions` are put under it."""
+    package = _package_logger()
+    if name == package.name or name.startswith(f"{package.name}."):
+        return logging.getLogger(name)
+    return package.getChild(name)
 
 
 def fields(**values: Any) -> dict[str, Any]:

@@ -9,7 +9,10 @@ decides what happens:
 | InService, OutOfService | UpdateEndpoint to the new config (SageMaker shifts traffic without downtime) |
 | Creating, Updating, SystemUpdating, RollingBack, Deleting | `EndpointBusy`, which the state machine retries with backoff |
 | Failed | `EndpointFailed`, not retried. SageMaker allows only DeleteEndpoint on a failed endpoint, and deleting a user-facing endpoint is an operator's decision, never a silent side effect: the message says how to delete it, after which the next run creates it |
-| UpdateRollbackFailed | `EndpointFailed`: the endpoint serves a mix of old and new configs and needs an operator (see SageMaker's rolling deployment docs) |
+| UpdateRollbackFailed (or a status this code does not know) | `EndpointFailed`: the endpoint serves a mix of old and new configs and needs an operator (see SageMaker's rolling deployment docs) |
+
+Create/Update can also raise `EndpointBusy` when another run changed the endpoint between our Describe and the
+call, and `EndpointConfigNotFound` (retryable) when SageMaker cannot see a config created moments ago.
 
 Retrying after a lost response is safe: if the endpoint already runs, or is already moving to, the requested
 config, nothing is called again.

@@ -36,7 +36,6 @@ from functions.common import (
     error_code,
     get_logger,
     lambda_handler,
-    optional_env,
     optional_field,
     prefix_env,
     required_env,
@@ -50,9 +49,9 @@ log = get_logger(__name__)
 Mode = Literal["batch", "endpoint"]
 Kind = Literal["train", "score"]
 _MODES: dict[str, Mode] = {"batch": "batch", "endpoint": "endpoint"}
-MAX_EXECUTION_NAME = 80
 _STATE_MACHINE_ARN = re.compile(r"arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}")
-# A version id S3 gives objects written while versioning was never enabled or is suspended: not an identity.
+# The version id S3 reports for objects written before versioning was enabled or while it was suspended. Many
+# objects share it, so it identifies nothing; the ETag does instead.
 _NULL_VERSION = "null"
 
 
@@ -71,7 +70,7 @@ class Settings:
         arn = required_env("STATE_MACHINE_ARN")
         if not _STATE_MACHINE_ARN.fullmatch(arn):
             raise ConfigurationError(f"STATE_MACHINE_ARN {arn!r} is not a Step Functions state machine ARN")
-        raw_mode = optional_env("INFERENCE_MODE", "")
+        raw_mode = required_env("INFERENCE_MODE")
         mode = _MODES.get(raw_mode)
         if mode is None:
             raise ConfigurationError(f"INFERENCE_MODE must be 'batch' or 'endpoint', got {raw_mode!r}")
@@ -254,10 +253,9 @@ def newest_object(s3: Any, bucket: str, prefix: str) -> ObjectRef | None:
 
 
 def start_run(
-    sfn: Any, state_machine_arn: str, train: ObjectRef, score: ObjectRef | None
+    sfn: Any, state_machine_arn: str, name: str, train: ObjectRef, score: ObjectRef | None
 ) -> tuple[Literal["started", "duplicate"], dict[str, Any]]:
-    """Start the workflow on the pair, or find that an execution for it already exists."""
-    name = execution_name(train, score)
+    """Start execution `name` on the pair, or find that it already exists."""
     document = execution_input(train, score)
     entry: dict[str, Any] = {
         "execution_name": name,
@@ -325,10 +323,12 @@ def handle_records(records: list[S3Record], settings: Settings, *, s3: Any, sfn:
 
         name = execution_name(train, score)
         if name in seen:  # two records of one event naming the same pair
-            summary.duplicates.append({"execution_name": name, "train": train.uri})
+            summary.duplicates.append(
+                {"execution_name": name, "train": train.uri, "score": score.uri if score else None}
+            )
             continue
         seen.add(name)
-        outcome, entry = start_run(sfn, settings.state_machine_arn, train, score)
+        outcome, entry = start_run(sfn, settings.state_machine_arn, name, train, score)
         (summary.started if outcome == "started" else summary.duplicates).append(entry)
     return summary
 
