@@ -95,12 +95,12 @@ def field(container: Mapping[str, Any], key: str, kind: type[T], *, path: str) -
     where = f"{path}.{key}" if path else key
     if key not in container:
         raise InvalidEvent(f"{where} is missing")
-    value = container[key]
+    value: T = container[key]
     if not _is_kind(value, kind):
         raise InvalidEvent(
             f"{where} must be {_KIND_NAMES.get(kind, kind.__name__)}, got {describe_value(value)}"
         )
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def optional_field(container: Mapping[str, Any], key: str, kind: type[T], *, path: str) -> T | None:
@@ -166,7 +166,7 @@ def client(service: str) -> Any:
     """The container's boto3 client for `service`."""
     cached = _clients.get(service)
     if cached is None:
-        cached = _clients[service] = boto3.client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+        cached = _clients[service] = boto3.client(service, config=CLIENT_CONFIG)
     return cached
 
 
