@@ -246,6 +246,22 @@ def s3_uri(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
 
 
+def head_object_or_none(s3: Any, bucket: str, key: str) -> Mapping[str, Any] | None:
+    """HeadObject's response for the current version of `key`, or None if there is no such object.
+
+    S3 answers 404 only to callers allowed `s3:ListBucket` on the bucket; without it a missing key is a 403,
+    which surfaces as AwsCallFailed rather than being mistaken for absence.
+    """
+    with aws_errors(f"s3:HeadObject {s3_uri(bucket, key)}"):
+        try:
+            response: Mapping[str, Any] = s3.head_object(Bucket=bucket, Key=key)
+            return response
+        except ClientError as error:
+            if error_code(error) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+
 # --- JSON logging ------------------------------------------------------------------------------------------------
 # One JSON object per line on stdout, which Lambda ships to the function's log group as is. The `functions` logger
 # does not propagate, so the runtime's own root handler does not print every line a second time.

@@ -18,16 +18,15 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from boto3.s3.transfer import TransferConfig
-from botocore.exceptions import ClientError
 
 from functions.common import (
     FunctionError,
     InvalidEvent,
     aws_errors,
     client,
-    error_code,
     field,
     get_logger,
+    head_object_or_none,
     lambda_handler,
     s3_uri,
 )
@@ -77,13 +76,8 @@ def plan_rename(bucket: str, prefix: str, score_key: str) -> RenamePlan:
 
 def _object_size(s3: Any, bucket: str, key: str) -> int | None:
     """The object's size in bytes, or None if it does not exist."""
-    with aws_errors(f"s3:HeadObject {s3_uri(bucket, key)}"):
-        try:
-            return int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
-        except ClientError as error:
-            if error_code(error) in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise
+    head = head_object_or_none(s3, bucket, key)
+    return None if head is None else int(head["ContentLength"])
 
 
 def rename_output(s3: Any, plan: RenamePlan, transfer: TransferConfig = DEFAULT_TRANSFER) -> dict[str, str]:

@@ -35,6 +35,7 @@ from functions.common import (
     client,
     error_code,
     get_logger,
+    head_object_or_none,
     lambda_handler,
     optional_field,
     prefix_env,
@@ -226,13 +227,9 @@ class Summary:
 
 def current_object(s3: Any, bucket: str, key: str) -> ObjectRef | None:
     """The object's current version, or None if it no longer exists."""
-    with aws_errors(f"s3:HeadObject {s3_uri(bucket, key)}"):
-        try:
-            head = s3.head_object(Bucket=bucket, Key=key)
-        except ClientError as error:
-            if error_code(error) in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise
+    head = head_object_or_none(s3, bucket, key)
+    if head is None:
+        return None
     return ObjectRef(bucket=bucket, key=key, version_id=head.get("VersionId"), etag=_strip_etag(head["ETag"]))
 
 

@@ -1,5 +1,6 @@
-"""Fixtures for the Lambda functions' tests: an embedded AWS (moto), event fixtures from `tests/events/`, botocore
-Stubbers for the SageMaker calls moto does not model faithfully, and the functions' JSON log lines."""
+"""Fixtures for the Lambda functions' tests: an embedded AWS (moto), botocore Stubbers for the SageMaker calls
+moto does not model faithfully, a Lambda context, and the functions' JSON log lines. Event files are loaded
+with `lambda_events`."""
 
 from __future__ import annotations
 
