@@ -1,0 +1,11 @@
+"""The code that runs in AWS Lambda: one module per function, plus `common` (shared by all of them).
+
+Each function's deployment package is this package with its own module and `common.py`; the handler string is
+`functions.<module>.handler` (runtime python3.12, boto3 from the runtime, no other dependencies). Modules never
+import each other, only `functions.common`, so any one of them can be packaged alone.
+
+- `trigger`: S3 ObjectCreated notification -> StartExecution of the training workflow.
+- `run_metadata`: the tuning job's best model path, metrics and hyperparameters -> the metadata store.
+- `endpoint`: create or update the real-time endpoint.
+- `rename_output`: `<score file>.out` from batch transform -> `<stem>.csv`.
+"""
