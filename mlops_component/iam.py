@@ -98,6 +98,12 @@ def list_bucket(partition: str, bucket: str, prefixes: list[str]) -> dict[str, A
     )
 
 
+def list_whole_bucket(partition: str, bucket: str) -> dict[str, Any]:
+    """ListBucket without a prefix condition: HeadObject on a missing key then answers 404 rather than 403,
+    which functions that probe for objects rely on (the request carries no s3:prefix to match)."""
+    return allow(["s3:ListBucket"], bucket_arn(partition, bucket), sid="ListForNotFound")
+
+
 def write_logs(log_group_arns: list[str]) -> dict[str, Any]:
     """Write to already-created log groups (the component creates them, with retention)."""
     return allow(["logs:CreateLogStream", "logs:PutLogEvents"], log_group_arns, sid="WriteOwnLogs")
@@ -326,7 +332,7 @@ def trigger_function_policy(
     """Look at landed data and start the workflow; nothing else."""
     p = account.partition
     return document(
-        list_bucket(p, feature_bucket, data_prefixes),
+        list_whole_bucket(p, feature_bucket),
         allow(
             ["s3:GetObject", "s3:GetObjectVersion"],
             [objects_arn(p, feature_bucket, prefix) for prefix in data_prefixes],

@@ -105,7 +105,14 @@ def config_reference() -> str:
         *_table(MlOpsConfig, top_level=True),
     ]
     for nested in _nested_models(MlOpsConfig):
-        lines += ["", f"#### {nested.__name__}", "", (nested.__doc__ or "").strip(), "", *_table(nested, top_level=False)]
+        lines += [
+            "",
+            f"#### {nested.__name__}",
+            "",
+            (nested.__doc__ or "").strip(),
+            "",
+            *_table(nested, top_level=False),
+        ]
     defaults = MlOpsConfig.model_fields["parameter_ranges"].get_default(call_default_factory=True)
     lines += [
         "",
@@ -124,5 +131,7 @@ def _yaml_lines(ranges: dict[str, list[dict[str, Any]]]) -> list[str]:
         if not items:
             continue
         lines.append(f"{kind}:")
-        lines += ["  - {" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in item.items()) + "}" for item in items]
+        lines += [
+            "  - {" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in item.items()) + "}" for item in items
+        ]
     return lines

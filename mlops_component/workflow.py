@@ -16,11 +16,15 @@ from mlops_component.workflows.training import PREDICTIONS_PREFIX, TrainingResou
 
 METADATA_PREFIX = "runs/"
 
-RUN_METADATA = FunctionSpec("run_metadata", "Records a tuning run's best model, metrics and hyperparameters")
+RUN_METADATA = FunctionSpec(
+    "run_metadata", "Records a tuning run's best model, metrics and hyperparameters", timeout_seconds=30
+)
 RENAME_OUTPUT = FunctionSpec(
     "rename_output", "Renames a batch transform's output to .csv", timeout_seconds=120
 )
-ENDPOINT = FunctionSpec("endpoint", "Creates the inference endpoint or updates it to a new model")
+ENDPOINT = FunctionSpec(
+    "endpoint", "Creates the inference endpoint or updates it to a new model", timeout_seconds=30
+)
 
 
 def failure_topic(name: str, config: MlOpsConfig, parent: pulumi.Resource) -> aws.sns.Topic:

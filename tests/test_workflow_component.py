@@ -7,6 +7,8 @@ from typing import Any
 
 import pulumi
 import pytest
+from pulumi.runtime.rpc import _special_secret_sig as SECRET_SIGNATURE
+from pulumi.runtime.rpc import _special_sig_key as SECRET_SIGNATURE_KEY
 
 from mlops_component import iam, naming
 from mlops_component.storage import BucketRef
@@ -22,7 +24,9 @@ REPOSITORY_ARN = f"arn:aws:ecr:{REGION}:{ACCOUNT_ID}:repository/byo-xgboost"
 
 def bucket(store: naming.Store) -> BucketRef:
     name = naming.bucket_name("mlops-test", store, ACCOUNT_ID, REGION)
-    return BucketRef(name=pulumi.Output.from_input(name), arn=pulumi.Output.from_input(f"arn:aws:s3:::{name}"))
+    return BucketRef(
+        name=pulumi.Output.from_input(name), arn=pulumi.Output.from_input(f"arn:aws:s3:::{name}")
+    )
 
 
 def deploy(config) -> tuple[RecordingMocks, dict[str, Any]]:
@@ -106,19 +110,26 @@ def test_state_machine_runs_the_definition_built_from_the_components_outputs(mak
         (ENDPOINT_MODE, {"mlops-test-run-metadata", "mlops-test-endpoint", "mlops-test-trigger"}),
     ],
 )
-def test_each_function_is_packaged_with_its_own_role_and_log_group(make_config, mode: str, expected: set[str]) -> None:
+def test_each_function_is_packaged_with_its_own_role_and_log_group(
+    make_config, mode: str, expected: set[str]
+) -> None:
     mocks, _ = deploy(make_config(endpoint_or_batch_transform=mode, log_retention_days=14))
     functions = {r.inputs["name"]: r for r in mocks.of_type("aws:lambda/function:Function")}
     assert set(functions) == expected
     roles = {r.name: r for r in mocks.of_type("aws:iam/role:Role")}
     for name, function in functions.items():
         assert function.inputs["runtime"] == "python3.13"
-        assert function.inputs["handler"].startswith("functions.") and function.inputs["handler"].endswith(".handler")
+        assert function.inputs["handler"].startswith("functions.") and function.inputs["handler"].endswith(
+            ".handler"
+        )
         assert function.inputs["sourceCodeHash"]
         assert function.inputs["loggingConfig"]["logGroup"] == f"/aws/lambda/{name}"
     # One role per function, each trusted by Lambda alone.
     assert sum(trusted_service(r) == "lambda.amazonaws.com" for r in roles.values()) == len(expected)
-    groups = {r.inputs["name"]: r.inputs["retentionInDays"] for r in mocks.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    groups = {
+        r.inputs["name"]: r.inputs["retentionInDays"]
+        for r in mocks.of_type("aws:cloudwatch/logGroup:LogGroup")
+    }
     assert {f"/aws/lambda/{n}" for n in expected} <= set(groups)
     assert set(groups.values()) == {14}
 
@@ -132,7 +143,10 @@ def test_every_role_is_trusted_by_one_service_only(make_config) -> None:
 
 
 def test_trigger_watches_the_data_prefixes_of_its_mode(make_config) -> None:
-    for mode, prefixes in (("Batch Transform", ["data/train/", "data/score/"]), (ENDPOINT_MODE, ["data/train/"])):
+    for mode, prefixes in (
+        ("Batch Transform", ["data/train/", "data/score/"]),
+        (ENDPOINT_MODE, ["data/train/"]),
+    ):
         mocks, outputs = deploy(make_config(endpoint_or_batch_transform=mode))
         notification = mocks.named("trigger-notification")
         feature_store = naming.bucket_name("mlops-test", "feature_store", ACCOUNT_ID, REGION)
@@ -143,7 +157,11 @@ def test_trigger_watches_the_data_prefixes_of_its_mode(make_config) -> None:
         assert permission.inputs["principal"] == "s3.amazonaws.com"
         assert permission.inputs["sourceArn"] == f"arn:aws:s3:::{feature_store}"
         assert permission.inputs["sourceAccount"] == ACCOUNT_ID
-        trigger = next(r for r in mocks.of_type("aws:lambda/function:Function") if r.inputs["name"] == "mlops-test-trigger")
+        trigger = next(
+            r
+            for r in mocks.of_type("aws:lambda/function:Function")
+            if r.inputs["name"] == "mlops-test-trigger"
+        )
         env = trigger.inputs["environment"]["variables"]
         assert env["STATE_MACHINE_ARN"] == outputs["state_machine_arn"]
         assert env["INFERENCE_MODE"] == ("batch" if mode == "Batch Transform" else "endpoint")
@@ -154,11 +172,17 @@ def test_failure_topic_is_encrypted_and_email_is_optional(make_config) -> None:
     assert mocks.named("wf-failures").inputs["kmsMasterKeyId"] == "alias/aws/sns"
     assert mocks.of_type("aws:sns/topicSubscription:TopicSubscription") == []
 
-    config = make_config(notification_email="ml-team@example.com").with_secret_fields({"notification_email"})
-    mocks, _ = deploy(config)
+    mocks, _ = deploy(make_config(notification_email="ml-team@example.com"))
     (subscription,) = mocks.of_type("aws:sns/topicSubscription:TopicSubscription")
     assert subscription.inputs["protocol"] == "email"
     assert subscription.inputs["endpoint"] == "ml-team@example.com"
+
+    # Set with `pulumi config set --secret`, the address reaches the resource as a Pulumi secret.
+    config = make_config(notification_email="ml-team@example.com").with_secret_fields({"notification_email"})
+    mocks, _ = deploy(config)
+    (subscription,) = mocks.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert subscription.inputs["endpoint"][SECRET_SIGNATURE_KEY] == SECRET_SIGNATURE
+    assert subscription.inputs["endpoint"]["value"] == "ml-team@example.com"
 
 
 def test_tracing_option_reaches_the_state_machine_and_its_role(make_config) -> None:

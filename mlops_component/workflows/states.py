@@ -25,6 +25,8 @@ RUN_SUCCEEDED = "Run Succeeded"
 # (<Service>Exception, throttling) raise for throttling and internal errors.
 TRANSIENT_ERRORS: dict[str, list[str]] = {
     "lambda": [
+        # Raised by our own functions for throttling, 5xx and network errors of the AWS calls they make.
+        "TransientAwsError",
         "Lambda.ServiceException",
         "Lambda.AWSLambdaException",
         "Lambda.SdkClientException",

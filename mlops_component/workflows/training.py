@@ -36,8 +36,8 @@ PREDICTIONS_PREFIX = "predictions/"
 MODELS_PREFIX = "tuning/"
 # SageMaker's largest Batch Transform payload; records are small CSV lines, so more per request is faster.
 MAX_PAYLOAD_MB = 6
-# Lambda tasks time out well after the functions' own timeouts (at most 2 minutes) so the function reports first.
-LAMBDA_TASK_TIMEOUT_SECONDS = 300
+# Lambda tasks time out after the functions' own timeouts (at most 15 minutes) so the function reports first.
+LAMBDA_TASK_TIMEOUT_SECONDS = 960
 # Head-room for SageMaker to provision instances and pull the image before a job's own clock starts.
 JOB_START_OVERHEAD_SECONDS = 900
 
@@ -62,6 +62,7 @@ ENDPOINT_READY = "Endpoint In Service?"
 COUNT_POLL = "Count Endpoint Poll"
 EXPLAIN_ENDPOINT_FAILURE = "Endpoint Failed"
 EXPLAIN_ENDPOINT_TIMEOUT = "Endpoint Timed Out"
+EXPLAIN_ENDPOINT_ROLLBACK = "Endpoint Update Rolled Back"
 INVALID_INPUT = "Invalid Input"
 
 
@@ -406,15 +407,23 @@ def _endpoint_states(config: MlOpsConfig, resources: TrainingResources, timings:
         result_path="$.endpoint",
     )
     max_polls = endpoint_max_polls(config, timings)
-    # An endpoint mid-update cannot be updated again: wait for it, as long as the endpoint budget allows.
-    deploy["Retry"].append(
+    deploy["Retry"] += [
+        # An endpoint mid-update cannot be updated again: wait for it, as long as the endpoint budget allows.
         {
             "ErrorEquals": ["EndpointBusy"],
             "IntervalSeconds": timings.poll_interval_seconds,
             "MaxAttempts": max_polls,
             "BackoffRate": 1.0,
-        }
-    )
+        },
+        # SageMaker reads a just-created endpoint config with eventual consistency.
+        {
+            "ErrorEquals": ["EndpointConfigNotFound"],
+            "IntervalSeconds": timings.retry_interval_seconds,
+            "MaxAttempts": timings.retry_max_attempts,
+            "BackoffRate": timings.retry_backoff_rate,
+        },
+    ]
+    status = "$.endpoint_status.EndpointStatus"
     return {
         CREATE_ENDPOINT_CONFIG: task(
             "arn:aws:states:::sagemaker:createEndpointConfig",
@@ -444,17 +453,20 @@ def _endpoint_states(config: MlOpsConfig, resources: TrainingResources, timings:
             timings=timings,
             timeout_seconds=60,
             result_path="$.endpoint_status",
-            result_selector={"status.$": "$.EndpointStatus"},
         ),
         ENDPOINT_READY: {
             "Type": "Choice",
             "Choices": [
-                {"Variable": "$.endpoint_status.status", "StringEquals": "InService", "Next": RUN_SUCCEEDED},
                 {
-                    "Variable": "$.endpoint_status.status",
-                    "StringEquals": "Failed",
-                    "Next": EXPLAIN_ENDPOINT_FAILURE,
+                    "And": [
+                        {"Variable": status, "StringEquals": "InService"},
+                        {"Variable": "$.endpoint_status.FailureReason", "IsPresent": False},
+                    ],
+                    "Next": RUN_SUCCEEDED,
                 },
+                # InService with a FailureReason: the update failed and SageMaker rolled back to the old model.
+                {"Variable": status, "StringEquals": "InService", "Next": EXPLAIN_ENDPOINT_ROLLBACK},
+                {"Variable": status, "StringEquals": "Failed", "Next": EXPLAIN_ENDPOINT_FAILURE},
                 {
                     "Variable": "$.poll.count",
                     "NumericGreaterThanEquals": max_polls,
@@ -471,14 +483,22 @@ def _endpoint_states(config: MlOpsConfig, resources: TrainingResources, timings:
         },
         EXPLAIN_ENDPOINT_FAILURE: fail_with(
             "EndpointFailed",
-            f"Endpoint {config.endpoint_name} failed with endpoint config {{}}; its FailureReason says why",
+            f"Endpoint {config.endpoint_name} failed with endpoint config {{}}: {{}}. Only DeleteEndpoint works on "
+            "a failed endpoint; delete it and start a run to create it again",
             "$.run.name",
+            "$.endpoint_status.FailureReason",
+        ),
+        EXPLAIN_ENDPOINT_ROLLBACK: fail_with(
+            "EndpointUpdateRolledBack",
+            f"Endpoint {config.endpoint_name} kept its previous model; the update to endpoint config {{}} failed: {{}}",
+            "$.run.name",
+            "$.endpoint_status.FailureReason",
         ),
         EXPLAIN_ENDPOINT_TIMEOUT: fail_with(
             "EndpointTimeout",
             f"Endpoint {config.endpoint_name} was not InService after {config.endpoint_wait_timeout_minutes} "
             "minutes (last status {})",
-            "$.endpoint_status.status",
+            status,
         ),
     }
 

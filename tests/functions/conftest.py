@@ -12,10 +12,10 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from lambda_events import REGION
 from moto import mock_aws
 
 from functions import common
+from tests.functions.lambda_events import REGION
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-from lambda_events import ACCOUNT, load_api_response, load_event
 
 from functions import common, endpoint
 from functions.common import AwsCallFailed, ConfigurationError, InvalidEvent
 from functions.endpoint import EndpointBusy, EndpointConfigNotFound, EndpointFailed
+from tests.functions.lambda_events import ACCOUNT, load_api_response, load_event
 
 ENDPOINT = "training-endpoint"
 CONFIG = "employee-attrition-3f9c2a1b0d4e"  # sfn_endpoint.json's new config

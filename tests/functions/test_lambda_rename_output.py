@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
-from lambda_events import load_event
 
 from functions import rename_output
 from functions.common import InvalidEvent, TransientAwsError
 from functions.rename_output import CopyVerificationFailed, OutputNotFound, RenamePlan
+from tests.functions.lambda_events import load_event
 
 OUTPUT_BUCKET = "mlops-test-output-123456789012-us-east-1"  # sfn_rename_output.json's bucket
 RUN_PREFIX = "predictions/run=employee-attrition-3f9c2a1b0d4e"

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-from lambda_events import load_api_response, load_event
 
 from functions import run_metadata
 from functions.common import AwsCallFailed, ConfigurationError, InvalidEvent, TransientAwsError
 from functions.run_metadata import TuningResultIncomplete
+from tests.functions.lambda_events import load_api_response, load_event
 
 METADATA_BUCKET = "mlops-test-metadata-123456789012-us-east-1"
 TUNING_JOB = "employee-attrition-3f9c2a1b0d4e"

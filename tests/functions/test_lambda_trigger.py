@@ -12,10 +12,10 @@ from urllib.parse import quote_plus
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from lambda_events import ACCOUNT, load_event
 
 from functions import common, trigger
 from functions.common import AwsCallFailed, ConfigurationError, InvalidEvent
+from tests.functions.lambda_events import ACCOUNT, load_event
 
 BUCKET = "mlops-test-features-123456789012-us-east-1"  # the bucket the fixtures name
 TRAIN_KEY = "data/train/employee attrition (2024).csv"  # s3_put_train.json's key, decoded

@@ -319,3 +319,18 @@ def test_failed_endpoint_notifies_then_fails(make_config) -> None:
         "Endpoint training-endpoint failed with endpoint config employee-attrition-"
     )
     assert outcome.entered[-2:] == [wf.NOTIFY_FAILURE, "Run Failed"]
+
+
+def test_failed_update_that_rolled_back_fails_the_run_with_the_reason(make_config) -> None:
+    outcome = run(make_config, ENDPOINT_MODE, "EndpointRolledBack")
+    assert outcome.status == "FAILED"
+    assert outcome.error == "EndpointUpdateRolledBack"
+    assert (
+        "kept its previous model" in outcome.cause and "did not pass the ping health check" in outcome.cause
+    )
+
+
+def test_endpoint_config_not_yet_visible_is_retried(make_config) -> None:
+    outcome = run(make_config, ENDPOINT_MODE, "EndpointConfigEventuallyVisible")
+    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
+    assert len(outcome.task_inputs[wf.DEPLOY_ENDPOINT]) == 2
