@@ -232,7 +232,12 @@ def _require(raw: pd.DataFrame, needed: Sequence[str]) -> None:
 
 def _category_codes(values: pd.Series, categories: Sequence[str]) -> np.ndarray:
     """Each value's position in `categories`, or -1 (for an unknown or missing value)."""
-    return np.asarray(pd.Categorical(values, categories=list(categories)).codes)
+    known = pd.Index(list(categories))
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # Recode the few distinct values, then look the codes up: no per-row hashing.
+        positions = np.append(known.get_indexer(values.cat.categories), -1)
+        return positions[values.cat.codes.to_numpy()]
+    return known.get_indexer(values)
 
 
 def _unknown_values(values: pd.Series, categories: Sequence[str]) -> str:
@@ -272,7 +277,7 @@ def _integers(raw: pd.DataFrame, column: str) -> np.ndarray:
 
 def _bad_rows(column: str, problem: str, ids: pd.Series | None) -> str:
     count = "" if ids is None else f" in {len(ids)} row(s)"
-    where = "" if ids is None or ids.isna().all() else f" (e.g. {ID} {list(ids.dropna()[:_EXAMPLES])})"
+    where = "" if ids is None or ids.isna().all() else f" (e.g. {ID} {ids.dropna().iloc[:_EXAMPLES].tolist()})"
     return f"{column} {problem}{count}{where}"
 
 
@@ -410,7 +415,7 @@ def _check_unique(ids: np.ndarray, kind: str) -> None:
     ordered = np.sort(ids)
     repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     if len(repeated):
-        raise TransformError(f"{kind} file: {ID} must be unique; repeated: {list(repeated[:_EXAMPLES])}")
+        raise TransformError(f"{kind} file: {ID} must be unique; repeated: {repeated[:_EXAMPLES].tolist()}")
 
 
 # --- Layer 3: the whole job on local files -----------------------------------------------------------------------
