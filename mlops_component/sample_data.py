@@ -149,7 +149,9 @@ def default_score_rows(rows: int) -> int:
     return max(1, rows // 4)
 
 
-def generate(rows: int, score_rows: int | None = None, seed: int = DEFAULT_SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
+def generate(
+    rows: int, score_rows: int | None = None, seed: int = DEFAULT_SEED
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A train frame (all 35 columns) and a score frame (no Attrition), drawn from one population.
 
     Deterministic for a given seed: the same arguments give the same frames, and so the same files.
