@@ -277,7 +277,9 @@ def _integers(raw: pd.DataFrame, column: str) -> np.ndarray:
 
 def _bad_rows(column: str, problem: str, ids: pd.Series | None) -> str:
     count = "" if ids is None else f" in {len(ids)} row(s)"
-    where = "" if ids is None or ids.isna().all() else f" (e.g. {ID} {ids.dropna().iloc[:_EXAMPLES].tolist()})"
+    where = (
+        "" if ids is None or ids.isna().all() else f" (e.g. {ID} {ids.dropna().iloc[:_EXAMPLES].tolist()})"
+    )
     return f"{column} {problem}{count}{where}"
 
 
