@@ -200,7 +200,7 @@ def _features(raw: pd.DataFrame, features: Sequence[str], *, label: bool) -> pd.
     columns: dict[str, Any] = {c: _integers(raw, c) for c in INTEGER_INPUTS}
     companies = columns["NumCompaniesWorked"]
     if (companies < 0).any():
-        raise TransformError(_bad_rows("NumCompaniesWorked", "is negative", raw[ID][companies < 0]))
+        raise TransformError(_bad_rows(raw, "NumCompaniesWorked", "is negative", companies < 0))
     columns[RATIO] = columns["TotalWorkingYears"] / (companies + 1)
     for column in ENCODED:
         if column != LABEL:
@@ -264,9 +264,9 @@ def _integers(raw: pd.DataFrame, column: str) -> np.ndarray:
         values.dtype
     ):
         return values.to_numpy(dtype=np.int64, copy=False)
-    missing = values.isna()
+    missing = values.isna().to_numpy()
     if missing.any():
-        raise TransformError(_bad_rows(column, "is empty", raw[ID][missing] if column != ID else None))
+        raise TransformError(_bad_rows(raw, column, "is empty", missing))
     numbers = pd.to_numeric(values, errors="coerce")
     bad = numbers.isna() | (numbers != np.floor(numbers))
     if bad.any():
@@ -275,12 +275,11 @@ def _integers(raw: pd.DataFrame, column: str) -> np.ndarray:
     return numbers.to_numpy(dtype=np.int64)
 
 
-def _bad_rows(column: str, problem: str, ids: pd.Series | None) -> str:
-    count = "" if ids is None else f" in {len(ids)} row(s)"
-    where = (
-        "" if ids is None or ids.isna().all() else f" (e.g. {ID} {ids.dropna().iloc[:_EXAMPLES].tolist()})"
-    )
-    return f"{column} {problem}{count}{where}"
+def _bad_rows(raw: pd.DataFrame, column: str, problem: str, rows: np.ndarray) -> str:
+    """`<column> <problem> in N row(s)`, with some of those rows' ids when they have them."""
+    ids = raw[ID][rows].dropna() if column != ID else raw[ID].iloc[:0]
+    where = f" (e.g. {ID} {ids.iloc[:_EXAMPLES].tolist()})" if len(ids) else ""
+    return f"{column} {problem} in {int(rows.sum())} row(s){where}"
 
 
 # --- Layer 2: streaming one file ---------------------------------------------------------------------------------
@@ -300,7 +299,7 @@ def read_header(path: str) -> list[str]:
     except UnicodeDecodeError:
         raise TransformError("the header is not UTF-8 text") from None
     rows = list(csv.reader([text]))
-    return [name.strip() for name in rows[0]] if rows and rows[0] else []
+    return rows[0] if rows else []
 
 
 def read_chunks(

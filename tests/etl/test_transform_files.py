@@ -105,6 +105,23 @@ def test_unparseable_values_name_the_column(raw, tmp_path: Path) -> None:
         transform_file(str(source), str(tmp_path / "out.csv"), "train", block_size=4096)
 
 
+def test_a_row_with_missing_fields_is_an_error(raw, tmp_path: Path) -> None:
+    lines = raw.score.read_text().splitlines(keepends=True)
+    source = tmp_path / "short.csv"
+    source.write_text("".join([*lines[:10], lines[10].split(",", 1)[1], *lines[11:]]))
+    with pytest.raises(
+        TransformError, match=r"score file: cannot parse the file: .*Expected 34 columns, got 33"
+    ):
+        transform_file(str(source), str(tmp_path / "out.csv"), "score", block_size=4096)
+
+
+def test_header_names_must_match_exactly(raw, tmp_path: Path) -> None:
+    source = tmp_path / "spaced.csv"
+    source.write_text(raw.score.read_text().replace("Age,", "Age ,", 1))
+    with pytest.raises(TransformError, match=r"score file: missing required columns: Age$"):
+        transform_file(str(source), str(tmp_path / "out.csv"), "score")
+
+
 def test_run_local_writes_all_three_outputs(raw, tmp_path: Path) -> None:
     written = run_local(str(tmp_path / "out"), str(raw.train), str(raw.score))
     assert set(written) == {"train/train.csv", "score/score.csv", "schema/columns.json"}

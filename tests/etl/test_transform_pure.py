@@ -137,7 +137,12 @@ def test_unused_raw_columns_are_not_required(raw) -> None:
         ("Age", "forty", r"Age must hold whole numbers; found \['forty'\] in 1 row"),
         ("Age", 40.5, r"Age must hold whole numbers; found \['40.5'\]"),
         ("Age", None, r"Age is empty in 1 row\(s\) \(e.g. EmployeeNumber \[\d+\]\)"),
-        ("NumCompaniesWorked", -1, r"NumCompaniesWorked is negative in 1 row"),
+        (
+            "NumCompaniesWorked",
+            -1,
+            r"NumCompaniesWorked is negative in 1 row\(s\) \(e.g. EmployeeNumber \[\d+\]\)",
+        ),
+        ("EmployeeNumber", None, r"EmployeeNumber is empty in 1 row\(s\)$"),
     ],
 )
 def test_bad_values_name_the_column_and_the_value(raw, column: str, value: object, message: str) -> None:
