@@ -404,8 +404,9 @@ class MlOpsConfig(_Model):
         default=0,
         ge=0,
         le=10,
-        description="Times Glue reruns a failed job on its own. The job is idempotent, so retries are safe; the "
-        "default is 0 because a Step Functions `.sync` task follows only the first run, so the workflow retries.",
+        description="Times Glue reruns a failed job on its own. The job is idempotent, so retries are safe, but "
+        "the default is 0: a Step Functions `.sync` task waits on the run it started, not on Glue's retries of "
+        "it, so retries belong in the workflow.",
     )
     glue_additional_python_modules: list[str] = Field(
         default_factory=list,
