@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,9 @@ EXTRACT_PREFIXES = ["train/", "score/", "schema/"]
 PREDICTIONS_PREFIX = "predictions/"
 # Batch Transform writes `<id>,<probability>` lines without a header; the classifier names the columns.
 PREDICTION_COLUMNS = ["id", "probability"]
+
+# Builds a role's policy from the account ids (partition, region, account_id) and every store's bucket ARN.
+PolicyBuilder = Callable[[dict[str, str], dict[str, str]], iam.Policy]
 
 
 def job_default_arguments(
@@ -268,7 +271,7 @@ class Etl(pulumi.ComponentResource):
             }
         )
 
-    def _role(self, name: str, policy: Any) -> tuple[aws.iam.Role, pulumi.ResourceOptions]:
+    def _role(self, name: str, policy: PolicyBuilder) -> tuple[aws.iam.Role, pulumi.ResourceOptions]:
         """A role only Glue can assume, with one inline policy built from the account ids and bucket ARNs.
 
         `policy(ids, arns)` gets `partition`, `region`, `account_id` and every store's bucket ARN. Also returns
