@@ -11,6 +11,8 @@ from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
 _BUNDLED = _PACKAGE / "_bundled"
+# The folders the library ships; only paths inside them fall back to the shipped copy.
+SHIPPED = ("functions", "etl", "container")
 
 
 def asset_root() -> Path:
@@ -27,8 +29,17 @@ def resolve_local_path(value: str, base_dir: Path) -> Path | None:
     """The existing file or folder that `value` names, or None.
 
     Absolute paths are taken as they are. A relative path is looked up in `base_dir` (the Pulumi program's
-    folder), then in the shipped code, so defaults such as `etl/transform.py` work from any program.
+    folder), then, for paths inside the shipped folders, in the shipped code, so defaults such as
+    `etl/transform.py` work from any program while the user's own data is never looked for elsewhere.
     """
-    path = Path(value).expanduser()
-    candidates = [path] if path.is_absolute() else [base_dir / path, asset_root() / path]
+    try:
+        path = Path(value).expanduser()
+    except RuntimeError:  # "~someone" for a user this machine does not know
+        return None
+    if path.is_absolute():
+        candidates = [path]
+    else:
+        candidates = [base_dir / path]
+        if path.parts and path.parts[0] in SHIPPED:
+            candidates.append(asset_root() / path)
     return next((p.resolve() for p in candidates if p.exists()), None)

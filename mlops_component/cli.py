@@ -1,10 +1,10 @@
-"""The `mlops` command: offline tools around the component (validate a stack, and more in later releases)."""
+"""The `mlops` command: offline tools around the component (validate a stack, generate sample data, ...)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mlops_component.config import MlOpsConfig
@@ -52,6 +52,42 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number no smaller than `minimum`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum} (got {value})")
+        return value
+
+    return parse
+
+
+def _sample_data(args: argparse.Namespace) -> int:
+    try:
+        # numpy, pandas and pyarrow are the `etl` extra, not core dependencies: import them only when asked.
+        from mlops_component.sample_data import write_sample_data
+    except ImportError as error:
+        print(
+            f"mlops sample-data needs numpy, pandas and pyarrow ({error.name} is missing); install them with:\n"
+            "  pip install 'mlops-component[etl]'",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        files = write_sample_data(args.out, args.rows, score_rows=args.score_rows, seed=args.seed)
+    except OSError as error:
+        print(f"cannot write to {args.out}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    print(f"wrote {files.train} ({files.train_rows} rows, with Attrition)")
+    print(f"wrote {files.score} ({files.score_rows} rows, without Attrition)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="mlops", description=__doc__)
@@ -62,6 +98,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--stack-file", default=DEFAULT_STACK_FILE, help=f"Pulumi stack file (default: {DEFAULT_STACK_FILE})"
     )
     validate.set_defaults(run=_validate)
+
+    sample = commands.add_parser(
+        "sample-data",
+        help="write synthetic employee-attrition train.csv and score.csv (docs/dataset.md)",
+        description="Write synthetic employee-attrition data in the raw 35-column schema of docs/dataset.md: "
+        "train.csv (with the Attrition label) and score.csv (without). The same seed gives the same files.",
+    )
+    sample.add_argument("--rows", type=_at_least(1), default=2000, help="training rows (default: 2000)")
+    sample.add_argument(
+        "--score-rows", type=_at_least(1), default=None, help="scoring rows (default: a quarter of --rows)"
+    )
+    sample.add_argument("--out", default="data", help="output folder, created if needed (default: data)")
+    sample.add_argument("--seed", type=_at_least(0), default=42, help="random seed (default: 42)")
+    sample.set_defaults(run=_sample_data)
     return parser
 
 

@@ -46,6 +46,10 @@ _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _LOG_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
+# A pip requirement without commas: a name, optional extras, an optional single version specifier.
+_REQUIREMENT = re.compile(
+    r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(\[[A-Za-z0-9._-]+\])?((==|~=|!=|>=|<=|>|<)[A-Za-z0-9.*+!_-]+)?"
+)
 # Longest name the component derives: "<prefix>-<store>-<account id>-<region>" must fit S3's 63 characters.
 NAME_PREFIX_MAX = 24
 
@@ -378,6 +382,47 @@ class MlOpsConfig(_Model):
         description="Allow `pulumi destroy` to delete buckets that still hold objects. Off, so data is never "
         "deleted by accident.",
     )
+    glue_version: str = Field(
+        default="5.0",
+        description="Glue version of the Spark job (`glue_job_spark_flag` true): 4.0 or later, as earlier ones are "
+        "retired or deprecated. A Python shell job always runs Python 3.9, which AWS provides as Glue 3.0.",
+    )
+    glue_python_shell_capacity: float = Field(
+        default=0.0625,
+        description="DPUs of the Python shell job: 0.0625 (1 GB of memory, the cheapest; the transform needs "
+        "less than 1 GB for a million rows) or 1 (16 GB).",
+    )
+    glue_worker_type: str = Field(
+        default="G.1X", description="Worker type of the Spark job, e.g. G.1X, G.2X, R.1X."
+    )
+    glue_number_of_workers: int = Field(
+        default=2, ge=2, le=1000, description="Number of workers of the Spark job (Glue's minimum is 2)."
+    )
+    glue_job_timeout_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=2880,
+        description="Minutes after which Glue stops the job. A million rows take under a minute of transform.",
+    )
+    glue_job_max_retries: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description="Times Glue reruns a failed job on its own. The job is idempotent, so retries are safe, but "
+        "the default is 0: a Step Functions `.sync` task waits on the run it started, not on Glue's retries of "
+        "it, so retries belong in the workflow.",
+    )
+    glue_additional_python_modules: list[str] = Field(
+        default_factory=list,
+        description='Extra Python requirements for the Glue job (the seed\'s "[TK] config variable"), e.g. '
+        "`['scikit-learn==1.5.2']`. Glue installs them with pip at job start (`--additional-python-modules`). "
+        "A Spark job also takes `s3://.../*.whl` wheels; a Python shell job only takes requirements.",
+    )
+    crawl_feature_store: bool = Field(
+        default=False,
+        description="Also crawl the feature store's `data/train/` and `data/score/` into the Glue catalog, so "
+        "Athena can query the raw data.",
+    )
 
     # --- Workflow settings this project adds ---------------------------------------------------------------------
     tuning_strategy: Literal["Bayesian", "Random"] = Field(
@@ -514,6 +559,57 @@ class MlOpsConfig(_Model):
         if value is None or info.data.get("endpoint_or_batch_transform") == ENDPOINT:
             return None  # endpoint inference scores through the endpoint, not a file
         return _existing_path(value, info, want_dir=False)
+
+    @field_validator("whl_path")
+    @classmethod
+    def _wheel(cls, value: str | None) -> str | None:
+        if value is not None and not value.endswith(".whl"):
+            raise ValueError(
+                "must be a Python wheel (a .whl file): Glue Python 3.9 jobs take no .egg or .zip"
+            )
+        return value
+
+    @field_validator("glue_version")
+    @classmethod
+    def _glue_version(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+\.\d+", value) or float(value) < 4.0:
+            raise ValueError(f"must be a Glue version such as 5.0, at least 4.0 (got {value!r})")
+        return value
+
+    @field_validator("glue_python_shell_capacity")
+    @classmethod
+    def _python_shell_capacity(cls, value: float) -> float:
+        if value not in (0.0625, 1.0):
+            raise ValueError(f"Python shell jobs run with 0.0625 or 1 DPU (got {value})")
+        return value
+
+    @field_validator("glue_worker_type")
+    @classmethod
+    def _worker_type(cls, value: str) -> str:
+        if value == "G.025X":
+            raise ValueError("G.025X workers are for streaming jobs only; use G.1X or larger")
+        if not re.fullmatch(r"[GR]\.(1|2|4|8|12|16)X", value):
+            raise ValueError(f"{value!r} is not a Glue Spark worker type (G.1X, G.2X, G.4X, G.8X, R.1X, ...)")
+        return value
+
+    @field_validator("glue_additional_python_modules")
+    @classmethod
+    def _python_modules(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        spark = info.data.get("glue_job_spark_flag", False)
+        for module in value:
+            if "," in module:
+                raise ValueError(
+                    f"{module!r}: Glue separates modules with commas, so one entry cannot hold a comma; "
+                    "give one version specifier, e.g. 'pyarrow==14.0.2'"
+                )
+            if module.startswith("s3://"):
+                if not spark:
+                    raise ValueError(f"{module!r}: Python shell jobs cannot install from S3; use whl_path")
+                if not module.endswith(".whl"):
+                    raise ValueError(f"{module!r}: an S3 module must be a .whl file")
+            elif not _REQUIREMENT.fullmatch(module):
+                raise ValueError(f"{module!r} is not a pip requirement such as 'name' or 'name==1.2.3'")
+        return value
 
     # --- Derived values -------------------------------------------------------------------------------------------
     @property

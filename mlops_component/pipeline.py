@@ -7,6 +7,7 @@ import pulumi_aws as aws
 
 from mlops_component import naming
 from mlops_component.config import MlOpsConfig
+from mlops_component.etl import Etl
 from mlops_component.storage import DataStores, LandedData
 from mlops_component.tagging import tag_everything
 
@@ -36,6 +37,8 @@ class MlOpsPipeline(pulumi.ComponentResource):
     """The six file stores."""
     landed_data: LandedData
     """The local data files uploaded to the feature store."""
+    etl: Etl
+    """The Glue ETL job and the Glue data catalog."""
     bucket_names: pulumi.Output[dict[str, str]]
     """Bucket name of each store, keyed by the seed's store names."""
     summary: pulumi.Output[str]
@@ -61,11 +64,29 @@ class MlOpsPipeline(pulumi.ComponentResource):
             f"{name}-landing", config, feature_store=self.stores.buckets["feature_store"], opts=child
         )
 
+        self.etl = Etl(
+            f"{name}-etl",
+            config,
+            buckets=self.stores.buckets,
+            script_key=self.stores.script_key,
+            account_id=account_id,
+            region=region,
+            partition=partition,
+            opts=child,
+        )
+
         self.bucket_names = pulumi.Output.all(
             **{store: ref.name for store, ref in self.stores.buckets.items()}
         ).apply(dict)
         self.summary = self.bucket_names.apply(lambda names: render_summary(config, names))
-        self.register_outputs({"bucket_names": self.bucket_names, "summary": self.summary})
+        self.register_outputs(
+            {
+                "bucket_names": self.bucket_names,
+                "summary": self.summary,
+                "glue_job_name": self.etl.job_name,
+                "glue_database_name": self.etl.database_name,
+            }
+        )
 
 
 def _explicit_provider(name: str, config: MlOpsConfig, parent: pulumi.Resource) -> aws.Provider | None:

@@ -1,0 +1,165 @@
+"""Benchmark: the ETL transform end to end on a million generated rows, against the seed's transform.
+
+Generates 1,000,000 training rows and 250,000 scoring rows with `mlops_component.sample_data`, then runs
+`etl/transform.py`'s whole job on local files (read CSV, transform, write CSV, schema) in a child process
+pinned to one core, three times, and reports the best wall time and the child's peak resident memory. The
+peak is the child's own high-water mark (`VmHWM` in /proc/self/status): `getrusage`'s `ru_maxrss` would
+also count the pages the child inherited from this process, which holds the generated data, before its
+`exec`. The baseline runs in this process on the same files and the same core: the
+seed's transform (`pd.read_csv`, per-column `replace`, `get_dummies`, `merge`, `to_csv`) patched to run on
+current pandas, i.e. with each `replace` assigned back instead of chained in place.
+
+Targets (issue 4): at least 250,000 rows/s on one core, and at most 1 GB peak memory on a million rows.
+Prints one JSON line and one line for people; exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from mlops_component.sample_data import write_sample_data
+
+REPO = Path(__file__).resolve().parent.parent
+TRAIN_ROWS = 1_000_000
+SCORE_ROWS = 250_000
+RUNS = 3
+TARGET_ROWS_PER_S = 250_000
+TARGET_PEAK_MB = 1024
+CORE = min(os.sched_getaffinity(0))
+
+# The child: one core for the process and for Arrow's thread pools, then the timed job.
+CHILD = """
+import json, os, sys, time
+os.sched_setaffinity(0, [{core}])
+import pyarrow
+pyarrow.set_cpu_count(1)
+pyarrow.set_io_thread_count(1)
+sys.path.insert(0, {etl!r})
+import transform
+started = time.perf_counter()
+transform.run_local({out!r}, {train!r}, {score!r})
+seconds = time.perf_counter() - started
+with open("/proc/self/status") as status:
+    peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(json.dumps({{"seconds": seconds, "peak_mb": peak_kb / 1024}}))
+"""
+
+
+def run_transform(train: Path, score: Path, out: Path) -> tuple[float, float]:
+    """One end-to-end run of the job in a fresh child process: its wall time (s) and peak memory (MB)."""
+    program = CHILD.format(core=CORE, etl=str(REPO / "etl"), out=str(out), train=str(train), score=str(score))
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    return float(figures["seconds"]), float(figures["peak_mb"])
+
+
+def seed_transform(source: Path, destination: Path, train: bool) -> int:
+    """The seed module's transform, patched for current pandas (assigning each replace back)."""
+    df = pd.read_csv(source, encoding="utf8")
+    df = df.set_index("EmployeeNumber")
+    df["BusinessTravel"] = df["BusinessTravel"].replace(
+        {"Non-Travel": 0, "Travel_Rarely": 1, "Travel_Frequently": 2}
+    )
+    df["Gender"] = df["Gender"].replace({"Male": 0, "Female": 1})
+    df = df.replace({"No": 0, "Yes": 1})
+    df["RatioYearsPerCompany"] = df["TotalWorkingYears"] / (df["NumCompaniesWorked"] + 1)
+    continuous = [
+        "Age",
+        "DistanceFromHome",
+        "MonthlyIncome",
+        "PercentSalaryHike",
+        "TrainingTimesLastYear",
+        "RatioYearsPerCompany",
+        "YearsAtCompany",
+        "YearsInCurrentRole",
+        "YearsSinceLastPromotion",
+        "YearsWithCurrManager",
+    ]
+    ordinal = [
+        "BusinessTravel",
+        "Education",
+        "EnvironmentSatisfaction",
+        "JobInvolvement",
+        "JobLevel",
+        "JobSatisfaction",
+        "PerformanceRating",
+        "RelationshipSatisfaction",
+        "StockOptionLevel",
+        "WorkLifeBalance",
+    ]
+    categorical = ["Department", "EducationField", "JobRole", "MaritalStatus"]
+    dummies = pd.get_dummies(df[categorical], dtype=int)
+    df = df.merge(dummies, how="left", left_index=True, right_index=True)
+    columns = (
+        (["Attrition"] if train else [])
+        + continuous
+        + ordinal
+        + list(dummies.columns)
+        + ["Gender", "OverTime"]
+    )
+    df[columns].to_csv(destination, sep=",")
+    return len(df)
+
+
+def main() -> int:
+    os.sched_setaffinity(0, {CORE})
+    with tempfile.TemporaryDirectory(prefix="bench-etl-") as work:
+        folder = Path(work)
+        started = time.perf_counter()
+        files = write_sample_data(folder / "raw", TRAIN_ROWS, score_rows=SCORE_ROWS, seed=1)
+        generated = time.perf_counter() - started
+        rows = files.train_rows + files.score_rows
+
+        runs = [run_transform(files.train, files.score, folder / f"out{i}") for i in range(RUNS)]
+        times = [seconds for seconds, _ in runs]
+        peak_mb = max(peak for _, peak in runs)
+        ours = rows / min(times)
+
+        started = time.perf_counter()
+        seed_transform(files.train, folder / "seed-train.csv", train=True)
+        seed_transform(files.score, folder / "seed-score.csv", train=False)
+        baseline = rows / (time.perf_counter() - started)
+
+    speed_met, memory_met = ours >= TARGET_ROWS_PER_S, peak_mb <= TARGET_PEAK_MB
+    print(
+        json.dumps(
+            {
+                "benchmark": "etl_transform_end_to_end",
+                "rows": rows,
+                "train_rows": files.train_rows,
+                "score_rows": files.score_rows,
+                "cores": 1,
+                "seconds_best": round(min(times), 3),
+                "seconds_median": round(statistics.median(times), 3),
+                "rows_per_s": round(ours),
+                "peak_rss_mb": round(peak_mb, 1),
+                "baseline": "seed transform patched for current pandas, same process and core",
+                "baseline_rows_per_s": round(baseline),
+                "ratio_vs_baseline": round(ours / baseline, 2),
+                "sample_data_seconds": round(generated, 2),
+                "target_rows_per_s": TARGET_ROWS_PER_S,
+                "target_peak_rss_mb": TARGET_PEAK_MB,
+                "targets_met": speed_met and memory_met,
+            }
+        )
+    )
+    print(
+        f"ETL transform, {rows:,} rows end to end on one core: {ours:,.0f} rows/s (target >= "
+        f"{TARGET_ROWS_PER_S:,}: {'met' if speed_met else 'NOT met'}), peak memory {peak_mb:,.0f} MB (target <= "
+        f"{TARGET_PEAK_MB:,} MB: {'met' if memory_met else 'NOT met'}); {ours / baseline:.1f}x the seed's "
+        f"transform ({baseline:,.0f} rows/s). Sample data: {generated:.1f}s for {rows:,} rows."
+    )
+    return 0 if speed_met and memory_met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Streaming files through the transform: chunked output equals a single pass, layouts, BOM, all-or-nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from etl import transform
+from etl.transform import FEATURES, TransformError, run_local, transform_file, write_extract
+
+
+def single_pass(source: Path, destination: Path, kind: str, layout: str = "byo") -> bytes:
+    """The whole file in one DataFrame, through the pure transform and the same writer."""
+    frame = pd.read_csv(source)
+    out = transform.transform_train(frame) if kind == "train" else transform.transform_score(frame)
+    write_extract(out, str(destination), kind, layout)
+    return destination.read_bytes()
+
+
+@pytest.mark.parametrize("block_size", [4096, 50_000, 1 << 24])
+@pytest.mark.parametrize(("kind", "layout"), [("train", "byo"), ("train", "builtin"), ("score", "byo")])
+def test_chunked_output_is_byte_identical_to_a_single_pass(
+    raw, tmp_path: Path, block_size: int, kind: str, layout: str
+) -> None:
+    source = raw.train if kind == "train" else raw.score
+    chunked = tmp_path / "chunked.csv"
+    rows = transform_file(str(source), str(chunked), kind, layout=layout, block_size=block_size)
+    assert rows == (raw.train_rows if kind == "train" else raw.score_rows)
+    assert chunked.read_bytes() == single_pass(source, tmp_path / "whole.csv", kind, layout)
+
+
+def test_small_blocks_really_stream(raw) -> None:
+    chunks = list(transform.read_chunks(str(raw.train), transform.TRAIN_INPUTS, block_size=4096))
+    assert len(chunks) > 50
+    assert sum(len(c) for c in chunks) == raw.train_rows
+
+
+def test_train_layouts_follow_the_data_contract(raw, tmp_path: Path) -> None:
+    byo, builtin = tmp_path / "byo.csv", tmp_path / "builtin.csv"
+    transform_file(str(raw.train), str(byo), "train", layout="byo")
+    transform_file(str(raw.train), str(builtin), "train", layout="builtin")
+
+    with_header = pd.read_csv(byo)
+    assert list(with_header.columns) == ["EmployeeNumber", "Attrition", *FEATURES]
+    assert len(with_header) == raw.train_rows
+    assert with_header.EmployeeNumber.tolist() == pd.read_csv(raw.train).EmployeeNumber.tolist()
+    assert set(with_header.Attrition) == {0, 1}
+    assert byo.read_bytes().startswith(b"EmployeeNumber,Attrition,Age,DistanceFromHome,")
+
+    # Built-in XGBoost: no header and no id; the label comes first.
+    bare = pd.read_csv(builtin, header=None)
+    assert bare.shape == (raw.train_rows, 1 + 43)
+    assert bare.to_numpy().tolist() == with_header.drop(columns="EmployeeNumber").to_numpy().tolist()
+
+
+def test_score_has_no_header_and_the_id_first(raw, tmp_path: Path) -> None:
+    out = tmp_path / "score.csv"
+    transform_file(str(raw.score), str(out), "score", layout="builtin")
+    frame = pd.read_csv(out, header=None)
+    assert frame.shape == (raw.score_rows, 1 + 43)
+    assert frame[0].tolist() == pd.read_csv(raw.score).EmployeeNumber.tolist()
+    assert out.read_bytes()[:1].isdigit()
+
+
+@pytest.mark.parametrize(
+    ("prefix", "newline"), [(b"\xef\xbb\xbf", b"\n"), (b"", b"\r\n"), (b"\xef\xbb\xbf", b"\r\n")]
+)
+def test_byte_order_mark_and_crlf_give_the_same_output(
+    raw, tmp_path: Path, prefix: bytes, newline: bytes
+) -> None:
+    variant = tmp_path / "variant.csv"
+    variant.write_bytes(prefix + raw.train.read_bytes().replace(b"\n", newline))
+    assert transform.read_header(str(variant))[0] == "Age"
+    plain, other = tmp_path / "plain.out", tmp_path / "variant.out"
+    transform_file(str(raw.train), str(plain), "train")
+    transform_file(str(variant), str(other), "train", block_size=8192)
+    assert other.read_bytes() == plain.read_bytes()
+
+
+def test_repeated_ids_are_an_error(raw, tmp_path: Path) -> None:
+    lines = raw.score.read_bytes().splitlines(keepends=True)
+    source = tmp_path / "dupes.csv"
+    source.write_bytes(b"".join([*lines, lines[5]]))
+    with pytest.raises(TransformError, match=r"score file: EmployeeNumber must be unique; repeated: \[\d+\]"):
+        transform_file(str(source), str(tmp_path / "out.csv"), "score", block_size=4096)
+
+
+def test_a_file_with_only_a_header_is_an_error(raw, tmp_path: Path) -> None:
+    source = tmp_path / "empty.csv"
+    source.write_bytes(raw.train.read_bytes().splitlines(keepends=True)[0])
+    with pytest.raises(TransformError, match="train file: no data rows"):
+        transform_file(str(source), str(tmp_path / "out.csv"), "train")
+
+
+def test_unparseable_values_name_the_column(raw, tmp_path: Path) -> None:
+    lines = raw.train.read_text().splitlines(keepends=True)
+    fields = lines[3].split(",")
+    fields[0] = "forty"  # Age
+    source = tmp_path / "bad.csv"
+    source.write_text("".join([*lines[:3], ",".join(fields), *lines[4:]]))
+    with pytest.raises(TransformError, match=r"train file: cannot parse the file: Age: .*'forty'"):
+        transform_file(str(source), str(tmp_path / "out.csv"), "train", block_size=4096)
+
+
+def test_a_row_with_missing_fields_is_an_error(raw, tmp_path: Path) -> None:
+    lines = raw.score.read_text().splitlines(keepends=True)
+    source = tmp_path / "short.csv"
+    source.write_text("".join([*lines[:10], lines[10].split(",", 1)[1], *lines[11:]]))
+    with pytest.raises(
+        TransformError, match=r"score file: cannot parse the file: .*Expected 34 columns, got 33"
+    ):
+        transform_file(str(source), str(tmp_path / "out.csv"), "score", block_size=4096)
+
+
+def test_header_names_must_match_exactly(raw, tmp_path: Path) -> None:
+    source = tmp_path / "spaced.csv"
+    source.write_text(raw.score.read_text().replace("Age,", "Age ,", 1))
+    with pytest.raises(TransformError, match=r"score file: missing required columns: Age$"):
+        transform_file(str(source), str(tmp_path / "out.csv"), "score")
+
+
+def test_run_local_writes_all_three_outputs(raw, tmp_path: Path) -> None:
+    written = run_local(str(tmp_path / "out"), str(raw.train), str(raw.score))
+    assert set(written) == {"train/train.csv", "score/score.csv", "schema/columns.json"}
+    schema = json.loads(Path(written["schema/columns.json"]).read_text())
+    assert schema == {"id": "EmployeeNumber", "label": "Attrition", "features": list(FEATURES)}
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")] == []
+
+
+def test_run_local_writes_nothing_when_the_score_file_fails(raw, tmp_path: Path) -> None:
+    broken = tmp_path / "score.csv"
+    broken.write_text(raw.score.read_text().replace("OverTime", "Overtime", 1))
+    out = tmp_path / "out"
+    with pytest.raises(TransformError, match="score file: missing required columns: OverTime"):
+        run_local(str(out), str(raw.train), str(broken))
+    assert list(out.rglob("*")) == []
+
+
+def test_scoring_only_runs_align_to_a_persisted_schema(raw, tmp_path: Path) -> None:
+    features = [f for f in FEATURES if not f.startswith("EducationField_")]
+    schema = json.dumps(transform.schema_document(features))
+    written = run_local(str(tmp_path / "out"), None, str(raw.score), schema_text=schema)
+    assert set(written) == {"score/score.csv", "schema/columns.json"}
+    assert pd.read_csv(written["score/score.csv"], header=None).shape[1] == 1 + len(features)
+    assert json.loads(Path(written["schema/columns.json"]).read_text())["features"] == features
+
+
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [
+        (None, "needs the training columns"),
+        ("not json", "is not JSON"),
+        ('{"features": "Age"}', "must hold a 'features' list"),
+        ('{"id": "Id", "label": "Attrition", "features": ["Age"]}', "is for id/label Id/Attrition"),
+        ('{"id": "EmployeeNumber", "label": "Attrition", "features": ["Bonus"]}', "does not compute"),
+    ],
+)
+def test_bad_schemas_are_refused(raw, tmp_path: Path, schema: str | None, message: str) -> None:
+    with pytest.raises(TransformError, match=message):
+        run_local(str(tmp_path / "out"), None, str(raw.score), schema_text=schema)
+
+
+def test_run_local_checks_its_arguments(raw, tmp_path: Path) -> None:
+    with pytest.raises(TransformError, match="nothing to transform"):
+        run_local(str(tmp_path), None, None)
+    with pytest.raises(TransformError, match="output layout must be one of"):
+        run_local(str(tmp_path), str(raw.train), layout="parquet")

@@ -1,0 +1,108 @@
+"""The Glue policy builders (iam.py), as plain functions: least privilege, and linted by parliament."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import parliament
+import pytest
+
+from mlops_component import iam
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+IDS = {"partition": "aws", "region": "us-east-1", "account_id": "123456789012"}
+
+
+def job_policy(**overrides: Any) -> dict[str, Any]:
+    arguments: dict[str, Any] = {
+        **IDS,
+        "feature_store_arn": "arn:aws:s3:::p-features",
+        "source_repository_arn": "arn:aws:s3:::p-source",
+        "extracts_arn": "arn:aws:s3:::p-extracts",
+        "input_prefixes": ["data/train/", "data/score/"],
+        "code_prefix": "etl/",
+        "output_prefixes": ["train/", "score/", "schema/"],
+        "log_group_prefix": iam.GLUE_PYTHON_SHELL_LOG_GROUPS,
+        **overrides,
+    }
+    return iam.glue_job_policy(**arguments)
+
+
+def crawler_policy(**overrides: Any) -> dict[str, Any]:
+    arguments: dict[str, Any] = {
+        **IDS,
+        "database_name": "p_mlops",
+        "crawler_name": "p-predictions-crawler",
+        "bucket_arn": "arn:aws:s3:::p-output",
+        "prefixes": ["predictions/"],
+        **overrides,
+    }
+    return iam.glue_crawler_policy(**arguments)
+
+
+DOCUMENTS = {
+    "trust": iam.service_trust_policy(iam.GLUE_SERVICE),
+    "job (Python shell)": job_policy(),
+    "job (Spark, KMS)": job_policy(log_group_prefix=iam.GLUE_SPARK_LOG_GROUPS, kms_key_arn=KEY),
+    "predictions crawler": crawler_policy(),
+    "feature store crawler (KMS)": crawler_policy(
+        bucket_arn="arn:aws:s3:::p-features", prefixes=["data/train/", "data/score/"], kms_key_arn=KEY
+    ),
+}
+
+# Parliament lints identity policies. A trust policy names a Principal where an identity policy names a
+# Resource, so parliament reports it as malformed; that is the only finding allowed, and only for the trust.
+ALLOWED_FINDINGS = {("trust", "MALFORMED")}
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_parliament_finds_nothing_beyond_the_allow_list(name: str) -> None:
+    analyzed = parliament.analyze_policy_string(json.dumps(DOCUMENTS[name]), include_community_auditors=True)
+    findings = {(name, finding.issue) for finding in analyzed.findings}
+    assert findings <= ALLOWED_FINDINGS, [(f.issue, f.detail) for f in analyzed.findings]
+
+
+def test_parliament_would_catch_a_wildcard() -> None:
+    """The lint is live: the same job policy with `s3:*` is reported."""
+    broad = job_policy()
+    broad["Statement"][4]["Action"] = "s3:*"
+    assert parliament.analyze_policy_string(json.dumps(broad)).findings
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_no_wildcard_actions_or_resources(name: str) -> None:
+    for statement in DOCUMENTS[name]["Statement"]:
+        actions = statement.get("Action", [])
+        for action in [actions] if isinstance(actions, str) else actions:
+            assert "*" not in action, (name, action)
+        resources = statement.get("Resource", [])
+        assert "*" not in ([resources] if isinstance(resources, str) else resources), name
+
+
+def test_trust_names_only_the_glue_service() -> None:
+    (statement,) = DOCUMENTS["trust"]["Statement"]
+    assert statement == {
+        "Effect": "Allow",
+        "Principal": {"Service": "glue.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+
+
+def test_list_permissions_are_on_bucket_arns_and_object_permissions_on_objects() -> None:
+    """The seed module swapped these; S3 evaluates ListBucket on the bucket and GetObject on `bucket/*`."""
+    for name, policy in DOCUMENTS.items():
+        for statement in policy["Statement"]:
+            resources = statement.get("Resource", [])
+            resources = [resources] if isinstance(resources, str) else resources
+            if statement.get("Action") == "s3:ListBucket":
+                assert all("/" not in r for r in resources), name
+            elif any(str(a).startswith("s3:") for a in statement.get("Action", [])):
+                assert all("/" in r.removeprefix("arn:aws:s3:::") for r in resources), name
+
+
+def test_job_policy_without_kms_has_no_kms_statement_and_with_it_only_through_s3() -> None:
+    assert all(not s["Sid"].startswith("UseBucketKey") for s in job_policy()["Statement"])
+    kms = job_policy(kms_key_arn=KEY)["Statement"][-1]
+    assert kms["Resource"] == KEY
+    assert kms["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
