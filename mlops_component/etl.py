@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,8 @@ PREDICTIONS_PREFIX = "predictions/"
 # Batch Transform writes `<id>,<probability>` lines without a header; the classifier names the columns.
 PREDICTION_COLUMNS = ["id", "probability"]
 
-# Builds a role's policy from the account ids (partition, region, account_id) and every store's bucket ARN.
-PolicyBuilder = Callable[[dict[str, str], dict[str, str]], iam.Policy]
+# Builds a role's policy from the account and every store's bucket name.
+PolicyBuilder = Callable[[iam.Account, dict[str, str]], iam.Policy]
 
 
 def job_default_arguments(
@@ -122,16 +123,14 @@ class Etl(pulumi.ComponentResource):
         *,
         buckets: Mapping[naming.Store, BucketRef],
         script_key: pulumi.Input[str],
-        account_id: pulumi.Input[str],
-        region: pulumi.Input[str],
-        partition: pulumi.Input[str],
+        account: pulumi.Output[iam.Account],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:index:Etl", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self._config = config
         self._buckets = buckets
-        self._ids = pulumi.Output.all(partition=partition, region=region, account_id=account_id)
+        self._account = account
         spark = config.glue_job_spark_flag
         source = buckets["source_repository"]
 
@@ -151,11 +150,11 @@ class Etl(pulumi.ComponentResource):
 
         job_role, job_opts = self._role(
             f"{name}-job",
-            lambda ids, arns: iam.glue_job_policy(
-                **ids,
-                feature_store_arn=arns["feature_store"],
-                source_repository_arn=arns["source_repository"],
-                extracts_arn=arns["extracts"],
+            lambda account, buckets: iam.glue_job_policy(
+                account,
+                feature_bucket=buckets["feature_store"],
+                source_bucket=buckets["source_repository"],
+                extracts_bucket=buckets["extracts"],
                 input_prefixes=[naming.TRAIN_PREFIX, naming.SCORE_PREFIX],
                 code_prefix=naming.ETL_CODE_PREFIX,
                 output_prefixes=EXTRACT_PREFIXES,
@@ -274,20 +273,20 @@ class Etl(pulumi.ComponentResource):
     def _role(self, name: str, policy: PolicyBuilder) -> tuple[aws.iam.Role, pulumi.ResourceOptions]:
         """A role only Glue can assume, with one inline policy built from the account ids and bucket ARNs.
 
-        `policy(ids, arns)` gets `partition`, `region`, `account_id` and every store's bucket ARN. Also returns
+        `policy(account, buckets)` gets the account and every store's bucket name. Also returns
         the options for the role's user, which waits for the policy so that its first run has its permissions.
         """
         role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=pulumi.Output.json_dumps(iam.service_trust_policy(iam.GLUE_SERVICE)),
+            assume_role_policy=json.dumps(iam.assume_role_policy(iam.GLUE_SERVICE)),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        arns = pulumi.Output.all(**{store: ref.arn for store, ref in self._buckets.items()})
+        buckets = pulumi.Output.all(**{store: ref.name for store, ref in self._buckets.items()})
         inline = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
             policy=pulumi.Output.json_dumps(
-                pulumi.Output.all(self._ids, arns).apply(lambda values: policy(values[0], values[1]))
+                pulumi.Output.all(self._account, buckets).apply(lambda values: policy(values[0], values[1]))
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -308,11 +307,11 @@ class Etl(pulumi.ComponentResource):
         bucket = self._buckets[store]
         role, crawler_opts = self._role(
             name,
-            lambda ids, arns: iam.glue_crawler_policy(
-                **ids,
+            lambda account, buckets: iam.glue_crawler_policy(
+                account,
                 database_name=catalog_database_name(self._config.name_prefix),
                 crawler_name=crawler_name,
-                bucket_arn=arns[store],
+                bucket=buckets[store],
                 prefixes=prefixes,
                 kms_key_arn=self._config.kms_key_arn,
             ),

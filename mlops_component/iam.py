@@ -89,11 +89,12 @@ def assume_role_policy(service: str, *, source_account: str | None = None) -> Po
     return document(statement)
 
 
-def list_bucket(partition: str, bucket: str, prefixes: list[str]) -> dict[str, Any]:
+def list_bucket(partition: str, bucket: str, prefixes: list[str], sid: str | None = None) -> dict[str, Any]:
     """ListBucket on the bucket ARN, limited to key prefixes."""
     return allow(
         ["s3:ListBucket"],
         bucket_arn(partition, bucket),
+        sid,
         StringLike={"s3:prefix": [f"{p}*" for p in prefixes]},
     )
 
@@ -109,11 +110,15 @@ def write_logs(log_group_arns: list[str]) -> dict[str, Any]:
     return allow(["logs:CreateLogStream", "logs:PutLogEvents"], log_group_arns, sid="WriteOwnLogs")
 
 
-def use_kms_key(key_arn: str | None, *, decrypt: bool = True, encrypt: bool = True) -> list[dict[str, Any]]:
-    """Use the stores' KMS key, when there is one."""
+def use_kms_key(
+    key_arn: str | None, *, decrypt: bool = True, encrypt: bool = True, via_service: str | None = None
+) -> list[dict[str, Any]]:
+    """Use the stores' KMS key, when there is one; only through `via_service` (e.g. S3) when given."""
     if not key_arn:
         return []
     actions = (["kms:Decrypt"] if decrypt else []) + (["kms:GenerateDataKey"] if encrypt else [])
+    if via_service:
+        return [allow(actions, key_arn, sid="UseStoreKey", StringEquals={"kms:ViaService": via_service})]
     return [allow(actions, key_arn, sid="UseStoreKey")]
 
 
@@ -414,6 +419,7 @@ GLUE_SERVICE = "glue.amazonaws.com"
 GLUE_PYTHON_SHELL_LOG_GROUPS = "/aws-glue/python-jobs/"
 GLUE_SPARK_LOG_GROUPS = "/aws-glue/jobs/"
 GLUE_CRAWLER_LOG_GROUP = "/aws-glue/crawlers"
+_CREATE_AND_WRITE_LOGS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
 # The catalog actions a crawler takes to create and update its tables and partitions (it never deletes:
 # its schema change policy only logs deletions).
 _CRAWLER_CATALOG_ACTIONS = [
@@ -432,45 +438,12 @@ _CRAWLER_CATALOG_ACTIONS = [
 ]
 
 
-def service_trust_policy(service: str) -> Policy:
-    """A role trust policy for one AWS service principal, and nothing else.
-
-    No aws:SourceAccount condition: Glue does not document it for role assumption, and a role is only
-    handed to Glue through iam:PassRole in this account.
-    """
-    return document(
-        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"},
-    )
-
-
-def _log_statement(sid: str, log_group_arn_patterns: list[str]) -> dict[str, Any]:
-    return {
-        "Sid": sid,
-        "Effect": "Allow",
-        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-        "Resource": log_group_arn_patterns,
-    }
-
-
-def _kms_statement(kms_key_arn: str, region: str, s3_actions: list[str]) -> dict[str, Any]:
-    """Use of the buckets' KMS key, only through S3 (SSE-KMS with a bucket key)."""
-    return {
-        "Sid": "UseBucketKeyThroughS3",
-        "Effect": "Allow",
-        "Action": s3_actions,
-        "Resource": kms_key_arn,
-        "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
-    }
-
-
 def glue_job_policy(
+    account: Account,
     *,
-    partition: str,
-    region: str,
-    account_id: str,
-    feature_store_arn: str,
-    source_repository_arn: str,
-    extracts_arn: str,
+    feature_bucket: str,
+    source_bucket: str,
+    extracts_bucket: str,
     input_prefixes: list[str],
     code_prefix: str,
     output_prefixes: list[str],
@@ -482,88 +455,62 @@ def glue_job_policy(
     It can read only the feature store's input prefixes (never write there, so it cannot start the pipeline
     again) and write only the extract prefixes. `log_group_prefix` is the job type's log group family.
     """
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "ListFeatureStoreInputs",
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": feature_store_arn,
-            "Condition": {"StringLike": {"s3:prefix": [f"{p}*" for p in input_prefixes]}},
-        },
-        {
-            "Sid": "ReadFeatureStoreInputs",
-            "Effect": "Allow",
-            "Action": "s3:GetObject",
-            "Resource": [f"{feature_store_arn}/{p}*" for p in input_prefixes],
-        },
-        {
-            "Sid": "ReadEtlCode",
-            "Effect": "Allow",
-            "Action": "s3:GetObject",
-            "Resource": f"{source_repository_arn}/{code_prefix}*",
-        },
-        {
-            "Sid": "ListExtracts",
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": extracts_arn,
-            "Condition": {"StringLike": {"s3:prefix": [f"{p}*" for p in output_prefixes]}},
-        },
-        {
-            "Sid": "ReadWriteExtracts",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-            "Resource": [f"{extracts_arn}/{p}*" for p in output_prefixes],
-        },
-        _log_statement(
-            "WriteJobLogs", [f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_prefix}*"]
+    p = account.partition
+    return document(
+        list_bucket(p, feature_bucket, input_prefixes, "ListFeatureStoreInputs"),
+        allow(
+            ["s3:GetObject"],
+            [objects_arn(p, feature_bucket, prefix) for prefix in input_prefixes],
+            sid="ReadFeatureStoreInputs",
         ),
-    ]
-    if kms_key_arn:
-        statements.append(_kms_statement(kms_key_arn, region, ["kms:Decrypt", "kms:GenerateDataKey"]))
-    return document(*statements)
+        allow(["s3:GetObject"], objects_arn(p, source_bucket, code_prefix), sid="ReadEtlCode"),
+        list_bucket(p, extracts_bucket, output_prefixes, "ListExtracts"),
+        allow(
+            ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+            [objects_arn(p, extracts_bucket, prefix) for prefix in output_prefixes],
+            sid="ReadWriteExtracts",
+        ),
+        allow(
+            _CREATE_AND_WRITE_LOGS,
+            [account.arn("logs", f"log-group:{log_group_prefix}*")],
+            sid="WriteJobLogs",
+        ),
+        *use_kms_key(kms_key_arn, via_service=f"s3.{account.region}.amazonaws.com"),
+    )
 
 
 def glue_crawler_policy(
+    account: Account,
     *,
-    partition: str,
-    region: str,
-    account_id: str,
     database_name: str,
     crawler_name: str,
-    bucket_arn: str,
+    bucket: str,
     prefixes: list[str],
     kms_key_arn: str | None = None,
 ) -> Policy:
     """What one crawler may do: read its S3 prefixes, maintain tables in one database, and log."""
-    glue_arn = f"arn:{partition}:glue:{region}:{account_id}"
-    log_group = f"arn:{partition}:logs:{region}:{account_id}:log-group:{GLUE_CRAWLER_LOG_GROUP}"
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "ListCrawledPrefixes",
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": bucket_arn,
-            "Condition": {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}},
-        },
-        {
-            "Sid": "ReadCrawledObjects",
-            "Effect": "Allow",
-            "Action": "s3:GetObject",
-            "Resource": [f"{bucket_arn}/{p}*" for p in prefixes],
-        },
-        {
-            "Sid": "MaintainTablesInOneDatabase",
-            "Effect": "Allow",
-            "Action": _CRAWLER_CATALOG_ACTIONS,
-            "Resource": [
-                f"{glue_arn}:catalog",
-                f"{glue_arn}:database/{database_name}",
-                f"{glue_arn}:table/{database_name}/*",
+    p = account.partition
+    log_group = account.arn("logs", f"log-group:{GLUE_CRAWLER_LOG_GROUP}")
+    return document(
+        list_bucket(p, bucket, prefixes, "ListCrawledPrefixes"),
+        allow(
+            ["s3:GetObject"],
+            [objects_arn(p, bucket, prefix) for prefix in prefixes],
+            sid="ReadCrawledObjects",
+        ),
+        allow(
+            _CRAWLER_CATALOG_ACTIONS,
+            [
+                account.arn("glue", "catalog"),
+                account.arn("glue", f"database/{database_name}"),
+                account.arn("glue", f"table/{database_name}/*"),
             ],
-        },
-        _log_statement("WriteCrawlerLogs", [log_group, f"{log_group}:log-stream:{crawler_name}"]),
-    ]
-    if kms_key_arn:
-        statements.append(_kms_statement(kms_key_arn, region, ["kms:Decrypt"]))
-    return document(*statements)
+            sid="MaintainTablesInOneDatabase",
+        ),
+        allow(
+            _CREATE_AND_WRITE_LOGS,
+            [log_group, f"{log_group}:log-stream:{crawler_name}"],
+            sid="WriteCrawlerLogs",
+        ),
+        *use_kms_key(kms_key_arn, encrypt=False, via_service=f"s3.{account.region}.amazonaws.com"),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from mlops_component import naming
+from mlops_component import iam, naming
 from mlops_component.config import MlOpsConfig
 from mlops_component.etl import Etl
 from mlops_component.storage import DataStores, LandedData
@@ -56,6 +56,7 @@ class MlOpsPipeline(pulumi.ComponentResource):
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
         region = aws.get_region_output(opts=invoke).region
         partition = aws.get_partition_output(opts=invoke).partition
+        account = pulumi.Output.all(partition, region, account_id).apply(lambda ids: iam.Account(*ids))
 
         self.stores = DataStores(
             f"{name}-stores", config, account_id=account_id, region=region, partition=partition, opts=child
@@ -69,9 +70,7 @@ class MlOpsPipeline(pulumi.ComponentResource):
             config,
             buckets=self.stores.buckets,
             script_key=self.stores.script_key,
-            account_id=account_id,
-            region=region,
-            partition=partition,
+            account=account,
             opts=child,
         )
 

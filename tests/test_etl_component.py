@@ -219,7 +219,7 @@ def test_job_policy_reads_inputs_and_writes_only_the_extracts(make_config) -> No
     assert policy["ReadFeatureStoreInputs"] == {
         "Sid": "ReadFeatureStoreInputs",
         "Effect": "Allow",
-        "Action": "s3:GetObject",
+        "Action": ["s3:GetObject"],
         "Resource": [f"{features}/data/train/*", f"{features}/data/score/*"],
     }
     assert policy["ReadWriteExtracts"]["Resource"] == [
@@ -233,7 +233,7 @@ def test_job_policy_reads_inputs_and_writes_only_the_extracts(make_config) -> No
     assert policy["WriteJobLogs"]["Resource"] == [
         f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws-glue/python-jobs/*"
     ]
-    assert "UseBucketKeyThroughS3" not in policy
+    assert "UseStoreKey" not in policy
 
 
 def test_crawler_policy_reads_predictions_and_maintains_one_database(make_config) -> None:
@@ -259,13 +259,11 @@ def test_crawler_policy_reads_predictions_and_maintains_one_database(make_config
 def test_kms_key_is_usable_through_s3_only(make_config) -> None:
     key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     mocks, _ = deploy(make_config(kms_key_arn=key))
-    job_kms = statements(policy_of(mocks, "job"))["UseBucketKeyThroughS3"]
+    job_kms = statements(policy_of(mocks, "job"))["UseStoreKey"]
     assert job_kms["Resource"] == key
     assert job_kms["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert job_kms["Condition"] == {"StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}}
-    assert statements(policy_of(mocks, "predictions-crawler"))["UseBucketKeyThroughS3"]["Action"] == [
-        "kms:Decrypt"
-    ]
+    assert statements(policy_of(mocks, "predictions-crawler"))["UseStoreKey"]["Action"] == ["kms:Decrypt"]
 
 
 def test_glue_resources_carry_the_tags(make_config) -> None:

@@ -11,43 +11,41 @@ import pytest
 from mlops_component import iam
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-IDS = {"partition": "aws", "region": "us-east-1", "account_id": "123456789012"}
+ACCOUNT = iam.Account(partition="aws", region="us-east-1", account_id="123456789012")
 
 
 def job_policy(**overrides: Any) -> dict[str, Any]:
     arguments: dict[str, Any] = {
-        **IDS,
-        "feature_store_arn": "arn:aws:s3:::p-features",
-        "source_repository_arn": "arn:aws:s3:::p-source",
-        "extracts_arn": "arn:aws:s3:::p-extracts",
+        "feature_bucket": "p-features",
+        "source_bucket": "p-source",
+        "extracts_bucket": "p-extracts",
         "input_prefixes": ["data/train/", "data/score/"],
         "code_prefix": "etl/",
         "output_prefixes": ["train/", "score/", "schema/"],
         "log_group_prefix": iam.GLUE_PYTHON_SHELL_LOG_GROUPS,
         **overrides,
     }
-    return iam.glue_job_policy(**arguments)
+    return iam.glue_job_policy(ACCOUNT, **arguments)
 
 
 def crawler_policy(**overrides: Any) -> dict[str, Any]:
     arguments: dict[str, Any] = {
-        **IDS,
         "database_name": "p_mlops",
         "crawler_name": "p-predictions-crawler",
-        "bucket_arn": "arn:aws:s3:::p-output",
+        "bucket": "p-output",
         "prefixes": ["predictions/"],
         **overrides,
     }
-    return iam.glue_crawler_policy(**arguments)
+    return iam.glue_crawler_policy(ACCOUNT, **arguments)
 
 
 DOCUMENTS = {
-    "trust": iam.service_trust_policy(iam.GLUE_SERVICE),
+    "trust": iam.assume_role_policy(iam.GLUE_SERVICE),
     "job (Python shell)": job_policy(),
     "job (Spark, KMS)": job_policy(log_group_prefix=iam.GLUE_SPARK_LOG_GROUPS, kms_key_arn=KEY),
     "predictions crawler": crawler_policy(),
     "feature store crawler (KMS)": crawler_policy(
-        bucket_arn="arn:aws:s3:::p-features", prefixes=["data/train/", "data/score/"], kms_key_arn=KEY
+        bucket="p-features", prefixes=["data/train/", "data/score/"], kms_key_arn=KEY
     ),
 }
 
@@ -95,14 +93,14 @@ def test_list_permissions_are_on_bucket_arns_and_object_permissions_on_objects()
         for statement in policy["Statement"]:
             resources = statement.get("Resource", [])
             resources = [resources] if isinstance(resources, str) else resources
-            if statement.get("Action") == "s3:ListBucket":
+            if statement.get("Action") == ["s3:ListBucket"]:
                 assert all("/" not in r for r in resources), name
             elif any(str(a).startswith("s3:") for a in statement.get("Action", [])):
                 assert all("/" in r.removeprefix("arn:aws:s3:::") for r in resources), name
 
 
 def test_job_policy_without_kms_has_no_kms_statement_and_with_it_only_through_s3() -> None:
-    assert all(not s["Sid"].startswith("UseBucketKey") for s in job_policy()["Statement"])
+    assert all(s.get("Sid") != "UseStoreKey" for s in job_policy()["Statement"])
     kms = job_policy(kms_key_arn=KEY)["Statement"][-1]
     assert kms["Resource"] == KEY
     assert kms["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
