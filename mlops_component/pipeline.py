@@ -7,6 +7,7 @@ import pulumi_aws as aws
 
 from mlops_component import naming
 from mlops_component.config import MlOpsConfig
+from mlops_component.model_image import ModelImage
 from mlops_component.storage import DataStores
 from mlops_component.tagging import tag_everything
 
@@ -34,6 +35,10 @@ class MlOpsPipeline(pulumi.ComponentResource):
 
     stores: DataStores
     """The six file stores."""
+    model_image: ModelImage | None
+    """The bring-your-own image and its repository; None when `built_in_model_image` is set."""
+    model_image_uri: pulumi.Output[str]
+    """The image training and inference run: the pushed image pinned by digest, or `built_in_model_image`."""
     bucket_names: pulumi.Output[dict[str, str]]
     """Bucket name of each store, keyed by the seed's store names."""
     summary: pulumi.Output[str]
@@ -56,11 +61,24 @@ class MlOpsPipeline(pulumi.ComponentResource):
             f"{name}-stores", config, account_id=account_id, region=region, partition=partition, opts=child
         )
 
+        if config.built_in_model_image is None:
+            self.model_image = ModelImage(f"{name}-model-image", config, opts=child)
+            self.model_image_uri = self.model_image.image_uri
+        else:
+            self.model_image = None
+            self.model_image_uri = pulumi.Output.from_input(config.built_in_model_image)
+
         self.bucket_names = pulumi.Output.all(
             **{store: ref.name for store, ref in self.stores.buckets.items()}
         ).apply(dict)
         self.summary = self.bucket_names.apply(lambda names: render_summary(config, names))
-        self.register_outputs({"bucket_names": self.bucket_names, "summary": self.summary})
+        self.register_outputs(
+            {
+                "bucket_names": self.bucket_names,
+                "model_image_uri": self.model_image_uri,
+                "summary": self.summary,
+            }
+        )
 
 
 def _explicit_provider(name: str, config: MlOpsConfig, parent: pulumi.Resource) -> aws.Provider | None:
