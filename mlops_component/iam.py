@@ -24,3 +24,24 @@ def tls_only_bucket_policy(bucket_arn: str) -> Policy:
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
     )
+
+
+# --- The bring-your-own model image (model_image.py) -------------------------------------------------------------
+ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+
+
+def ecr_image_pull_statements(repository_arn: str) -> list[dict[str, Any]]:
+    """What SageMaker's execution role needs to pull the model image from its repository.
+
+    Reading layers is scoped to the one repository. `ecr:GetAuthorizationToken` is the exception: it names
+    no resource type (the token is for the whole registry), so IAM only accepts it on `*`.
+    """
+    return [
+        {"Sid": "PullModelImage", "Effect": "Allow", "Action": ECR_PULL_ACTIONS, "Resource": repository_arn},
+        {
+            "Sid": "GetRegistryToken",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        },
+    ]

@@ -122,6 +122,8 @@ def _read_file(path: Path, header: list[str]) -> tuple[np.ndarray, np.ndarray]:
         )
     except (ValueError, pd.errors.ParserError) as error:
         raise DataError(f"{path.name}: {error}") from None
+    if frame.empty:
+        return np.empty((0, len(features)), dtype=np.float32), np.empty(0, dtype=np.int8)
     for name in features:
         column = frame[name]
         if not (is_numeric_dtype(column) and not is_bool_dtype(column)):
@@ -160,5 +162,9 @@ def _header_difference(expected: list[str], got: list[str]) -> str:
     missing = [n for n in expected if n not in got]
     extra = [n for n in got if n not in expected]
     if missing or extra:
-        return f"missing {missing}, unexpected {extra}"
+        return f"missing {_few(missing)}, unexpected {_few(extra)}"
     return "same columns in a different order"
+
+
+def _few(names: list[str]) -> str:
+    return f"{names[:5]}" + (f" and {len(names) - 5} more" if len(names) > 5 else "")

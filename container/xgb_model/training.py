@@ -10,6 +10,7 @@ cross-validation is logged for information only.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -65,8 +66,11 @@ def cross_validate(data: LabeledData, params: Hyperparameters, nthread: int, log
         log(f"warning: only {smallest} rows of the rarer class for {splits} folds; some folds miss it")
     folds = StratifiedKFold(n_splits=splits, shuffle=True, random_state=params.seed)
     out_of_fold = np.empty(data.rows, dtype=np.float32)
-    # Only the labels decide the split; the features argument is a placeholder of the right length.
-    for number, (fit_rows, held_out) in enumerate(folds.split(np.zeros(data.rows), data.labels), 1):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # scikit-learn's version of the warning logged above
+        # Only the labels decide the split; the features argument is a placeholder of the right length.
+        splits_of_rows = list(folds.split(np.zeros(data.rows), data.labels))
+    for number, (fit_rows, held_out) in enumerate(splits_of_rows, 1):
         booster = fit(data.features[fit_rows], data.labels[fit_rows], data.feature_names, params, nthread)
         out_of_fold[held_out] = booster.inplace_predict(data.features[held_out])
         scores = metrics.binary_metrics(data.labels[held_out], out_of_fold[held_out])
