@@ -17,6 +17,7 @@ same widths as CSV) or an object keyed by feature name (absent features are miss
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -72,9 +73,7 @@ def parse_csv(
 
     `line_offset` is added to line numbers in error messages, for a body that is a slice of a larger file.
     """
-    text = _decode(body)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    raw, text = _decode(body)
     start, line_number, first = _first_row(text)
     line_number += line_offset
     if first is None:
@@ -92,10 +91,11 @@ def parse_csv(
         order = _header_order(fields[1:] if has_id else fields, schema, line_number)
         start, line_number = start + len(first) + 1, line_number + 1
     layout = _Layout(width=len(fields), has_id=has_id, first_line=line_number)
-    data = text[start:]
-    rows = _parse_pandas(data, layout, keep_ids) if len(data) >= PANDAS_MIN_CHARS else None
+    rows = None
+    if len(text) - start >= PANDAS_MIN_CHARS:
+        rows = _parse_pandas(raw[len(text[:start].encode("utf-8")) :], layout, keep_ids)
     if rows is None:
-        rows = _parse_lines(data, layout, keep_ids)
+        rows = _parse_lines(text[start:], layout, keep_ids)
     if rows.features.shape[0] == 0:
         raise PayloadError("the body has a header but no data rows")
     if order is not None:
@@ -103,13 +103,18 @@ def parse_csv(
     return rows
 
 
-def _decode(body: bytes | str) -> str:
-    if isinstance(body, str):
-        return body.removeprefix("\ufeff")
+def _decode(body: bytes | str) -> tuple[bytes, str]:
+    """The body as UTF-8 bytes and as text, without a byte order mark and with `\n` line ends only."""
+    raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    raw = raw.removeprefix(codecs.BOM_UTF8)
     try:
-        return body.decode("utf-8").removeprefix("\ufeff")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise PayloadError(f"the body is not UTF-8 text (byte {error.start})") from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        raw = text.encode("utf-8")
+    return raw, text
 
 
 def _first_row(text: str) -> tuple[int, int, str | None]:
@@ -202,33 +207,42 @@ def _number(field: str, line: int, column: int) -> float:
         raise PayloadError(f"line {line}, column {column}: {field[:40]!r} is not a number") from None
 
 
-def _parse_pandas(data: str, layout: _Layout, keep_ids: bool) -> Rows | None:
+def _parse_pandas(data: bytes, layout: _Layout, keep_ids: bool) -> Rows | None:
     """The fast parser, or None when its result cannot be trusted (then the reference parser answers)."""
     skip = 1 if layout.has_id else 0
-    dtypes: dict[int, Any] = {i: np.float32 for i in range(skip, layout.width)}
+    # float64, then float32 below: pandas parses straight to float32 at half the speed, and going through
+    # float64 rounds exactly as the reference parser does.
+    dtypes: dict[int, Any] = {i: np.float64 for i in range(skip, layout.width)}
     if layout.has_id:
         dtypes[0] = str
+    options: dict[str, Any] = {
+        "header": None,
+        "names": list(range(layout.width)),
+        "index_col": False,
+        "dtype": dtypes,
+        "quoting": csv.QUOTE_NONE,
+        "lineterminator": "\n",
+        "skip_blank_lines": True,
+        "engine": "c",
+    }
     try:
-        with np.errstate(over="ignore"):  # values too large for float32 become inf, rejected below
-            frame = pd.read_csv(
-                io.StringIO(data),
-                header=None,
-                names=list(range(layout.width)),
-                index_col=False,
-                dtype=dtypes,
-                na_values={i: [""] for i in range(skip, layout.width)},
-                keep_default_na=False,
-                quoting=csv.QUOTE_NONE,
-                lineterminator="\n",
-                skip_blank_lines=True,
-                engine="c",
-            )
-    except (ValueError, OverflowError, pd.errors.ParserError):
+        try:
+            # Most bodies have no empty field, and skipping pandas' missing-value check saves a fifth of
+            # the time; an empty field makes the conversion fail, and the second attempt handles it.
+            frame = pd.read_csv(io.BytesIO(data), na_filter=False, **options)
+        except pd.errors.ParserError:
+            return None
+        except ValueError:
+            na_values = {i: [""] for i in range(skip, layout.width)}
+            frame = pd.read_csv(io.BytesIO(data), na_values=na_values, keep_default_na=False, **options)
+    except (ValueError, OverflowError):
         return None
     # Short rows are padded with NaN by pandas; counting separators catches them (long rows raise above).
-    if data.count(",") != len(frame) * (layout.width - 1):
+    if data.count(b",") != len(frame) * (layout.width - 1):
         return None
-    features = frame.iloc[:, skip:].to_numpy(dtype=np.float32)
+    values = frame.iloc[:, skip:] if skip else frame
+    with np.errstate(over="ignore"):  # values too large for float32 become inf, rejected below
+        features = values.to_numpy(dtype=np.float32)
     if np.isinf(features).any():
         return None
     ids = frame[0].tolist() if keep_ids and layout.has_id else None

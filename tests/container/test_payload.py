@@ -87,20 +87,23 @@ def test_a_header_is_only_recognised_where_allowed() -> None:
         parse_csv("age,income,overtime\n30,5000,1\n", SCHEMA, allow_header=False)
 
 
-def big_body(rows: int, *, with_id: bool) -> str:
+def big_body(rows: int, *, with_id: bool, with_missing: bool = False) -> str:
     rng = np.random.default_rng(rows)
     values = rng.integers(0, 100, (rows, 3)).astype(str)
+    if with_missing:
+        values[rng.random((rows, 3)) < 0.01] = ""
     lines = [(f"{i}," if with_id else "") + ",".join(row) for i, row in enumerate(values)]
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize("with_id", [True, False])
-def test_large_bodies_take_the_fast_path_and_agree(with_id: bool) -> None:
-    body = big_body(20_000, with_id=with_id)
+@pytest.mark.parametrize(("with_id", "with_missing"), [(True, False), (False, False), (False, True)])
+def test_large_bodies_take_the_fast_path_and_agree(with_id: bool, with_missing: bool) -> None:
+    body = big_body(20_000, with_id=with_id, with_missing=with_missing)
     assert len(body) > payload.PANDAS_MIN_CHARS
     with mock.patch.object(payload, "_parse_lines", wraps=payload._parse_lines) as reference:
         fast = parse_csv(body, SCHEMA, keep_ids=True)
     assert reference.call_count == 0  # pandas answered
+    assert np.isnan(fast.features).any() == with_missing
     with mock.patch.object(payload, "PANDAS_MIN_CHARS", 10**12):
         slow = parse_csv(body, SCHEMA, keep_ids=True)
     np.testing.assert_array_equal(fast.features, slow.features)
