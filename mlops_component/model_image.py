@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +52,7 @@ def build_context_digest(context: Path) -> str:
     digest = hashlib.sha256()
     for relative in build_context_files(context):
         path = context / relative
-        executable = os.access(path, os.X_OK)
+        executable = bool(path.stat().st_mode & 0o111)
         digest.update(f"{relative}\0{int(executable)}\0{file_sha256(path)}\n".encode())
     return digest.hexdigest()
 
