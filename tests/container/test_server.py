@@ -3,6 +3,7 @@ once), nginx in front of it when nginx is installed, and the switch to an unpriv
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import pwd
@@ -267,17 +268,27 @@ def test_serve_stops_everything_when_gunicorn_dies(trained_root: MlPaths, tmp_pa
             stdout=output,
             stderr=subprocess.STDOUT,
         )
+    workers: list[int] = []
     try:
         wait_until_ready(f"http://127.0.0.1:{SAGEMAKER_PORT}", process, log)
         children = subprocess.run(
             ["ps", "-o", "pid=,args=", "--ppid", str(process.pid)], capture_output=True, text=True, check=True
         ).stdout.splitlines()
         gunicorn = next(int(line.split()[0]) for line in children if "gunicorn" in line)
+        workers = child_pids(gunicorn)
         os.kill(gunicorn, signal.SIGKILL)
         assert process.wait(timeout=60) == 1
     finally:
         stop(process)
+        for worker in workers:  # orphaned by the kill; they would only notice at their next heartbeat
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGTERM)
     assert port_is_free(SAGEMAKER_PORT)
+
+
+def child_pids(parent: int) -> list[int]:
+    listing = subprocess.run(["ps", "-o", "pid=", "--ppid", str(parent)], capture_output=True, text=True)
+    return [int(pid) for pid in listing.stdout.split()]
 
 
 # --- the switch to an unprivileged user ----------------------------------------------------------------------
