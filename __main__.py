@@ -15,6 +15,10 @@ def main() -> MlOpsPipeline:
         raise pulumi.RunError(str(error)) from None
     pipeline = MlOpsPipeline("mlops", config)
     pulumi.export("bucket_names", pipeline.bucket_names)
+    pulumi.export("state_machine_arn", pipeline.state_machine_arn)
+    pulumi.export("model_image_uri", pipeline.model_image_uri)
+    pulumi.export("glue_job_name", pipeline.etl.job_name)
+    pulumi.export("glue_database_name", pipeline.etl.database_name)
     pulumi.export("summary", pipeline.summary)
     return pipeline
 

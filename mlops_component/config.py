@@ -52,6 +52,8 @@ _REQUIREMENT = re.compile(
 )
 # Longest name the component derives: "<prefix>-<store>-<account id>-<region>" must fit S3's 63 characters.
 NAME_PREFIX_MAX = 24
+# Image tags derived from the build context's content start with this; no other tag may.
+CONTENT_TAG_PREFIX = "src-"
 
 
 class _Model(BaseModel):
@@ -283,10 +285,11 @@ class MlOpsConfig(_Model):
         "`source/containers/ml-ops-byo-xgboost` pointed into the old repository; `container` is this "
         "project's (and, when the library is installed, the copy it ships).",
     )
-    byo_model_image_tag: str = Field(
+    byo_model_image_tag: str | None = Field(
         default="latest",
-        description="An extra, movable tag pushed alongside the immutable content-derived tag. The workflow "
-        "always runs the digest-pinned image, never this tag.",
+        description="An extra, movable tag pushed alongside the immutable content-derived tag (null: none). "
+        "It is the only tag the repository lets be re-pushed. The workflow always runs the digest-pinned "
+        "image, never this tag.",
     )
     endpoint_instance_count: int = Field(default=1, ge=1, description="Number of initial endpoint instances.")
     endpoint_instance_type: str = _instance_type("Instance type for the inference endpoint.")
@@ -451,6 +454,14 @@ class MlOpsConfig(_Model):
     log_retention_days: int = Field(
         default=30, description="Retention of the workflow's and the functions' CloudWatch log groups."
     )
+    ecr_keep_images: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="How many of the most recently pushed bring-your-own images the ECR lifecycle policy keeps. "
+        "An endpoint whose image was expired cannot launch new instances, so keep more images than model "
+        "builds happen between two runs that update the endpoint.",
+    )
 
     # Top-level fields set with `pulumi config set --secret`; their values reach resources as Pulumi secrets.
     _secret_fields: frozenset[str] = PrivateAttr(default_factory=frozenset)
@@ -486,6 +497,21 @@ class MlOpsConfig(_Model):
                 raise ValueError("must be a valid ECR repository name (lowercase, digits, . _ -)")
         elif not _SAGEMAKER_NAME.fullmatch(value) or len(value) > 63:
             raise ValueError("must be 1-63 letters, digits and single hyphens")
+        return value
+
+    @field_validator("byo_model_image_tag")
+    @classmethod
+    def _image_tag(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", value):
+            raise ValueError(
+                "must be a Docker tag: letters, digits, _ . - (at most 128, not starting with . or -)"
+            )
+        if value.startswith(CONTENT_TAG_PREFIX):
+            raise ValueError(
+                f"must not start with {CONTENT_TAG_PREFIX!r}, which marks the immutable content tags"
+            )
         return value
 
     @field_validator("batch_transform_instance_type", "endpoint_instance_type", "training_job_instance_type")

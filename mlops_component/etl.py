@@ -92,6 +92,10 @@ def catalog_database_name(name_prefix: str) -> str:
     return f"{name_prefix}_mlops".replace("-", "_")
 
 
+# Glue can take minutes to find capacity before a run's own timeout starts counting.
+_START_UP_ALLOWANCE_SECONDS = 600
+
+
 class Etl(pulumi.ComponentResource):
     """The Glue ETL job, its roles, and the Glue data catalog the pipeline's outputs land in."""
 
@@ -115,6 +119,8 @@ class Etl(pulumi.ComponentResource):
     """ARN of the feature store crawler, when `crawl_feature_store` is set."""
     wheel_key: pulumi.Output[str] | None
     """Source-repository key of the uploaded `whl_path` wheel, when one is set."""
+    timeout_seconds: int
+    """The longest one run of the job can take, start-up included: how long the workflow waits for it."""
 
     def __init__(
         self,
@@ -253,6 +259,8 @@ class Etl(pulumi.ComponentResource):
                 features[0].arn,
             )
 
+        # A .sync task waits for the run it started (not Glue's own retries of it), plus time to get capacity.
+        self.timeout_seconds = config.glue_job_timeout_minutes * 60 + _START_UP_ALLOWANCE_SECONDS
         self.job_name = job.name
         self.job_arn = job.arn
         self.job_role_arn = job_role.arn

@@ -316,15 +316,7 @@ def sagemaker_execution_policy(account: Account, targets: SageMakerTargets) -> P
         *use_kms_key(targets.kms_key_arn),
     ]
     if targets.repository_arn:
-        statements += [
-            allow(
-                ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                targets.repository_arn,
-                sid="PullModelImage",
-            ),
-            # Registry authorization tokens are account-wide; ECR offers no resource to scope them to.
-            allow(["ecr:GetAuthorizationToken"], "*", sid="AuthenticateToRegistry"),
-        ]
+        statements += ecr_image_pull_statements(targets.repository_arn)
     return document(*statements)
 
 
@@ -514,3 +506,19 @@ def glue_crawler_policy(
         ),
         *use_kms_key(kms_key_arn, encrypt=False, via_service=f"s3.{account.region}.amazonaws.com"),
     )
+
+
+# --- The bring-your-own model image (model_image.py) -------------------------------------------------------------
+ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+
+
+def ecr_image_pull_statements(repository_arn: str) -> list[dict[str, Any]]:
+    """What SageMaker's execution role needs to pull the model image from its repository.
+
+    Reading layers is scoped to the one repository. `ecr:GetAuthorizationToken` is the exception: it names
+    no resource type (the token is for the whole registry), so IAM only accepts it on `*`.
+    """
+    return [
+        allow(ECR_PULL_ACTIONS, repository_arn, sid="PullModelImage"),
+        allow(["ecr:GetAuthorizationToken"], "*", sid="GetRegistryToken"),
+    ]

@@ -8,11 +8,14 @@ import pulumi_aws as aws
 from mlops_component import iam, naming
 from mlops_component.config import MlOpsConfig
 from mlops_component.etl import Etl
+from mlops_component.model_image import ModelImage
 from mlops_component.storage import DataStores, LandedData
 from mlops_component.tagging import tag_everything
+from mlops_component.trigger import DataLandingTrigger
+from mlops_component.workflow import TrainingWorkflow
 
 
-def render_summary(config: MlOpsConfig, bucket_names: dict[str, str]) -> str:
+def render_summary(config: MlOpsConfig, bucket_names: dict[str, str], state_machine_arn: str) -> str:
     """The human summary output: what was created and how to start a run."""
     width = max(len(store) for store in bucket_names)
     feature_store = bucket_names["feature_store"]
@@ -27,6 +30,13 @@ def render_summary(config: MlOpsConfig, bucket_names: dict[str, str]) -> str:
     ]
     if config.is_batch:
         lines.append(f"  aws s3 cp score.csv s3://{feature_store}/{naming.SCORE_PREFIX}score.csv")
+    lines += [
+        "",
+        f"Training workflow: {state_machine_arn}",
+        f"  aws stepfunctions list-executions --state-machine-arn {state_machine_arn}",
+        "Start a run directly (input shape: docs/data-contract.md):",
+        f"  aws stepfunctions start-execution --state-machine-arn {state_machine_arn} --input file://run.json",
+    ]
     return "\n".join(lines)
 
 
@@ -39,8 +49,18 @@ class MlOpsPipeline(pulumi.ComponentResource):
     """The local data files uploaded to the feature store."""
     etl: Etl
     """The Glue ETL job and the Glue data catalog."""
+    model_image: ModelImage | None
+    """The bring-your-own image and its repository; None when `built_in_model_image` is set."""
+    model_image_uri: pulumi.Output[str]
+    """The image training and inference run: the pushed image pinned by digest, or `built_in_model_image`."""
+    training: TrainingWorkflow
+    """The training workflow: its state machine, functions, roles and failure topic."""
+    trigger: DataLandingTrigger
+    """What starts a run when data lands in the feature store."""
     bucket_names: pulumi.Output[dict[str, str]]
     """Bucket name of each store, keyed by the seed's store names."""
+    state_machine_arn: pulumi.Output[str]
+    """ARN of the training workflow's state machine."""
     summary: pulumi.Output[str]
     """What was created, and the commands to land data and start a run."""
 
@@ -61,10 +81,6 @@ class MlOpsPipeline(pulumi.ComponentResource):
         self.stores = DataStores(
             f"{name}-stores", config, account_id=account_id, region=region, partition=partition, opts=child
         )
-        self.landed_data = LandedData(
-            f"{name}-landing", config, feature_store=self.stores.buckets["feature_store"], opts=child
-        )
-
         self.etl = Etl(
             f"{name}-etl",
             config,
@@ -74,16 +90,56 @@ class MlOpsPipeline(pulumi.ComponentResource):
             opts=child,
         )
 
+        if config.built_in_model_image is None:
+            self.model_image = ModelImage(f"{name}-model-image", config, opts=child)
+            self.model_image_uri = self.model_image.image_uri
+        else:
+            self.model_image = None
+            self.model_image_uri = pulumi.Output.from_input(config.built_in_model_image)
+
+        self.training = TrainingWorkflow(
+            f"{name}-training",
+            config,
+            account=account,
+            buckets=self.stores.buckets,
+            glue_job_name=self.etl.job_name,
+            etl_timeout_seconds=self.etl.timeout_seconds,
+            prediction_crawler_name=self.etl.prediction_crawler_name if config.is_batch else None,
+            image_uri=self.model_image_uri,
+            image_repository_arn=self.model_image.repository_arn if self.model_image else None,
+            opts=child,
+        )
+        self.trigger = DataLandingTrigger(
+            f"{name}-trigger",
+            config,
+            account=account,
+            feature_store=self.stores.buckets["feature_store"],
+            state_machine_arn=self.training.state_machine_arn,
+            opts=child,
+        )
+        # Landing the configured files is what starts a run, so it waits until the trigger listens.
+        self.landed_data = LandedData(
+            f"{name}-landing",
+            config,
+            feature_store=self.stores.buckets["feature_store"],
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.trigger])),
+        )
+
         self.bucket_names = pulumi.Output.all(
             **{store: ref.name for store, ref in self.stores.buckets.items()}
         ).apply(dict)
-        self.summary = self.bucket_names.apply(lambda names: render_summary(config, names))
+        self.state_machine_arn = self.training.state_machine_arn
+        self.summary = pulumi.Output.all(self.bucket_names, self.state_machine_arn).apply(
+            lambda v: render_summary(config, v[0], v[1])
+        )
         self.register_outputs(
             {
                 "bucket_names": self.bucket_names,
                 "summary": self.summary,
                 "glue_job_name": self.etl.job_name,
                 "glue_database_name": self.etl.database_name,
+                "model_image_uri": self.model_image_uri,
+                "state_machine_arn": self.state_machine_arn,
             }
         )
 

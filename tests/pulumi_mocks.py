@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,8 @@ import pulumi
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
+REGISTRY = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com"
+ECR_PASSWORD = "mock-ecr-password"
 
 
 @dataclass
@@ -33,6 +36,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
         state = {**args.inputs, "arn": _arn(args.typ, physical)}
         if args.typ == "aws:s3/bucket:Bucket":
             state["bucket"] = physical
+        if args.typ == "aws:ecr/repository:Repository":
+            state["registryId"] = ACCOUNT_ID
+            state["repositoryUrl"] = f"{REGISTRY}/{physical}"
+        if args.typ == "docker:index/image:Image":
+            # What a push reports: the repository (name without tag) pinned by the manifest's digest.
+            repository = args.inputs["imageName"].rsplit(":", 1)[0]
+            digest = hashlib.sha256(args.inputs["imageName"].encode()).hexdigest()
+            state["repoDigest"] = f"{repository}@sha256:{digest}"
+            state["baseImageName"] = args.inputs["imageName"]
         return f"{physical}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -42,6 +54,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return {"region": REGION, "name": REGION, "id": REGION}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {
+                "authorizationToken": "QVdTOm1vY2stcGFzc3dvcmQ=",
+                "userName": "AWS",
+                "password": ECR_PASSWORD,
+                "proxyEndpoint": f"https://{REGISTRY}",
+                "expiresAt": "2030-01-01T00:00:00Z",
+                "id": REGISTRY,
+            }
         return {}
 
     # --- queries used by the tests -----------------------------------------------------------------------------

@@ -1,0 +1,127 @@
+"""Scoring throughput and latency of the container's application, in process, against raw XGBoost.
+
+Trains the container's model on generated data (default hyperparameters), loads the application the way a
+gunicorn worker does (`import predictor` with the model in `$MLOPS_ML_ROOT/model`, default serving
+settings), and measures through Flask's test client:
+
+- batch: a 10,000-row CSV (features only, the shape Batch Transform sends) per request;
+- single row: one-row requests, p50 and p99 latency;
+- explanations: the same 10,000-row CSV with `?explain=true`;
+- the baseline: the same booster's `inplace_predict` on the same rows, already decoded.
+
+Prints one JSON line with the figures, then one line comparing them with the targets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO / "container"), str(REPO)]
+# Spinning OpenMP threads distort timings on a shared machine; XGBoost runs one thread per worker here anyway.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+from xgb_model.model import Model  # noqa: E402
+from xgb_model.paths import ML_ROOT_ENV, MlPaths  # noqa: E402
+from xgb_model.settings import ServingSettings  # noqa: E402
+from xgb_model.training import train  # noqa: E402
+
+from tests.container.synthetic import FEATURES, make_frame, score_csv_text  # noqa: E402
+
+BATCH_ROWS = 10_000
+SINGLE_REQUESTS = 3_000
+TARGETS = "batch >= 25% of raw predict; single row p50 <= 2 ms and p99 <= 5 ms; explanations >= 3,000 rows/s"
+
+
+def once(action) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def interleaved(actions: dict[str, object], rounds: int) -> dict[str, float]:
+    """Median seconds of each action, run in turns so that a change in the machine's load hits all alike."""
+    for action in actions.values():
+        action()  # warm-up
+    samples: dict[str, list[float]] = {name: [] for name in actions}
+    for _ in range(rounds):
+        for name, action in actions.items():
+            samples[name].append(once(action))
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        paths = MlPaths(Path(folder))
+        frame = make_frame(1470, seed=0)
+        (paths.channel("train")).mkdir(parents=True)
+        frame.to_csv(paths.channel("train") / "train.csv", index=False)
+        train(paths, log=lambda _: None, nthread=1)
+
+        os.environ[ML_ROOT_ENV] = folder
+        import predictor  # what gunicorn's `wsgi:app` imports in each worker
+
+        client = predictor.app.test_client()
+        settings = ServingSettings.from_env()
+        model = Model.load(paths.model_dir, nthread=settings.threads_per_worker)
+
+        rows = make_frame(BATCH_ROWS, seed=1)
+        features = np.ascontiguousarray(rows[FEATURES].to_numpy(np.float32))
+        body = score_csv_text(rows, with_id=False).encode()
+        singles = [score_csv_text(rows.iloc[[i]], with_id=False).encode() for i in range(200)]
+        headers = {"Content-Type": "text/csv"}
+
+        def post(data: bytes, path: str = "/invocations") -> None:
+            response = client.post(path, data=data, headers=headers)
+            assert response.status_code == 200, response.get_data(as_text=True)
+
+        medians = interleaved(
+            {"raw": lambda: model.booster.inplace_predict(features), "batch": lambda: post(body)}, rounds=30
+        )
+        raw_s, batch_s = medians["raw"], medians["batch"]
+        explain_s = interleaved({"explain": lambda: post(body, "/invocations?explain=true")}, rounds=3)[
+            "explain"
+        ]
+
+        latencies = []
+        for i in range(200):  # warm-up
+            post(singles[i % len(singles)])
+        for i in range(SINGLE_REQUESTS):
+            start = time.perf_counter()
+            post(singles[i % len(singles)])
+            latencies.append((time.perf_counter() - start) * 1000)
+
+    figures = {
+        "batch_rows_per_s": round(BATCH_ROWS / batch_s),
+        "raw_predict_rows_per_s": round(BATCH_ROWS / raw_s),
+        "single_row_p50_ms": round(float(np.percentile(latencies, 50)), 3),
+        "single_row_p99_ms": round(float(np.percentile(latencies, 99)), 3),
+        "explain_rows_per_s": round(BATCH_ROWS / explain_s),
+    }
+    print(json.dumps(figures))
+
+    ratio = figures["batch_rows_per_s"] / figures["raw_predict_rows_per_s"]
+    checks = {
+        f"batch {ratio:.0%} of raw": ratio >= 0.25,
+        f"p50 {figures['single_row_p50_ms']} ms": figures["single_row_p50_ms"] <= 2,
+        f"p99 {figures['single_row_p99_ms']} ms": figures["single_row_p99_ms"] <= 5,
+        f"explanations {figures['explain_rows_per_s']:,} rows/s": figures["explain_rows_per_s"] >= 3000,
+    }
+    verdict = "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in checks.items())
+    print(
+        f"scoring targets ({TARGETS}): {verdict}. Against the old predictor (~3,400 rows/s batch, 31 ms p50): "
+        f"{figures['batch_rows_per_s'] / 3400:.0f}x the batch throughput, "
+        f"{31 / figures['single_row_p50_ms']:.0f}x lower p50 latency ({settings.threads_per_worker} XGBoost "
+        f"thread(s) per worker, {os.cpu_count()} CPUs)."
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+"""The bring-your-own-model XGBoost program that runs inside the SageMaker container.
+
+The SageMaker contract files next to this package (`train`, `serve`, `batch-predict`, `wsgi.py`,
+`predictor.py`) only call into it:
+
+- `paths`: where SageMaker puts inputs and expects outputs, under one overridable root;
+- `jobs`: the failure-file convention shared by every program;
+- `hyperparameters`: SageMaker's all-string hyperparameters as a typed model;
+- `data`: reading the labelled channels (`train`, optional `validation`);
+- `metrics`: binary-classification metrics that are always finite;
+- `training`: cross-validation, the final model, and the `train` program;
+- `model`: the saved model on disk, loaded once and used for prediction and explanations;
+- `payload`: decoding request bodies (CSV, JSON) and encoding responses;
+- `app`: the Flask application behind `/ping` and `/invocations`;
+- `server`: the `serve` program (nginx in front of gunicorn);
+- `batch`: the `batch-predict` program (a folder of CSV files in, predictions out).
+"""

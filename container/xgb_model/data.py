@@ -1,0 +1,170 @@
+"""Reading a labelled channel (`train`, `validation`) in the layout of docs/data-contract.md.
+
+Each CSV file has a header row; column 0 is the row id, column 1 the binary label (0/1), the rest are
+numeric features (an empty field is a missing value). Every file of a channel must have the same header.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+from xgb_model.jobs import JobError
+
+
+class DataError(JobError):
+    """A channel that cannot be trained on; the message names the file, column and value."""
+
+
+@dataclass(frozen=True)
+class LabeledData:
+    """One channel's rows: features as float32 (NaN marks a missing value) and 0/1 labels."""
+
+    features: np.ndarray
+    labels: np.ndarray
+    feature_names: tuple[str, ...]
+    id_column: str
+    label_column: str
+
+    @property
+    def rows(self) -> int:
+        """Number of data rows."""
+        return int(self.labels.shape[0])
+
+    @property
+    def positives(self) -> int:
+        """Number of rows labelled 1."""
+        return int(self.labels.sum())
+
+
+def channel_files(directory: Path, channel: str) -> list[Path]:
+    """The channel's CSV files, in a stable order."""
+    if not directory.is_dir():
+        raise DataError(f"the {channel!r} channel is missing (no folder {directory})")
+    files = sorted(
+        p
+        for p in directory.rglob("*.csv")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    )
+    if not files:
+        raise DataError(f"the {channel!r} channel has no .csv files (looked in {directory})")
+    return files
+
+
+def read_channel(directory: Path, channel: str) -> LabeledData:
+    """Read and check every CSV file of a channel."""
+    files = channel_files(directory, channel)
+    header = _read_header(files[0])
+    parts = []
+    for path in files:
+        other = _read_header(path)
+        if other != header:
+            raise DataError(
+                f"{path.name} has a different header from {files[0].name}: "
+                f"{_header_difference(header, other)}"
+            )
+        parts.append(_read_file(path, header))
+    features = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+    labels = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
+    if labels.shape[0] == 0:
+        raise DataError(f"the {channel!r} channel has a header but no data rows")
+    return LabeledData(
+        features=features,
+        labels=labels,
+        feature_names=tuple(header[2:]),
+        id_column=header[0],
+        label_column=header[1],
+    )
+
+
+def _read_header(path: Path) -> list[str]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle), None)
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path.name} is not UTF-8 text: {error}") from None
+    if not header:
+        raise DataError(f"{path.name} is empty")
+    header = [name.strip() for name in header]
+    if all(_is_number(name) for name in header):
+        raise DataError(
+            f"{path.name} has no header row (its first line is data); the layout is: header, then "
+            "id, label (0/1) and the feature columns"
+        )
+    if len(header) < 3:
+        raise DataError(f"{path.name} has {len(header)} columns; it needs an id, a label and features")
+    blank = [i + 1 for i, name in enumerate(header) if not name]
+    if blank:
+        raise DataError(f"{path.name}: header columns {blank} have no name")
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise DataError(f"{path.name}: header repeats column names {duplicates}")
+    return header
+
+
+def _read_file(path: Path, header: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    label, features = header[1], header[2:]
+    try:
+        frame = pd.read_csv(
+            path,
+            encoding="utf-8-sig",
+            header=0,
+            names=header,
+            usecols=[label, *features],
+            na_values=[""],
+            keep_default_na=False,
+        )
+    except (ValueError, pd.errors.ParserError) as error:
+        raise DataError(f"{path.name}: {error}") from None
+    if frame.empty:
+        return np.empty((0, len(features)), dtype=np.float32), np.empty(0, dtype=np.int8)
+    for name in features:
+        column = frame[name]
+        if not (is_numeric_dtype(column) and not is_bool_dtype(column)):
+            bad = pd.to_numeric(column, errors="coerce").isna() & column.notna()
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"{path.name}, line {row + 2}, column {name!r}: {column.iloc[row]!r} is not a number"
+            )
+    values = frame[features].to_numpy(dtype=np.float32)
+    infinite = np.argwhere(np.isinf(values))
+    if infinite.size:
+        row, col = (int(i) for i in infinite[0])
+        raise DataError(f"{path.name}, line {row + 2}, column {features[col]!r}: value is not finite")
+    return np.ascontiguousarray(values), _labels(path, label, frame[label])
+
+
+def _labels(path: Path, name: str, column: pd.Series) -> np.ndarray:
+    numeric = pd.to_numeric(column, errors="coerce")
+    valid = numeric.isin([0, 1]).to_numpy()
+    if not valid.all():
+        row = int(np.flatnonzero(~valid)[0])
+        raise DataError(
+            f"{path.name}, line {row + 2}: label {name!r} is {column.iloc[row]!r}; labels must be 0 or 1"
+        )
+    return numeric.to_numpy(dtype=np.int8)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def _header_difference(expected: list[str], got: list[str]) -> str:
+    missing = [n for n in expected if n not in got]
+    extra = [n for n in got if n not in expected]
+    if missing or extra:
+        return f"missing {_few(missing)}, unexpected {_few(extra)}"
+    return "same columns in a different order"
+
+
+def _few(names: list[str]) -> str:
+    return f"{names[:5]}" + (f" and {len(names) - 5} more" if len(names) > 5 else "")

@@ -1,0 +1,133 @@
+"""The trained model on disk, and the one object that predicts with it.
+
+Training writes two files into the model folder (SageMaker tars the folder as model.tar.gz and untars it
+into `/opt/ml/model` for serving):
+
+- `model.json`: the booster in XGBoost's own JSON format (never pickle), feature names included;
+- `columns.json`: `{"id": ..., "label": ..., "features": [...]}`, the same shape as the ETL's
+  `schema/columns.json`, so a scorer knows the id column and the feature order without XGBoost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xgboost as xgb
+
+from xgb_model.jobs import JobError
+
+MODEL_FILE = "model.json"
+COLUMNS_FILE = "columns.json"
+_OBJECTIVE = "binary:logistic"
+
+
+class ModelLoadError(JobError):
+    """The model folder does not hold a usable model; the message says what is missing or wrong."""
+
+
+@dataclass(frozen=True)
+class FeatureSchema:
+    """The columns a request may carry: an optional id, then the features in training order."""
+
+    names: tuple[str, ...]
+    id_column: str | None = None
+
+    @property
+    def width(self) -> int:
+        """Number of features."""
+        return len(self.names)
+
+
+def write_model(
+    model_dir: Path,
+    booster: xgb.Booster,
+    *,
+    feature_names: Sequence[str],
+    id_column: str,
+    label_column: str,
+) -> None:
+    """Save the booster and its columns. Each file appears whole or not at all."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    columns = {"id": id_column, "label": label_column, "features": list(feature_names)}
+    contents = {
+        MODEL_FILE: bytes(booster.save_raw(raw_format="json")),
+        COLUMNS_FILE: (json.dumps(columns, indent=2) + "\n").encode("utf-8"),
+    }
+    staged: list[tuple[str, Path]] = []
+    try:
+        for name, content in contents.items():
+            fd, tmp = tempfile.mkstemp(dir=model_dir, prefix=f".{name}.")
+            staged.append((tmp, model_dir / name))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+            os.chmod(tmp, 0o644)  # readable by the unprivileged user that serves the model
+        for tmp, final in staged:
+            os.replace(tmp, final)
+    finally:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+
+
+class Model:
+    """A loaded booster and its feature schema. Loaded once per process; safe to share between threads."""
+
+    def __init__(self, booster: xgb.Booster, schema: FeatureSchema) -> None:
+        self.booster = booster
+        self.schema = schema
+
+    @classmethod
+    def load(cls, model_dir: Path, *, nthread: int = 1) -> Model:
+        """Load `model.json` (and `columns.json` when present) from the model folder."""
+        path = model_dir / MODEL_FILE
+        if not path.is_file():
+            found = sorted(p.name for p in model_dir.iterdir()) if model_dir.is_dir() else []
+            raise ModelLoadError(f"no {MODEL_FILE} in {model_dir} (found: {found or 'nothing'})")
+        booster = xgb.Booster()
+        try:
+            booster.load_model(str(path))
+        except (xgb.core.XGBoostError, OSError) as error:
+            raise ModelLoadError(f"cannot load {path}: {error}") from None
+        objective = json.loads(booster.save_config())["learner"]["objective"]["name"]
+        if objective != _OBJECTIVE:
+            raise ModelLoadError(f"{path} was trained with objective {objective!r}, not {_OBJECTIVE!r}")
+        booster.set_param({"nthread": nthread})
+        return cls(booster, _schema(model_dir, booster))
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """The probability of class 1 for each row (float32; NaN features are missing values)."""
+        if features.shape[0] == 0:
+            return np.empty(0, dtype=np.float32)
+        return np.asarray(self.booster.inplace_predict(features), dtype=np.float32)
+
+    def explain(self, features: np.ndarray) -> np.ndarray:
+        """Per-feature contributions (XGBoost's SHAP values, in log-odds) plus the bias, one row per row."""
+        names = list(self.schema.names)
+        matrix = xgb.DMatrix(features, feature_names=names if self.booster.feature_names else None)
+        return np.asarray(self.booster.predict(matrix, pred_contribs=True), dtype=np.float32)
+
+
+def _schema(model_dir: Path, booster: xgb.Booster) -> FeatureSchema:
+    booster_names = tuple(booster.feature_names or ())
+    columns_path = model_dir / COLUMNS_FILE
+    if not columns_path.is_file():
+        names = booster_names or tuple(f"f{i}" for i in range(booster.num_features()))
+        return FeatureSchema(names=names)
+    try:
+        columns = json.loads(columns_path.read_text(encoding="utf-8"))
+        names = tuple(str(n) for n in columns["features"])
+        id_column = columns.get("id")
+    except (ValueError, KeyError, TypeError) as error:
+        raise ModelLoadError(f"{columns_path} is not a columns file: {error!r}") from None
+    if booster_names and names != booster_names:
+        raise ModelLoadError(f"{columns_path} lists different features from {MODEL_FILE}")
+    if len(names) != booster.num_features():
+        raise ModelLoadError(
+            f"{columns_path} lists {len(names)} features; the model has {booster.num_features()}"
+        )
+    return FeatureSchema(names=names, id_column=str(id_column) if id_column is not None else None)

@@ -1,0 +1,128 @@
+"""The `serve` program: nginx on port 8080 in front of gunicorn, as SageMaker's serving contract expects.
+
+SageMaker runs `docker run <image> serve` and talks to port 8080. nginx buffers slow clients and large
+bodies; gunicorn runs `MODEL_SERVER_WORKERS` workers of `wsgi:app` on a Unix socket, each loading the model
+once. When started as root (SageMaker's default), `serve` first switches to the unprivileged
+`MODEL_SERVER_USER`, so neither nginx nor the Python workers run as root.
+
+`serve --no-nginx --bind HOST:PORT` runs gunicorn alone on a TCP port: the shape tests and local runs use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from xgb_model.settings import ServingSettings, SettingsError
+
+PROGRAM_DIR = Path(__file__).resolve().parent.parent
+NGINX_CONF = PROGRAM_DIR / "nginx.conf"
+GUNICORN_SOCKET = "unix:/tmp/gunicorn.sock"
+SAGEMAKER_PORT = 8080
+
+
+def gunicorn_command(settings: ServingSettings, bind: str) -> list[str]:
+    """The gunicorn command line for `wsgi:app` with the given settings."""
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        bind,
+        "--workers",
+        str(settings.workers),
+        "--worker-class",
+        "sync",
+        "--timeout",
+        str(settings.timeout_s),
+        "--graceful-timeout",
+        str(settings.timeout_s),
+        "--chdir",
+        str(PROGRAM_DIR),
+        "--error-logfile",
+        "-",
+        "--access-logfile",
+        "-",
+        "--log-level",
+        "info",
+    ]
+    if Path("/dev/shm").is_dir() and os.access("/dev/shm", os.W_OK):
+        # Worker heartbeats on a RAM disk: a slow container disk cannot then make workers look hung.
+        command += ["--worker-tmp-dir", "/dev/shm"]
+    return [*command, "wsgi:app"]
+
+
+def nginx_command(config: Path = NGINX_CONF) -> list[str]:
+    """The nginx command line: our config, errors to stderr from the first message on."""
+    return ["nginx", "-c", str(config), "-e", "stderr"]
+
+
+def drop_privileges(user: str | None) -> None:
+    """Become `user` when running as root; do nothing when already unprivileged or no user is set."""
+    if user is None or os.geteuid() != 0:
+        return
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        raise SettingsError(f"MODEL_SERVER_USER={user!r} does not exist in this image") from None
+    os.setgroups([])
+    os.setgid(entry.pw_gid)
+    os.setuid(entry.pw_uid)
+    os.environ["HOME"] = entry.pw_dir
+    os.environ["USER"] = entry.pw_name
+
+
+def _supervise(commands: list[tuple[list[str], signal.Signals]]) -> int:
+    """Run the commands side by side; when one exits or SIGTERM arrives, stop every one with its signal."""
+    processes = [(subprocess.Popen(command), stop_signal) for command, stop_signal in commands]
+
+    def stop(*_: object) -> None:
+        for process, stop_signal in processes:
+            if process.poll() is None:
+                process.send_signal(stop_signal)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    pid, status = os.wait()
+    first = next(p for p, _ in processes if p.pid == pid)
+    first.returncode = os.waitstatus_to_exitcode(status)
+    stop()
+    for process, _ in processes:
+        process.wait()
+    return 0 if first.returncode in (0, -signal.SIGTERM, -signal.SIGQUIT) else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `serve` program."""
+    parser = argparse.ArgumentParser(prog="serve", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--no-nginx", action="store_true", help="run gunicorn alone, bound to --bind")
+    parser.add_argument("--bind", default=f"0.0.0.0:{SAGEMAKER_PORT}", help="HOST:PORT with --no-nginx")
+    args = parser.parse_args(argv)
+    try:
+        settings = ServingSettings.from_env()
+        drop_privileges(settings.user)
+    except SettingsError as error:
+        print(f"serve: {error}", file=sys.stderr, flush=True)
+        return 1
+    print(
+        f"serve: {settings.workers} worker(s), timeout {settings.timeout_s}s, "
+        f"{settings.threads_per_worker} XGBoost thread(s) each, bodies up to {settings.max_payload_mb} MiB",
+        flush=True,
+    )
+    if args.no_nginx:
+        command = gunicorn_command(settings, args.bind)
+        os.execv(command[0], command)
+    if shutil.which("nginx") is None:
+        print("serve: nginx is not installed; use --no-nginx to run gunicorn alone", file=sys.stderr)
+        return 1
+    # SIGQUIT and SIGTERM are the graceful stops of nginx and gunicorn: requests in flight are finished.
+    return _supervise(
+        [(nginx_command(), signal.SIGQUIT), (gunicorn_command(settings, GUNICORN_SOCKET), signal.SIGTERM)]
+    )

@@ -1,0 +1,99 @@
+"""Hyperparameters: SageMaker's all-string JSON into a typed model; unknown or invalid values fail clearly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from xgb_model.hyperparameters import (
+    HyperparameterError,
+    Hyperparameters,
+    load_hyperparameters,
+    parse_hyperparameters,
+)
+
+
+def test_every_tuned_and_static_hyperparameter_of_the_default_config_is_understood(make_config) -> None:
+    config = make_config()
+    names = set(config.parameter_ranges.names()) | set(config.static_hyperparameters)
+    assert names == {
+        "gamma", "min_child_weight", "subsample", "max_delta_step", "scale_pos_weight", "max_depth", "kfold_splits",
+    }  # fmt: skip
+    # The values SageMaker would send for the middle of each range, as strings.
+    sent = {"gamma": "5", "min_child_weight": "10.5", "subsample": "0.3", "max_delta_step": "0.5",
+            "scale_pos_weight": "5.5", "max_depth": "5", "kfold_splits": "5"}  # fmt: skip
+    assert set(sent) == names
+    params = parse_hyperparameters(sent)
+    assert (params.gamma, params.min_child_weight, params.subsample) == (5.0, 10.5, 0.3)
+    assert (params.max_delta_step, params.scale_pos_weight) == (0.5, 5.5)
+    assert (params.max_depth, params.kfold_splits) == (5, 5)
+    booster = params.booster_params(nthread=2)
+    assert booster["tree_method"] == "hist" and booster["objective"] == "binary:logistic"
+    assert {k: booster[k] for k in ("gamma", "max_depth", "subsample", "nthread")} == {
+        "gamma": 5.0, "max_depth": 5, "subsample": 0.3, "nthread": 2,
+    }  # fmt: skip
+
+
+def test_range_bounds_of_the_default_config_are_valid_values(make_config) -> None:
+    ranges = make_config().parameter_ranges
+    for numeric in [*ranges.continuous_parameter_ranges, *ranges.integer_parameter_ranges]:
+        for bound in (numeric.min_value, numeric.max_value):
+            parse_hyperparameters({numeric.name: bound})  # raises if a tuner could pick a rejected value
+
+
+def test_keys_sagemaker_adds_are_ignored() -> None:
+    params = parse_hyperparameters(
+        {
+            "_tuning_objective_metric": "roc_auc",
+            "sagemaker_container_log_level": "20",
+            "sagemaker_job_name": '"job"',
+            "eta": "0.1",
+        }
+    )
+    assert params.eta == 0.1
+    assert params == Hyperparameters(eta=0.1)
+
+
+def test_lambda_is_accepted_under_xgboost_s_name() -> None:
+    params = parse_hyperparameters({"lambda": "2.5", "alpha": "0.5"})
+    assert params.reg_lambda == 2.5
+    assert params.booster_params(nthread=1)["lambda"] == 2.5
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"max_depht": "5"}, "unknown hyperparameter 'max_depht'"),
+        ({"max_depth": "five"}, "max_depth='five'"),
+        ({"max_depth": "5.5"}, "max_depth='5.5'"),
+        ({"subsample": "1.5"}, "subsample='1.5'"),
+        ({"eta": "0"}, "eta='0'"),
+        ({"gamma": "nan"}, "gamma='nan'"),
+        ({"scale_pos_weight": "inf"}, "scale_pos_weight='inf'"),
+        ({"kfold_splits": "1"}, "kfold_splits='1'"),
+    ],
+)
+def test_unknown_or_invalid_values_fail_naming_the_key(raw: dict[str, str], expected: str) -> None:
+    with pytest.raises(HyperparameterError) as raised:
+        parse_hyperparameters(raw)
+    assert expected in str(raised.value)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(HyperparameterError) as raised:
+        parse_hyperparameters({"max_depth": "-1", "colour": "red"})
+    assert "max_depth" in str(raised.value) and "'colour'" in str(raised.value)
+
+
+def test_file_loading(tmp_path: Path) -> None:
+    assert load_hyperparameters(tmp_path / "missing.json") == Hyperparameters()
+    path = tmp_path / "hyperparameters.json"
+    path.write_text(json.dumps({"num_round": "7"}))
+    assert load_hyperparameters(path).num_round == 7
+    path.write_text("{not json")
+    with pytest.raises(HyperparameterError, match="not valid JSON"):
+        load_hyperparameters(path)
+    path.write_text('["num_round"]')
+    with pytest.raises(HyperparameterError, match="JSON object"):
+        load_hyperparameters(path)

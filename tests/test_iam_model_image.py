@@ -1,0 +1,34 @@
+"""The model image's pull permissions: least privilege, and clean under parliament's IAM linter."""
+
+from __future__ import annotations
+
+import json
+
+from parliament import analyze_policy_string
+
+from mlops_component.iam import document, ecr_image_pull_statements
+
+REPOSITORY_ARN = "arn:aws:ecr:us-east-1:123456789012:repository/mlops-dev/byo-xgboost"
+
+
+def test_pull_statements_are_scoped_to_the_repository() -> None:
+    pull, token = ecr_image_pull_statements(REPOSITORY_ARN)
+    assert pull["Resource"] == REPOSITORY_ARN
+    assert sorted(pull["Action"]) == [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+    ]
+    # The one action that cannot be scoped (it has no resource type) is the only one on "*".
+    assert token == {
+        "Sid": "GetRegistryToken",
+        "Effect": "Allow",
+        "Action": ["ecr:GetAuthorizationToken"],
+        "Resource": "*",
+    }
+    assert all("*" not in action for action in [*pull["Action"], *token["Action"]])
+
+
+def test_parliament_finds_nothing() -> None:
+    policy = analyze_policy_string(json.dumps(document(*ecr_image_pull_statements(REPOSITORY_ARN))))
+    assert [finding.issue for finding in policy.findings] == []
