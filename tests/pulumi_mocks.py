@@ -77,11 +77,26 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return matches[0]
 
 
+# ARN shapes of the resource types the component creates, so policies built from them lint as real ones.
+_ARN_FORMATS = {
+    "aws:s3/bucket:Bucket": "arn:aws:s3:::{name}",
+    "aws:iam/role:Role": "arn:aws:iam::{account}:role/{name}",
+    "aws:lambda/function:Function": "arn:aws:lambda:{region}:{account}:function:{name}",
+    "aws:sfn/stateMachine:StateMachine": "arn:aws:states:{region}:{account}:stateMachine:{name}",
+    "aws:ecr/repository:Repository": "arn:aws:ecr:{region}:{account}:repository/{name}",
+    "aws:glue/job:Job": "arn:aws:glue:{region}:{account}:job/{name}",
+    "aws:glue/crawler:Crawler": "arn:aws:glue:{region}:{account}:crawler/{name}",
+    "aws:glue/catalogDatabase:CatalogDatabase": "arn:aws:glue:{region}:{account}:database/{name}",
+    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
+    "aws:sagemaker/notebookInstance:NotebookInstance": "arn:aws:sagemaker:{region}:{account}:notebook-instance/{name}",
+    "aws:codecommit/repository:Repository": "arn:aws:codecommit:{region}:{account}:{name}",
+}
+
+
 def _arn(typ: str, physical: str) -> str:
     service = typ.split(":")[1].split("/")[0]
-    if service == "s3":
-        return f"arn:aws:s3:::{physical}"
-    return f"arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{physical}"
+    template = _ARN_FORMATS.get(typ, "arn:aws:" + service + ":{region}:{account}:{name}")
+    return template.format(region=REGION, account=ACCOUNT_ID, name=physical)
 
 
 def run_program(program: Callable[[], Any]) -> tuple[RecordingMocks, Any]:

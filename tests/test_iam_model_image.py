@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
-from parliament import analyze_policy_string
-
 from mlops_component.iam import document, ecr_image_pull_statements
+from tests.iam_checks import lint
 
 REPOSITORY_ARN = "arn:aws:ecr:us-east-1:123456789012:repository/mlops-dev/byo-xgboost"
 
@@ -30,5 +27,4 @@ def test_pull_statements_are_scoped_to_the_repository() -> None:
 
 
 def test_parliament_finds_nothing() -> None:
-    policy = analyze_policy_string(json.dumps(document(*ecr_image_pull_statements(REPOSITORY_ARN))))
-    assert [finding.issue for finding in policy.findings] == []
+    assert lint(document(*ecr_image_pull_statements(REPOSITORY_ARN))) == []

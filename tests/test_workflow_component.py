@@ -77,7 +77,7 @@ def test_state_machine_runs_the_definition_built_from_the_components_outputs(mak
     assert machine.inputs["name"] == "mlops-test-training"
     definition = json.loads(machine.inputs["definition"])
     functions = {r.inputs["name"]: r for r in mocks.of_type("aws:lambda/function:Function")}
-    arn = {name: f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:{name}" for name in functions}
+    arn = {name: f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}" for name in functions}
     expected = training_definition(
         config,
         TrainingResources(
@@ -87,7 +87,7 @@ def test_state_machine_runs_the_definition_built_from_the_components_outputs(mak
             models_bucket=naming.bucket_name("mlops-test", "models", ACCOUNT_ID, REGION),
             output_bucket=naming.bucket_name("mlops-test", "output", ACCOUNT_ID, REGION),
             image_uri=IMAGE,
-            sagemaker_role_arn=f"arn:aws:iam:{REGION}:{ACCOUNT_ID}:wf-sagemaker-role",
+            sagemaker_role_arn=f"arn:aws:iam::{ACCOUNT_ID}:role/wf-sagemaker-role",
             topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:mlops-test-failures",
             run_metadata_function_arn=arn["mlops-test-run-metadata"],
             rename_output_function_arn=arn.get("mlops-test-rename-output"),
