@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mlops_component.config import MlOpsConfig
-from mlops_component.stack_config import StackConfigError, from_stack_file
+from mlops_component.stack_config import StackConfigError, from_stack_file, stack_region
 
 DEFAULT_STACK_FILE = "Pulumi.dev.yaml"
 
@@ -37,18 +37,62 @@ def describe(config: MlOpsConfig) -> str:
     )
 
 
-def _validate(args: argparse.Namespace) -> int:
-    path = Path(args.stack_file)
+def _load_stack(path: Path) -> tuple[MlOpsConfig, list[str]] | None:
+    """The stack file's config, or None after printing every problem."""
     try:
-        config, encrypted = from_stack_file(path)
+        return from_stack_file(path)
     except StackConfigError as error:
         print(f"{path}: invalid", file=sys.stderr)
         print("\n".join(f"  {p}" for p in error.problems), file=sys.stderr)
+        return None
+
+
+def _validate(args: argparse.Namespace) -> int:
+    path = Path(args.stack_file)
+    loaded = _load_stack(path)
+    if loaded is None:
         return 1
+    config, encrypted = loaded
     print(f"{path}: valid")
     print(describe(config))
     if encrypted:
         print(f"  not checked offline (encrypted): {', '.join(encrypted)}")
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from mlops_component import iam, render
+
+    path = Path(args.stack_file)
+    loaded = _load_stack(path)
+    if loaded is None:
+        return 1
+    config, _ = loaded
+    region = (
+        (config.environment and config.environment.aws_region) or stack_region(path) or render.DEFAULT_REGION
+    )
+    account = iam.Account(args.partition, region, args.account_id)
+    for written in render.write(render.render(config, account), Path(args.out)):
+        print(written)
+    if args.account_id == render.PLACEHOLDER_ACCOUNT_ID:
+        print(f"(account id {args.account_id} is a placeholder; pass --account-id for yours)")
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from mlops_component import docs
+
+    readme = Path(args.readme)
+    current = readme.read_text()
+    updated = docs.update_readme(current)
+    if args.check:
+        if updated != current:
+            print(f"{readme} is out of date: run `mlops docs`", file=sys.stderr)
+            return 1
+        print(f"{readme} is up to date")
+        return 0
+    readme.write_text(updated)
+    print(f"{readme}: {'updated' if updated != current else 'already up to date'}")
     return 0
 
 
@@ -112,6 +156,27 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", default="data", help="output folder, created if needed (default: data)")
     sample.add_argument("--seed", type=_at_least(0), default=42, help="random seed (default: 42)")
     sample.set_defaults(run=_sample_data)
+
+    render = commands.add_parser(
+        "render",
+        help="write the state machine definitions and diagrams a stack would deploy",
+        description="Render what `pulumi up` would deploy for a stack config, offline: the Amazon States "
+        "Language definition of each state machine and Mermaid diagrams, for review before deploying.",
+    )
+    render.add_argument(
+        "--stack-file", default=DEFAULT_STACK_FILE, help=f"Pulumi stack file (default: {DEFAULT_STACK_FILE})"
+    )
+    render.add_argument("--out", required=True, help="output folder, created if needed")
+    render.add_argument(
+        "--account-id", default="123456789012", help="AWS account id for ARNs (default: a placeholder)"
+    )
+    render.add_argument("--partition", default="aws", help="AWS partition (default: aws)")
+    render.set_defaults(run=_render)
+
+    docs = commands.add_parser("docs", help="regenerate the README's config reference and diagrams")
+    docs.add_argument("--readme", default="README.md", help="README to update (default: README.md)")
+    docs.add_argument("--check", action="store_true", help="only report whether the README is up to date")
+    docs.set_defaults(run=_docs)
     return parser
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlops_component.config import MlOpsConfig
 from mlops_component.workflows import gate
 
 _COMPARISONS = {
@@ -40,8 +41,10 @@ def _describe(rule: dict[str, Any]) -> str:
     for key, symbol in _COMPARISONS.items():
         if key in rule:
             return f"{variable} {symbol} {rule[key]}"
-    present = [k for k in rule if k.startswith("Is")]
-    return f"{variable} {present[0]}" if present else variable
+    if "IsPresent" in rule:
+        return f"{variable} {'present' if rule['IsPresent'] else 'absent'}"
+    checks = [k for k in rule if k.startswith("Is")]
+    return f"{variable} {checks[0]}" if checks else variable
 
 
 def _node(node_id: str, name: str, state: dict[str, Any]) -> str:
@@ -79,3 +82,57 @@ def state_machine_diagram(definition: dict[str, Any]) -> str:
         if state.get("Type") == "Succeed" or state.get("End"):
             lines.append(f"    {source} --> finish((end))")
     return "\n".join(lines) + "\n"
+
+
+def architecture_diagram(config: MlOpsConfig) -> str:
+    """A Mermaid picture of what a deployment of `config` creates and how data moves between the parts."""
+    byo = config.uses_own_image
+    lines = [
+        "flowchart LR",
+        '    owner(["data owner"]) -->|"train.csv, score.csv"| features[("feature store<br>data/train/, data/score/")]',
+        '    features -->|"ObjectCreated"| trigger["λ trigger"]',
+        '    trigger -->|"StartExecution (deduplicated)"| workflow{{"training workflow<br>(Step Functions)"}}',
+        '    workflow -->|"startJobRun.sync"| glue["Glue ETL job"]',
+        '    source[("source repository<br>etl/transform.py")] -->|"script"| glue',
+        '    features -->|"raw CSV"| glue',
+        '    glue -->|"train/, score/, schema/"| extracts[("extracts")]',
+        '    workflow -->|"tuning .sync"| tuning["SageMaker tuning<br>'
+        + f'{config.max_number_training_jobs} jobs, {config.tuning_strategy}"]',
+        '    extracts -->|"train channel"| tuning',
+        '    tuning -->|"model.tar.gz"| models[("models")]',
+        '    workflow -->|"best job"| metadata_fn["λ run metadata"]',
+        '    metadata_fn -->|"runs/{tuning job}.json"| metadata[("metadata")]',
+        f'    workflow -->|"gate: {config.tuning_metric} {_gate_symbol(config)} {config.inference_metric_threshold}"| '
+        'model["SageMaker model"]',
+        '    models -->|"best model"| model',
+        '    workflow -.->|"any failure"| topic>"SNS failure topic"]',
+    ]
+    if byo:
+        lines += [
+            '    ecr[("ECR repository<br>'
+            + config.byo_model_image_name
+            + '")] -->|"image by digest"| tuning',
+            '    ecr -->|"image by digest"| model',
+        ]
+    if config.is_batch:
+        lines += [
+            '    model --> transform["batch transform .sync"]',
+            '    extracts -->|"score.csv"| transform',
+            '    transform -->|"id,probability"| output[("output<br>predictions/run=...")]',
+            '    workflow -->|"rename .out → .csv"| rename_fn["λ rename output"]',
+            "    rename_fn --> output",
+            '    workflow -->|"startCrawler"| crawler["Glue crawler"]',
+            '    output --> crawler -->|"predictions table"| catalog[("Glue catalog<br>→ Athena")]',
+        ]
+    else:
+        lines += [
+            '    model --> endpoint_config["endpoint config"]',
+            '    workflow -->|"create or update"| endpoint_fn["λ endpoint"]',
+            f'    endpoint_fn --> endpoint(["endpoint {config.endpoint_name}"])',
+            "    endpoint_config --> endpoint",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _gate_symbol(config: MlOpsConfig) -> str:
+    return _COMPARISONS[config.inference_comparison_operator]

@@ -96,6 +96,11 @@ def catalog_database_name(name_prefix: str) -> str:
 _START_UP_ALLOWANCE_SECONDS = 600
 
 
+def task_timeout_seconds(config: MlOpsConfig) -> int:
+    """How long the workflow waits for a job run: the run it started (not Glue's own retries of it)."""
+    return config.glue_job_timeout_minutes * 60 + _START_UP_ALLOWANCE_SECONDS
+
+
 class Etl(pulumi.ComponentResource):
     """The Glue ETL job, its roles, and the Glue data catalog the pipeline's outputs land in."""
 
@@ -234,7 +239,7 @@ class Etl(pulumi.ComponentResource):
         )
         predictions = self._crawler(
             f"{name}-predictions-crawler",
-            crawler_name=naming.resource_name(config.name_prefix, "predictions-crawler"),
+            crawler_name=naming.resource_name(config.name_prefix, naming.PREDICTIONS_CRAWLER),
             database=database,
             store="output",
             prefixes=[PREDICTIONS_PREFIX],
@@ -259,8 +264,7 @@ class Etl(pulumi.ComponentResource):
                 features[0].arn,
             )
 
-        # A .sync task waits for the run it started (not Glue's own retries of it), plus time to get capacity.
-        self.timeout_seconds = config.glue_job_timeout_minutes * 60 + _START_UP_ALLOWANCE_SECONDS
+        self.timeout_seconds = task_timeout_seconds(config)
         self.job_name = job.name
         self.job_arn = job.arn
         self.job_role_arn = job_role.arn

@@ -34,3 +34,17 @@ def bucket_name(name_prefix: str, store: Store, account_id: str, region: str) ->
 def resource_name(name_prefix: str, part: str) -> str:
     """The physical name of a named resource (Glue job, state machine, function, role)."""
     return f"{name_prefix}-{part}"
+
+
+# Parts of the physical names the component gives its named resources. `mlops render` derives the same names
+# from these, so what it shows is what `pulumi up` deploys.
+TRAINING_STATE_MACHINE = "training"
+FAILURE_TOPIC = "failures"
+SAGEMAKER_ROLE = "sagemaker-execution"
+TRAINING_WORKFLOW_ROLE = "training-workflow"
+PREDICTIONS_CRAWLER = "predictions-crawler"
+
+
+def function_name(name_prefix: str, module: str) -> str:
+    """The Lambda function running handler module `module` of `functions/`."""
+    return resource_name(name_prefix, module.replace("_", "-"))

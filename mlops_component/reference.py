@@ -14,19 +14,45 @@ from pydantic.fields import FieldInfo
 from mlops_component.config import MlOpsConfig
 from mlops_component.stack_config import NAMESPACE
 
-# The Terraform module's inputs, which keep their names here (seeds/002).
-SEED_INPUTS = frozenset(
-    {
-        "aws_credentials_file", "environment", "job_name", "name_prefix", "resource_tags",
-        "batch_transform_instance_count", "batch_transform_instance_type", "built_in_model_image",
-        "byo_model_image_name", "byo_model_image_source_path", "byo_model_image_tag", "endpoint_instance_count",
-        "endpoint_instance_type", "endpoint_name", "endpoint_or_batch_transform", "feature_store_override",
-        "glue_job_name", "glue_job_spark_flag", "inference_comparison_operator", "inference_metric_threshold",
-        "max_number_training_jobs", "max_parallel_training_jobs", "parameter_ranges", "score_local_path",
-        "script_path", "static_hyperparameters", "train_local_path", "training_job_instance_count",
-        "training_job_instance_type", "training_job_storage_in_gb", "tuning_metric", "tuning_objective", "whl_path",
-    }
-)  # fmt: skip
+# The Terraform module's 33 inputs and their defaults (seeds/002). Every one is a field here, under the same name.
+REQUIRED = object()  # the module had no default
+SEED_RANGES = object()  # the module's six default tuning ranges, which are kept
+SEED_DEFAULTS: dict[str, Any] = {
+    "aws_credentials_file": REQUIRED,
+    "environment": REQUIRED,
+    "job_name": REQUIRED,
+    "name_prefix": REQUIRED,
+    "resource_tags": REQUIRED,
+    "batch_transform_instance_count": 1,
+    "batch_transform_instance_type": "ml.m4.xlarge",
+    "built_in_model_image": None,
+    "byo_model_image_name": "byo-xgboost",
+    "byo_model_image_source_path": "source/containers/ml-ops-byo-xgboost",
+    "byo_model_image_tag": "latest",
+    "endpoint_instance_count": 1,
+    "endpoint_instance_type": "ml.m4.xlarge",
+    "endpoint_name": "training-endpoint",
+    "endpoint_or_batch_transform": "Batch Transform",
+    "feature_store_override": None,
+    "glue_job_name": "data-transformation",
+    "glue_job_spark_flag": False,
+    "inference_comparison_operator": "NumericGreaterThan",
+    "inference_metric_threshold": 0.7,
+    "max_number_training_jobs": 3,
+    "max_parallel_training_jobs": 1,
+    "parameter_ranges": SEED_RANGES,
+    "score_local_path": "source/data/score.csv",
+    "script_path": "source/scripts/transform.py",
+    "static_hyperparameters": {"kfold_splits": "5"},
+    "train_local_path": "source/data/train.csv",
+    "training_job_instance_count": 1,
+    "training_job_instance_type": "ml.m4.xlarge",
+    "training_job_storage_in_gb": 30,
+    "tuning_metric": "accuracy",
+    "tuning_objective": "Maximize",
+    "whl_path": "source/scripts/python/pandasmodule-0.1-py3-none-any.whl",
+}
+SEED_INPUTS = frozenset(SEED_DEFAULTS)
 
 
 def type_name(annotation: Any) -> str:
@@ -81,14 +107,19 @@ def _nested_models(model: type[BaseModel]) -> list[type[BaseModel]]:
     return found
 
 
+def _stack_keys(name: str, separator: str = " or ") -> str:
+    """Both spellings of a top-level key (once when they are the same)."""
+    spellings = dict.fromkeys([to_camel(name), name])
+    return separator.join(f"`{NAMESPACE}:{key}`" for key in spellings)
+
+
 def _table(model: type[BaseModel], *, top_level: bool) -> list[str]:
     header = "| Key | Type | Default | Description |"
     rows = [header, "|---|---|---|---|"]
     for name, info in model.model_fields.items():
         alias = info.alias or name
         if top_level:
-            keys = f"`{NAMESPACE}:{to_camel(name)}`<br>`{NAMESPACE}:{name}`"
-            keys += " (seed)" if name in SEED_INPUTS else ""
+            keys = _stack_keys(name, "<br>") + (" (seed)" if name in SEED_INPUTS else "")
         else:
             keys = f"`{alias}`" + (f"<br>`{name}`" if alias != name else "")
         description = (info.description or "").replace("|", "\\|").replace("\n", " ")
@@ -135,3 +166,16 @@ def _yaml_lines(ranges: dict[str, list[dict[str, Any]]]) -> list[str]:
             "  - {" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in item.items()) + "}" for item in items
         ]
     return lines
+
+
+def migration_table() -> str:
+    """Each Terraform input, its stack key, and its default there and here."""
+    rows = ["| Terraform variable | Stack key | Terraform default | Default here |", "|---|---|---|---|"]
+    for name, seed_default in SEED_DEFAULTS.items():
+        if seed_default is SEED_RANGES:
+            theirs = ours = "the six ranges below"
+        else:
+            theirs = "required" if seed_default is REQUIRED else f"`{json.dumps(seed_default)}`"
+            ours = default_text(MlOpsConfig.model_fields[name])
+        rows.append(f"| `{name}` | {_stack_keys(name)} | {theirs} | {ours} |")
+    return "\n".join(rows) + "\n"

@@ -82,6 +82,16 @@ def from_stack_file(path: str | Path) -> tuple[MlOpsConfig, list[str]]:
     return from_values(plain, secret_keys=encrypted, base_dir=path.resolve().parent), encrypted
 
 
+def stack_region(path: str | Path) -> str | None:
+    """The `aws:region` a stack file sets, if any."""
+    try:
+        document = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    region = (document.get("config") or {}).get("aws:region") if isinstance(document, dict) else None
+    return region if isinstance(region, str) else None
+
+
 def from_pulumi() -> MlOpsConfig:
     """Validate the running stack's config (inside a Pulumi program)."""
     from pulumi.runtime import config as runtime_config

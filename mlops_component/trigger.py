@@ -39,7 +39,7 @@ class DataLandingTrigger(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlops:index:DataLandingTrigger", name, None, opts)
         prefixes = [naming.TRAIN_PREFIX, naming.SCORE_PREFIX] if config.is_batch else [naming.TRAIN_PREFIX]
-        function_name = naming.resource_name(config.name_prefix, TRIGGER.module)
+        function_name = naming.function_name(config.name_prefix, TRIGGER.module)
 
         function = PythonFunction(
             f"{name}-function",

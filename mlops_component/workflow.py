@@ -31,7 +31,7 @@ def failure_topic(name: str, config: MlOpsConfig, parent: pulumi.Resource) -> aw
     """The topic every workflow publishes its failures to, with the optional email subscription."""
     topic = aws.sns.Topic(
         f"{name}-failures",
-        name=naming.resource_name(config.name_prefix, "failures"),
+        name=naming.resource_name(config.name_prefix, naming.FAILURE_TOPIC),
         kms_master_key_id="alias/aws/sns",  # encrypted at rest with the account's SNS key
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -86,6 +86,7 @@ class TrainingWorkflow(pulumi.ComponentResource):
 
         sagemaker_role = aws.iam.Role(
             f"{name}-sagemaker-role",
+            name=naming.resource_name(prefix, naming.SAGEMAKER_ROLE),
             description="Runs the pipeline's SageMaker training jobs, transform jobs and endpoints",
             assume_role_policy=account.apply(
                 lambda a: json.dumps(
@@ -119,7 +120,7 @@ class TrainingWorkflow(pulumi.ComponentResource):
 
         functions = self._functions(name, config, account, names)
 
-        machine_name = naming.resource_name(prefix, "training")
+        machine_name = naming.resource_name(prefix, naming.TRAINING_STATE_MACHINE)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/aws/vendedlogs/states/{machine_name}",
@@ -128,6 +129,7 @@ class TrainingWorkflow(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-role",
+            name=naming.resource_name(prefix, naming.TRAINING_WORKFLOW_ROLE),
             description=f"Runs the {machine_name} state machine",
             assume_role_policy=account.apply(
                 lambda a: json.dumps(
@@ -214,10 +216,7 @@ class TrainingWorkflow(pulumi.ComponentResource):
         prefix = config.name_prefix
         options = pulumi.ResourceOptions(parent=self)
 
-        def function_name(spec: FunctionSpec) -> str:
-            return naming.resource_name(prefix, spec.module.replace("_", "-"))
-
-        metadata_name = function_name(RUN_METADATA)
+        metadata_name = naming.function_name(prefix, RUN_METADATA.module)
         functions = {
             RUN_METADATA.module: PythonFunction(
                 f"{name}-run-metadata",
@@ -241,7 +240,7 @@ class TrainingWorkflow(pulumi.ComponentResource):
             )
         }
         if config.is_batch:
-            rename_name = function_name(RENAME_OUTPUT)
+            rename_name = naming.function_name(prefix, RENAME_OUTPUT.module)
             functions[RENAME_OUTPUT.module] = PythonFunction(
                 f"{name}-rename-output",
                 function_name=rename_name,
@@ -262,7 +261,7 @@ class TrainingWorkflow(pulumi.ComponentResource):
                 opts=options,
             )
         else:
-            endpoint_name = function_name(ENDPOINT)
+            endpoint_name = naming.function_name(prefix, ENDPOINT.module)
             functions[ENDPOINT.module] = PythonFunction(
                 f"{name}-endpoint",
                 function_name=endpoint_name,

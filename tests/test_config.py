@@ -12,19 +12,8 @@ from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
 from mlops_component.config import MlOpsConfig
+from mlops_component.reference import SEED_INPUTS
 from tests.conftest import SEED_EXAMPLE
-
-# The 33 inputs of the seed module's table (seeds/002), by their Terraform names.
-SEED_INPUTS = {
-    "aws_credentials_file", "environment", "job_name", "name_prefix", "resource_tags",
-    "batch_transform_instance_count", "batch_transform_instance_type", "built_in_model_image",
-    "byo_model_image_name", "byo_model_image_source_path", "byo_model_image_tag", "endpoint_instance_count",
-    "endpoint_instance_type", "endpoint_name", "endpoint_or_batch_transform", "feature_store_override",
-    "glue_job_name", "glue_job_spark_flag", "inference_comparison_operator", "inference_metric_threshold",
-    "max_number_training_jobs", "max_parallel_training_jobs", "parameter_ranges", "score_local_path",
-    "script_path", "static_hyperparameters", "train_local_path", "training_job_instance_count",
-    "training_job_instance_type", "training_job_storage_in_gb", "tuning_metric", "tuning_objective", "whl_path",
-}  # fmt: skip
 
 
 def error_locations(error: ValidationError) -> set[str]:
@@ -33,7 +22,7 @@ def error_locations(error: ValidationError) -> set[str]:
 
 
 def test_every_seed_input_is_a_field_with_a_description() -> None:
-    assert len(SEED_INPUTS) == 33
+    assert len(SEED_INPUTS) == 33  # the module table of seeds/002
     assert set(MlOpsConfig.model_fields) >= SEED_INPUTS
     undocumented = [name for name, f in MlOpsConfig.model_fields.items() if not f.description]
     assert undocumented == []

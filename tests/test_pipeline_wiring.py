@@ -109,3 +109,18 @@ def test_every_role_trusts_exactly_one_service(make_config, mode: str) -> None:
         (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
         assert isinstance(statement["Principal"]["Service"], str), role.name
         assert statement["Principal"].keys() == {"Service"}, role.name
+
+
+def test_mlops_render_shows_exactly_what_the_stack_deploys(make_config, mode: str) -> None:
+    from mlops_component import iam, render
+
+    config = make_config(endpoint_or_batch_transform=mode)
+    mocks, outputs = deploy(config)
+    deployed = definition_of(mocks)
+    rendered = json.loads(render.render(config, iam.Account("aws", REGION, ACCOUNT_ID))[0].content)
+    # Only the image reference differs: the deployment pins the pushed digest, render shows the content tag.
+    assert json.loads(json.dumps(deployed).replace(outputs["image"], "IMAGE")) == json.loads(
+        json.dumps(rendered).replace(
+            render.image_reference(config, iam.Account("aws", REGION, ACCOUNT_ID)), "IMAGE"
+        )
+    )

@@ -87,7 +87,7 @@ def test_state_machine_runs_the_definition_built_from_the_components_outputs(mak
             models_bucket=naming.bucket_name("mlops-test", "models", ACCOUNT_ID, REGION),
             output_bucket=naming.bucket_name("mlops-test", "output", ACCOUNT_ID, REGION),
             image_uri=IMAGE,
-            sagemaker_role_arn=f"arn:aws:iam::{ACCOUNT_ID}:role/wf-sagemaker-role",
+            sagemaker_role_arn=f"arn:aws:iam::{ACCOUNT_ID}:role/mlops-test-sagemaker-execution",
             topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:mlops-test-failures",
             run_metadata_function_arn=arn["mlops-test-run-metadata"],
             rename_output_function_arn=arn.get("mlops-test-rename-output"),
