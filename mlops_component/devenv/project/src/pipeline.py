@@ -304,9 +304,18 @@ def read_predictions(
 
 
 def crawl_lake(
-    *, wait: bool = True, poll_seconds: float = 15, stack: Stack | None = None, glue: Any = None
+    *,
+    wait: bool = True,
+    poll_seconds: float = 10,
+    timeout_minutes: float = 30,
+    stack: Stack | None = None,
+    glue: Any = None,
 ) -> str:
-    """Run the feature store's crawler so new files and columns show up in Athena; return its last status."""
+    """Run the feature store's crawler so new files and columns show up in Athena.
+
+    Returns the crawler's state (RUNNING) without `wait`, else the finished crawl's status (SUCCEEDED); raises
+    PipelineError when the crawl failed, was cancelled, or outlasted `timeout_minutes`.
+    """
     stack = _stack(stack)
     crawler = stack.settings["lake"].get("crawler")
     if not crawler:
@@ -317,10 +326,18 @@ def crawl_lake(
     # A crawl already under way is fine: wait for that one.
     with contextlib.suppress(glue.exceptions.CrawlerRunningException):
         glue.start_crawler(Name=crawler)
+    deadline = time.monotonic() + timeout_minutes * 60
     while True:
         state = glue.get_crawler(Name=crawler)["Crawler"]
-        if not wait or state["State"] == "READY":
-            return str(state.get("LastCrawl", {}).get("Status", state["State"]))
+        if not wait:
+            return str(state["State"])
+        if state["State"] == "READY":
+            last = state.get("LastCrawl", {})
+            if last.get("Status") in ("FAILED", "CANCELLED"):
+                raise PipelineError(f"crawl {last['Status']}: {last.get('ErrorMessage', 'no reason given')}")
+            return str(last.get("Status", "READY"))
+        if time.monotonic() > deadline:
+            raise PipelineError(f"the crawler is still {state['State']} after {timeout_minutes} minutes")
         time.sleep(poll_seconds)
 
 
