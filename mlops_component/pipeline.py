@@ -5,8 +5,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from mlops_component import naming
+from mlops_component import iam, naming
 from mlops_component.config import MlOpsConfig
+from mlops_component.dev_environment import DevEnvironment
 from mlops_component.storage import DataStores, LandedData
 from mlops_component.tagging import tag_everything
 
@@ -40,6 +41,8 @@ class MlOpsPipeline(pulumi.ComponentResource):
     """Bucket name of each store, keyed by the seed's store names."""
     summary: pulumi.Output[str]
     """What was created, and the commands to land data and start a run."""
+    dev_environment: DevEnvironment | None
+    """The notebook, git repository and data-lake catalog, when `enable_dev_environment` is set."""
 
     def __init__(self, name: str, config: MlOpsConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         opts = pulumi.ResourceOptions.merge(
@@ -61,11 +64,36 @@ class MlOpsPipeline(pulumi.ComponentResource):
             f"{name}-landing", config, feature_store=self.stores.buckets["feature_store"], opts=child
         )
 
+        account = pulumi.Output.all(partition, region, account_id).apply(lambda v: iam.Account(*v))
+        self.dev_environment = None
+        if config.enable_dev_environment:
+            self.dev_environment = DevEnvironment(
+                f"{name}-devenv",
+                config,
+                account=account,
+                buckets=self.stores.buckets,
+                # The training workflow is not wired into this component yet: runs start when data lands.
+                state_machine_arn=None,
+                endpoint_name=None if config.is_batch else config.endpoint_name,
+                opts=child,
+            )
+
         self.bucket_names = pulumi.Output.all(
             **{store: ref.name for store, ref in self.stores.buckets.items()}
         ).apply(dict)
         self.summary = self.bucket_names.apply(lambda names: render_summary(config, names))
-        self.register_outputs({"bucket_names": self.bucket_names, "summary": self.summary})
+        if self.dev_environment is not None:
+            self.summary = pulumi.Output.all(self.summary, self.dev_environment.summary).apply("\n\n".join)
+        self.register_outputs(
+            {
+                "bucket_names": self.bucket_names,
+                "summary": self.summary,
+                "notebook_url": self.dev_environment.notebook_url if self.dev_environment else None,
+                "repository_clone_url": (
+                    self.dev_environment.repository_clone_url if self.dev_environment else None
+                ),
+            }
+        )
 
 
 def _explicit_provider(name: str, config: MlOpsConfig, parent: pulumi.Resource) -> aws.Provider | None:
