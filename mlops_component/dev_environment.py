@@ -128,13 +128,11 @@ class DevEnvironment(pulumi.ComponentResource):
                 kms_key_arn=config.kms_key_arn,
             )
         )
-        self.crawler_name = (
-            pulumi.Output.from_input(crawler_name)
-            if crawler_name is not None
-            else self._crawler(name, config, account, names["feature_store"], lake)
-            if settings.crawl_feature_store
-            else None
-        )
+        self.crawler_name = None
+        if crawler_name is not None:
+            self.crawler_name = pulumi.Output.from_input(crawler_name)
+        elif settings.crawl_feature_store:
+            self.crawler_name = self._crawler(name, config, account, names["feature_store"], lake)
         workgroup = aws.athena.Workgroup(
             f"{name}-athena",
             name=naming.resource_name(prefix, "explore"),
