@@ -31,6 +31,10 @@ install_autostop() {
   local minutes command
   minutes=$(setting idle_shutdown_minutes)
   if [[ -z $minutes ]]; then
+    rm -f "$AUTOSTOP_CRON"
+    if [[ -f $SYSTEMD_DIR/mlops-autostop.timer ]]; then
+      systemctl disable --now mlops-autostop.timer
+    fi
     log "idle auto-stop is off (idle_shutdown_minutes is 0 or null)"
     return
   fi
