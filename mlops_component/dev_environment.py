@@ -119,12 +119,12 @@ class DevEnvironment(pulumi.ComponentResource):
             self.database_name = database.name
         else:
             self.database_name = pulumi.Output.from_input(database_name)
-        lake = pulumi.Output.all(account, names["feature_store"], self.database_name).apply(
+        lake = pulumi.Output.all(names["feature_store"], self.database_name).apply(
             lambda v: iam.LakeTargets(
-                feature_bucket=v[1],
+                feature_bucket=v[0],
                 data_prefixes=data_prefixes(config),
                 sandbox_prefix=bundle.SANDBOX_PREFIX,
-                database_name=v[2],
+                database_name=v[1],
                 kms_key_arn=config.kms_key_arn,
             )
         )
