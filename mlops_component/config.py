@@ -240,6 +240,138 @@ def _instance_type(description: str) -> Any:
     return Field(default="ml.m5.xlarge", description=f"{description} {_CURRENT_GENERATION}")
 
 
+# --- The development environment (mlops_component/dev_environment.py) ----------------------------------------------
+
+_KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+")
+_SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+")
+# What SageMaker's GitConfig accepts as a repository URL and a branch.
+_GIT_URL = re.compile(r"https://[^/\s]+/\S{3,1016}")
+_GIT_BRANCH = re.compile(r"[^ ~^:?*\[\\]+")
+# The idle check runs every 5 minutes, so a shorter limit could not be honoured.
+IDLE_CHECK_INTERVAL_MINUTES = 5
+
+
+class DevEnvironmentSettings(_Model):
+    """The data scientists' notebook, its git repository and the small data lake (`enable_dev_environment`)."""
+
+    instance_type: str = Field(
+        default="ml.t3.medium",
+        description="Notebook instance type. The small current-generation default suits editing and light "
+        "exploration; heavy work belongs in the pipeline's jobs or Glue interactive sessions.",
+    )
+    volume_size_in_gb: int = Field(
+        default=20,
+        ge=5,
+        le=16384,
+        description="Size of the notebook's storage volume (`/home/ec2-user/SageMaker`, the only folder that "
+        "survives a stop).",
+    )
+    platform_identifier: Literal["notebook-al2-v3", "notebook-al2023-v1"] = Field(
+        default="notebook-al2-v3",
+        description="Notebook runtime (Amazon Linux and JupyterLab version). The lifecycle scripts support both.",
+    )
+    root_access: bool = Field(
+        default=False,
+        description="Give notebook users root. Off: the lifecycle scripts still run as root, users do not.",
+    )
+    kms_key_arn: str | None = Field(
+        default=None,
+        description="KMS key for the notebook's storage volume; defaults to the top-level `kms_key_arn`.",
+    )
+    idle_shutdown_minutes: int | None = Field(
+        default=60,
+        ge=0,
+        le=7 * 24 * 60,
+        description="Stop the notebook after this many minutes without kernel or terminal activity. 0 or null "
+        f"turns the safeguard off. Checked every {IDLE_CHECK_INTERVAL_MINUTES} minutes.",
+    )
+    git_repository_url: str | None = Field(
+        default=None,
+        description="HTTPS URL of an existing git repository (GitHub, GitLab, ...) to use instead of creating a "
+        "CodeCommit repository. Needs `git_secret_arn`.",
+    )
+    git_secret_arn: str | None = Field(
+        default=None,
+        description='Secrets Manager secret holding `{"username": ..., "password": ...}` (a token) for '
+        "`git_repository_url`. The notebook's role may read this one secret.",
+    )
+    git_branch: str | None = Field(
+        default=None,
+        description="Branch SageMaker checks out from `git_repository_url`; the repository's default when unset. "
+        "A created CodeCommit repository starts empty, and its first push creates `main`.",
+    )
+    enable_interactive_sessions: bool = Field(
+        default=False,
+        description="Let the notebook start Glue interactive sessions (Spark with the `awsglue` library; they "
+        "replace the retired Glue dev endpoints), with their own least-privilege runtime role.",
+    )
+
+    @field_validator("instance_type")
+    @classmethod
+    def _notebook_instance_type(cls, value: str) -> str:
+        if not _INSTANCE_TYPE.fullmatch(value):
+            raise ValueError(f"{value!r} is not a SageMaker instance type (ml.<family>.<size>)")
+        return value
+
+    @field_validator("kms_key_arn")
+    @classmethod
+    def _volume_key(cls, value: str | None) -> str | None:
+        if value is not None and not _KMS_KEY_ARN.fullmatch(value):
+            raise ValueError("must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
+        return value
+
+    @field_validator("idle_shutdown_minutes")
+    @classmethod
+    def _idle_limit(cls, value: int | None) -> int | None:
+        if value and value < IDLE_CHECK_INTERVAL_MINUTES:
+            raise ValueError(
+                f"must be 0/null (off) or at least {IDLE_CHECK_INTERVAL_MINUTES} minutes, the check's interval"
+            )
+        return value or None
+
+    @field_validator("git_repository_url")
+    @classmethod
+    def _git_url(cls, value: str | None) -> str | None:
+        if value is not None and not _GIT_URL.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not an https:// repository URL (SageMaker clones over HTTPS only)"
+            )
+        return value
+
+    @field_validator("git_secret_arn")
+    @classmethod
+    def _git_secret(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not _SECRET_ARN.fullmatch(value):
+            raise ValueError(
+                "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)"
+            )
+        has_url = info.data.get("git_repository_url") is not None
+        if "git_repository_url" in info.data and has_url != (value is not None):
+            raise ValueError(
+                "git_repository_url and git_secret_arn go together: give both to use an existing repository, "
+                "or neither to create a CodeCommit repository"
+            )
+        return value
+
+    @field_validator("git_branch")
+    @classmethod
+    def _branch(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        if not _GIT_BRANCH.fullmatch(value) or len(value) > 1024:
+            raise ValueError(f"{value!r} is not a git branch name")
+        if "git_repository_url" in info.data and info.data["git_repository_url"] is None:
+            raise ValueError(
+                "only applies with git_repository_url; a created CodeCommit repository starts empty"
+            )
+        return value
+
+    @property
+    def uses_codecommit(self) -> bool:
+        """True when the component creates the CodeCommit repository (no existing repository configured)."""
+        return self.git_repository_url is None
+
+
 class MlOpsConfig(_Model):
     """Everything the pipeline needs. Mirrors the seed module's 33 inputs, plus the settings this project adds."""
 
@@ -423,8 +555,18 @@ class MlOpsConfig(_Model):
     )
     crawl_feature_store: bool = Field(
         default=False,
-        description="Also crawl the feature store's `data/train/` and `data/score/` into the Glue catalog, so "
-        "Athena can query the raw data.",
+        description="Also crawl the feature store's `data/train/` and `data/score/` into the Glue catalog "
+        "(tables `features_train`, `features_score`), so Athena can query the raw data. Always on with the "
+        "development environment, whose data lake this is.",
+    )
+    enable_dev_environment: bool = Field(
+        default=False,
+        description="Create the development environment: a SageMaker notebook connected to a git repository, "
+        "with example code, idle auto-stop, and a Glue catalog of the feature store for Athena.",
+    )
+    dev_environment: DevEnvironmentSettings = Field(
+        default_factory=DevEnvironmentSettings,
+        description="Settings of the development environment; used when `enable_dev_environment` is true.",
     )
 
     # --- Workflow settings this project adds ---------------------------------------------------------------------
@@ -567,6 +709,22 @@ class MlOpsConfig(_Model):
             raise ValueError(f"must be a CloudWatch Logs retention period: {sorted(_LOG_RETENTION_DAYS)}")
         return value
 
+    @field_validator("dev_environment")
+    @classmethod
+    def _dev_environment(cls, value: DevEnvironmentSettings, info: ValidationInfo) -> DevEnvironmentSettings:
+        if not info.data.get("enable_dev_environment"):
+            return value
+        environment = info.data.get("environment")
+        if environment is not None and environment.private_subnets and environment.vpc_id is None:
+            raise ValueError(
+                "environment.private_subnets puts the notebook in a private subnet, which needs "
+                "environment.vpc_id for the notebook's security group"
+            )
+        if value.kms_key_arn is None and info.data.get("kms_key_arn"):
+            # The volume inherits the stores' key, so one setting encrypts everything.
+            return value.model_copy(update={"kms_key_arn": info.data["kms_key_arn"]})
+        return value
+
     @field_validator("aws_credentials_file", "script_path", "whl_path", "train_local_path")
     @classmethod
     def _uploaded_file(cls, value: str | None, info: ValidationInfo) -> str | None:
@@ -647,6 +805,11 @@ class MlOpsConfig(_Model):
     def uses_own_image(self) -> bool:
         """True when the bring-your-own image is built and pushed."""
         return self.built_in_model_image is None
+
+    @property
+    def crawls_feature_store(self) -> bool:
+        """True when the feature store is crawled into the catalog (asked for, or the dev environment's lake)."""
+        return self.crawl_feature_store or self.enable_dev_environment
 
     @property
     def secret_fields(self) -> frozenset[str]:

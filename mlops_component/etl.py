@@ -92,6 +92,8 @@ def catalog_database_name(name_prefix: str) -> str:
     return f"{name_prefix}_mlops".replace("-", "_")
 
 
+# The feature store's tables are named after their folder: features_train, features_score.
+FEATURE_TABLE_PREFIX = "features_"
 # Glue can take minutes to find capacity before a run's own timeout starts counting.
 _START_UP_ALLOWANCE_SECONDS = 600
 
@@ -248,7 +250,7 @@ class Etl(pulumi.ComponentResource):
         )
         crawlers = [predictions]
         self.feature_store_crawler_name = self.feature_store_crawler_arn = None
-        if config.crawl_feature_store:
+        if config.crawls_feature_store:
             features = self._crawler(
                 f"{name}-feature-store-crawler",
                 crawler_name=naming.resource_name(config.name_prefix, "feature-store-crawler"),
@@ -256,7 +258,9 @@ class Etl(pulumi.ComponentResource):
                 store="feature_store",
                 prefixes=[naming.TRAIN_PREFIX, naming.SCORE_PREFIX],
                 classifiers=[],
-                description="Catalogs the raw training and scoring data in the feature store.",
+                description="Catalogs the raw training and scoring data in the feature store; run it after "
+                "landing new files.",
+                table_prefix=FEATURE_TABLE_PREFIX,
             )
             crawlers.append(features)
             self.feature_store_crawler_name, self.feature_store_crawler_arn = (
@@ -314,6 +318,7 @@ class Etl(pulumi.ComponentResource):
         prefixes: list[str],
         classifiers: list[pulumi.Output[str]],
         description: str,
+        table_prefix: str | None = None,
     ) -> tuple[aws.glue.Crawler, aws.iam.Role]:
         """A crawler over some prefixes of one store, with a role that can read only those prefixes."""
         bucket = self._buckets[store]
@@ -338,6 +343,7 @@ class Etl(pulumi.ComponentResource):
                 {"path": pulumi.Output.concat("s3://", bucket.name, "/", prefix)} for prefix in prefixes
             ],
             classifiers=classifiers or None,
+            table_prefix=table_prefix,
             configuration=pulumi.Output.json_dumps(crawler_configuration()),
             # Deleted data is only logged: the tables keep describing what was written.
             schema_change_policy={"update_behavior": "UPDATE_IN_DATABASE", "delete_behavior": "LOG"},

@@ -7,6 +7,7 @@ import pulumi_aws as aws
 
 from mlops_component import iam, naming
 from mlops_component.config import MlOpsConfig
+from mlops_component.dev_environment import DevEnvironment
 from mlops_component.etl import Etl
 from mlops_component.model_image import ModelImage
 from mlops_component.storage import DataStores, LandedData
@@ -63,6 +64,8 @@ class MlOpsPipeline(pulumi.ComponentResource):
     """ARN of the training workflow's state machine."""
     summary: pulumi.Output[str]
     """What was created, and the commands to land data and start a run."""
+    dev_environment: DevEnvironment | None
+    """The notebook, git repository and data-lake catalog, when `enable_dev_environment` is set."""
 
     def __init__(self, name: str, config: MlOpsConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         opts = pulumi.ResourceOptions.merge(
@@ -125,6 +128,22 @@ class MlOpsPipeline(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.trigger])),
         )
 
+        self.dev_environment = None
+        if config.enable_dev_environment:
+            # The ETL crawls the feature store whenever the dev environment is on: that crawl is its data lake.
+            assert self.etl.feature_store_crawler_name is not None
+            self.dev_environment = DevEnvironment(
+                f"{name}-devenv",
+                config,
+                account=account,
+                buckets=self.stores.buckets,
+                database_name=self.etl.database_name,
+                crawler_name=self.etl.feature_store_crawler_name,
+                state_machine_arn=self.training.state_machine_arn,
+                endpoint_name=None if config.is_batch else config.endpoint_name,
+                opts=child,
+            )
+
         self.bucket_names = pulumi.Output.all(
             **{store: ref.name for store, ref in self.stores.buckets.items()}
         ).apply(dict)
@@ -132,6 +151,8 @@ class MlOpsPipeline(pulumi.ComponentResource):
         self.summary = pulumi.Output.all(self.bucket_names, self.state_machine_arn).apply(
             lambda v: render_summary(config, v[0], v[1])
         )
+        if self.dev_environment is not None:
+            self.summary = pulumi.Output.all(self.summary, self.dev_environment.summary).apply("\n\n".join)
         self.register_outputs(
             {
                 "bucket_names": self.bucket_names,
@@ -140,6 +161,10 @@ class MlOpsPipeline(pulumi.ComponentResource):
                 "glue_database_name": self.etl.database_name,
                 "model_image_uri": self.model_image_uri,
                 "state_machine_arn": self.state_machine_arn,
+                "notebook_url": self.dev_environment.notebook_url if self.dev_environment else None,
+                "repository_clone_url": (
+                    self.dev_environment.repository_clone_url if self.dev_environment else None
+                ),
             }
         )
 

@@ -36,6 +36,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
         state = {**args.inputs, "arn": _arn(args.typ, physical)}
         if args.typ == "aws:s3/bucket:Bucket":
             state["bucket"] = physical
+        if args.typ == "aws:codecommit/repository:Repository":
+            name = args.inputs["repositoryName"]
+            state["arn"] = _arn(args.typ, name)
+            state["cloneUrlHttp"] = f"https://git-codecommit.{REGION}.amazonaws.com/v1/repos/{name}"
+        if args.typ == "aws:sagemaker/notebookInstance:NotebookInstance":
+            state["url"] = f"{physical}.notebook.{REGION}.sagemaker.aws"
         if args.typ == "aws:ecr/repository:Repository":
             state["registryId"] = ACCOUNT_ID
             state["repositoryUrl"] = f"{REGISTRY}/{physical}"
