@@ -9,6 +9,7 @@ from mlops_component import iam, naming
 from mlops_component.config import MlOpsConfig
 from mlops_component.etl import Etl
 from mlops_component.model_image import ModelImage
+from mlops_component.processing import ProcessingPipeline
 from mlops_component.storage import DataStores, LandedData
 from mlops_component.tagging import tag_everything
 from mlops_component.trigger import DataLandingTrigger
@@ -57,6 +58,8 @@ class MlOpsPipeline(pulumi.ComponentResource):
     """The training workflow: its state machine, functions, roles and failure topic."""
     trigger: DataLandingTrigger
     """What starts a run when data lands in the feature store."""
+    processing: ProcessingPipeline | None
+    """The processing pipeline for legacy code; None unless `enable_processing_pipeline` is true."""
     bucket_names: pulumi.Output[dict[str, str]]
     """Bucket name of each store, keyed by the seed's store names."""
     state_machine_arn: pulumi.Output[str]
@@ -125,6 +128,20 @@ class MlOpsPipeline(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.trigger])),
         )
 
+        self.processing = (
+            ProcessingPipeline(
+                f"{name}-processing",
+                config,
+                account=account,
+                buckets=self.stores.buckets,
+                topic_arn=self.training.topic_arn,
+                model_image=self.model_image,
+                opts=child,
+            )
+            if config.enable_processing_pipeline
+            else None
+        )
+
         self.bucket_names = pulumi.Output.all(
             **{store: ref.name for store, ref in self.stores.buckets.items()}
         ).apply(dict)
@@ -140,6 +157,15 @@ class MlOpsPipeline(pulumi.ComponentResource):
                 "glue_database_name": self.etl.database_name,
                 "model_image_uri": self.model_image_uri,
                 "state_machine_arn": self.state_machine_arn,
+                **(
+                    {
+                        "processing_state_machine_arn": self.processing.state_machine_arn,
+                        "processing_example_input": self.processing.example_input,
+                        "processing_start_policy": self.processing.start_policy,
+                    }
+                    if self.processing
+                    else {}
+                ),
             }
         )
 
