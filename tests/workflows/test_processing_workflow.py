@@ -103,7 +103,7 @@ def test_every_job_retries_catches_and_times_out_from_its_runtime(definition) ->
     assert definition["TimeoutSeconds"] > 3 * PROCESSING_MAX_RUNTIME_SECONDS
 
 
-def test_jobs_run_from_the_processing_folders_without_network(definition, config) -> None:
+def test_jobs_run_from_the_processing_folders_without_network(definition) -> None:
     pre = definition["States"]["PreProcessing"]["Parameters"]
     assert pre["AppSpecification"] == {
         "ImageUri.$": "$.jobs.PreProcessing.ImageUri",
