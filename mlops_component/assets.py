@@ -1,4 +1,4 @@
-"""Where the code this library deploys lives: `functions/`, `etl/` and `container/`.
+"""Where the code this library deploys lives: `functions/`, `etl/`, `container/` and `processing/`.
 
 In a source checkout they sit next to the `mlops_component` package; an installed wheel carries copies under
 `mlops_component/_bundled/` (see `pyproject.toml`). Relative paths in the config resolve against the program's
@@ -12,11 +12,11 @@ from pathlib import Path
 _PACKAGE = Path(__file__).resolve().parent
 _BUNDLED = _PACKAGE / "_bundled"
 # The folders the library ships; only paths inside them fall back to the shipped copy.
-SHIPPED = ("functions", "etl", "container")
+SHIPPED = ("functions", "etl", "container", "processing")
 
 
 def asset_root() -> Path:
-    """The folder holding `functions/`, `etl/` and `container/`."""
+    """The folder holding `functions/`, `etl/`, `container/` and `processing/`."""
     return _BUNDLED if _BUNDLED.is_dir() else _PACKAGE.parent
 
 

@@ -10,6 +10,7 @@ from mlops_component.config import MlOpsConfig
 from mlops_component.dev_environment import DevEnvironment
 from mlops_component.etl import Etl
 from mlops_component.model_image import ModelImage
+from mlops_component.processing import ProcessingPipeline
 from mlops_component.storage import DataStores, LandedData
 from mlops_component.tagging import tag_everything
 from mlops_component.trigger import DataLandingTrigger
@@ -58,6 +59,8 @@ class MlOpsPipeline(pulumi.ComponentResource):
     """The training workflow: its state machine, functions, roles and failure topic."""
     trigger: DataLandingTrigger
     """What starts a run when data lands in the feature store."""
+    processing: ProcessingPipeline | None
+    """The processing pipeline for legacy code; None unless `enable_processing_pipeline` is true."""
     bucket_names: pulumi.Output[dict[str, str]]
     """Bucket name of each store, keyed by the seed's store names."""
     state_machine_arn: pulumi.Output[str]
@@ -128,6 +131,20 @@ class MlOpsPipeline(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.trigger])),
         )
 
+        self.processing = (
+            ProcessingPipeline(
+                f"{name}-processing",
+                config,
+                account=account,
+                buckets=self.stores.buckets,
+                topic_arn=self.training.topic_arn,
+                model_image=self.model_image,
+                opts=child,
+            )
+            if config.enable_processing_pipeline
+            else None
+        )
+
         self.dev_environment = None
         if config.enable_dev_environment:
             # The ETL crawls the feature store whenever the dev environment is on: that crawl is its data lake.
@@ -153,20 +170,22 @@ class MlOpsPipeline(pulumi.ComponentResource):
         )
         if self.dev_environment is not None:
             self.summary = pulumi.Output.all(self.summary, self.dev_environment.summary).apply("\n\n".join)
-        self.register_outputs(
-            {
-                "bucket_names": self.bucket_names,
-                "summary": self.summary,
-                "glue_job_name": self.etl.job_name,
-                "glue_database_name": self.etl.database_name,
-                "model_image_uri": self.model_image_uri,
-                "state_machine_arn": self.state_machine_arn,
-                "notebook_url": self.dev_environment.notebook_url if self.dev_environment else None,
-                "repository_clone_url": (
-                    self.dev_environment.repository_clone_url if self.dev_environment else None
-                ),
-            }
-        )
+        outputs: dict[str, pulumi.Input[object]] = {
+            "bucket_names": self.bucket_names,
+            "summary": self.summary,
+            "glue_job_name": self.etl.job_name,
+            "glue_database_name": self.etl.database_name,
+            "model_image_uri": self.model_image_uri,
+            "state_machine_arn": self.state_machine_arn,
+        }
+        if self.dev_environment:
+            outputs["notebook_url"] = self.dev_environment.notebook_url
+            outputs["repository_clone_url"] = self.dev_environment.repository_clone_url
+        if self.processing:
+            outputs["processing_state_machine_arn"] = self.processing.state_machine_arn
+            outputs["processing_example_input"] = self.processing.example_input
+            outputs["processing_start_policy"] = self.processing.start_policy
+        self.register_outputs(outputs)
 
 
 def _explicit_provider(name: str, config: MlOpsConfig, parent: pulumi.Resource) -> aws.Provider | None:

@@ -143,9 +143,10 @@ def execute(
     state_machine: str,
     test_case: str,
     timeout_seconds: float = 60,
+    mock_config: Path = MOCK_CONFIG,
 ) -> Outcome:
     """Create the state machine in moto, run one execution to its end, and report how it went."""
-    case = load_test_case(state_machine, test_case)
+    case = load_test_case(state_machine, test_case, mock_config)
     with interpreter(case) as sfn:
         arn = sfn.create_state_machine(
             name=state_machine, definition=json.dumps(definition), roleArn=ROLE_ARN
