@@ -151,6 +151,9 @@ def _local_run(args: argparse.Namespace) -> int:
         else:
             print(f"Nothing was written to {args.out}.", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"\nmlops local-run interrupted; what it produced so far is in {args.out}", file=sys.stderr)
+        return 130
     best = summary["best"]
     print(
         f"\nmlops local-run succeeded in {summary['timings']['total']:.1f}s: {best['objective_metric']} "

@@ -210,6 +210,9 @@ class LocalRun:
             except LocalRunError as error:
                 self.summary.update(status="failed", failed_stage=error.stage, error=error.message)
                 raise
+            except KeyboardInterrupt:
+                self.summary.update(status="interrupted", error="interrupted (Ctrl-C)")
+                raise
             except Exception as error:  # unexpected: the traceback is kept with the run's other traces
                 self.summary.update(
                     status="failed", failed_stage="unexpected", error=f"{type(error).__name__}: {error}"

@@ -24,14 +24,17 @@ shapes, so the run-metadata function records the local tuning exactly as it reco
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import tarfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -167,6 +170,8 @@ class TrainingJob:
     output_bucket: str
     output_prefix: str
     environment: dict[str, str]
+    _running: set[subprocess.Popen[bytes]] = field(default_factory=set, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def run(self, trial: Trial, s3: Any) -> Trial:
         """Run one trial to the end; never raises for the trial's own failures, which land in `trial`."""
@@ -219,12 +224,23 @@ class TrainingJob:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+            with self._lock:
+                self._running.add(process)
             try:
                 return process.wait(timeout=self.max_runtime_seconds)
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                _kill_group(process)
                 return None
+            finally:
+                with self._lock:
+                    self._running.discard(process)
+
+    def stop_all(self) -> None:
+        """Kill every running trial with its process group (the run is being interrupted)."""
+        with self._lock:
+            running = list(self._running)
+        for process in running:
+            _kill_group(process)
 
     def _collect(self, trial: Trial, s3: Any) -> None:
         output = trial.log_path.read_text(encoding="utf-8", errors="replace")
@@ -276,6 +292,13 @@ def _failure_reason(trial: Trial, status: int) -> str:
     lines = trial.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
     tail = "\n".join(lines[-_LOG_TAIL_LINES:])
     return f"exit status {status} and no failure file; the last lines of its output:\n{tail}"
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a trial's process group (it runs in a session of its own), then reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
@@ -375,52 +398,25 @@ def tune(
         f"{objective['MetricName']}"
     )
 
-    trials: list[Trial] = []
-    running: dict[Future[Trial], optuna.trial.Trial] = {}
-    best: float | None = None
+    tuner = _Tuner(study, space, job, s3, name=name, total=total, trials_dir=trials_dir, say=say)
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="trial") as pool:
-        while True:
-            while len(running) < parallel and len(trials) < total and not _any_failed(trials):
-                asked = study.ask(space.distributions)
-                tuned = space.hyperparameters(asked.params)
-                number = len(trials) + 1
-                job_name = f"{name}-{number:03d}-{secrets.token_hex(4)}"
-                trial = Trial(
-                    number=number,
-                    name=job_name,
-                    folder=trials_dir / job_name,
-                    tuned=tuned,
-                    hyperparameters={**job.static_hyperparameters, **tuned},
-                )
-                trials.append(trial)
-                say(f"trial {number}/{total} started: {_describe(tuned)}")
-                running[pool.submit(job.run, trial, s3)] = asked
-            if not running:
-                break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                asked = running.pop(future)
-                finished = future.result()
-                if finished.status == "Completed" and finished.objective is not None:
-                    study.tell(asked, finished.objective)
-                    improved = best is None or (
-                        finished.objective > best if direction == "maximize" else finished.objective < best
-                    )
-                    best = finished.objective if improved else best
-                    say(
-                        f"trial {finished.number}/{total} {objective['MetricName']}={finished.objective:.4f}"
-                        f"{' (best so far)' if improved else ''} in {finished.seconds:.1f}s"
-                    )
-                else:
-                    study.tell(asked, state=optuna.trial.TrialState.FAIL)
-                    first_line = (finished.failure or "").splitlines()[0] if finished.failure else ""
-                    say(
-                        f"trial {finished.number}/{total} {finished.status.upper()} in {finished.seconds:.1f}s: {first_line}"
-                    )
+        try:
+            while True:
+                # After a failure no new trial starts: the next would most likely fail the same way.
+                while len(tuner.running) < parallel and len(tuner.trials) < total and not tuner.any_failed:
+                    tuner.launch(pool)
+                if not tuner.running:
+                    break
+                done, _ = wait(tuner.running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    tuner.finish(future)
+        except BaseException:  # Ctrl-C, or a failure of the run itself: no trial may outlive it
+            job.stop_all()
+            raise
     return TuningResult(
         name=name,
         request=dict(request),
-        trials=trials,
+        trials=tuner.trials,
         objective_metric=str(objective["MetricName"]),
         objective_type=str(objective["Type"]),
         created_at=created_at,
@@ -429,13 +425,76 @@ def tune(
     )
 
 
+class _Tuner:
+    """The trials of one tuning job: Optuna asks for each one's values and is told each one's outcome."""
+
+    def __init__(
+        self,
+        study: optuna.Study,
+        space: SearchSpace,
+        job: TrainingJob,
+        s3: Any,
+        *,
+        name: str,
+        total: int,
+        trials_dir: Path,
+        say: ProgressLine,
+    ) -> None:
+        self.study, self.space, self.job, self.s3 = study, space, job, s3
+        self.name, self.total, self.trials_dir, self.say = name, total, trials_dir, say
+        self.trials: list[Trial] = []
+        self.running: dict[Future[Trial], optuna.trial.Trial] = {}
+        self.best: float | None = None
+
+    @property
+    def any_failed(self) -> bool:
+        """Whether a trial has ended without a result."""
+        return any(t.ended_at is not None and t.status != "Completed" for t in self.trials)
+
+    def launch(self, pool: ThreadPoolExecutor) -> None:
+        """Ask Optuna for the next trial's values and start it."""
+        asked = self.study.ask(self.space.distributions)
+        tuned = self.space.hyperparameters(asked.params)
+        number = len(self.trials) + 1
+        # SageMaker names a tuning job's training jobs `<tuning job>-<3 digits>-<8 hex>`.
+        job_name = f"{self.name}-{number:03d}-{secrets.token_hex(4)}"
+        trial = Trial(
+            number=number,
+            name=job_name,
+            folder=self.trials_dir / job_name,
+            tuned=tuned,
+            hyperparameters={**self.job.static_hyperparameters, **tuned},
+        )
+        self.trials.append(trial)
+        self.say(f"trial {number}/{self.total} started: {_describe(tuned)}")
+        self.running[pool.submit(self.job.run, trial, self.s3)] = asked
+
+    def finish(self, future: Future[Trial]) -> None:
+        """Tell Optuna how a finished trial went, and say it."""
+        asked = self.running.pop(future)
+        trial = future.result()
+        where = f"trial {trial.number}/{self.total}"
+        if trial.status != "Completed" or trial.objective is None:
+            self.study.tell(asked, state=optuna.trial.TrialState.FAIL)
+            first_line = (trial.failure or "").splitlines()[0] if trial.failure else ""
+            self.say(f"{where} {trial.status.upper()} in {trial.seconds:.1f}s: {first_line}")
+            return
+        self.study.tell(asked, trial.objective)
+        maximize = self.study.direction == optuna.study.StudyDirection.MAXIMIZE
+        improved = self.best is None or (
+            trial.objective > self.best if maximize else trial.objective < self.best
+        )
+        if improved:
+            self.best = trial.objective
+        metric = self.job.objective_metric
+        self.say(
+            f"{where} {metric}={trial.objective:.4f}{' (best so far)' if improved else ''} in {trial.seconds:.1f}s"
+        )
+
+
 def _objective(trial: Trial) -> float:
     assert trial.objective is not None, "completed trials always have an objective value"
     return trial.objective
-
-
-def _any_failed(trials: list[Trial]) -> bool:
-    return any(t.ended_at is not None and t.status != "Completed" for t in trials)
 
 
 def _describe(values: Mapping[str, str]) -> str:

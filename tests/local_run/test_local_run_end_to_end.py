@@ -126,45 +126,40 @@ def test_the_report_opens_offline_and_draws_the_threshold(batch_run: Run) -> Non
     assert not re.search(r"(src|href)=|<script|@import|url\(", html)
 
 
-def test_a_second_run_replaces_the_first_ones_outputs(tmp_path: Path) -> None:
-    one_trial = {"mlops:maxNumberTrainingJobs": 1, "mlops:maxParallelTrainingJobs": 1}
-    # A gate every model passes: this test is about the output folder, not about the model.
-    gate = {
-        "mlops:inferenceComparisonOperator": "NumericGreaterThanEquals",
-        "mlops:inferenceMetricThreshold": 0,
-    }
-    stack = write_stack(tmp_path, {**SMALL, **one_trial, **gate})
-    first = local_run(tmp_path, "--stack-file", str(stack), "--rows", "200")
-    second = local_run(tmp_path, "--stack-file", str(stack), "--rows", "200", "--seed", "7")
-    assert first.status == second.status == 0, second.stderr
-    assert "cleared the previous run's" in second.stdout
-    trials = list((second.out / "trials").iterdir())
-    assert sorted(p.name for p in trials if not p.name.startswith(".")) == [
-        second.summary["trials"][0]["name"]
-    ]
-    assert len(second.csv_rows("predictions.csv")) == 200 // 4 + 1
+# A gate every model passes, and one trial: the tests below are about the runs, not about the model.
+FAST_AND_PERMISSIVE = {
+    **SMALL,
+    "mlops:maxNumberTrainingJobs": 1,
+    "mlops:maxParallelTrainingJobs": 1,
+    "mlops:inferenceComparisonOperator": "NumericGreaterThanEquals",
+    "mlops:inferenceMetricThreshold": 0,
+}
 
 
-def test_endpoint_mode_serves_and_answers_a_smoke_request(tmp_path: Path) -> None:
-    stack = write_stack(
-        tmp_path,
-        {
-            **SMALL,
-            "mlops:endpointOrBatchTransform": "Create Model Endpoint Config",
-            "mlops:maxNumberTrainingJobs": 1,
-            "mlops:maxParallelTrainingJobs": 1,
-            "mlops:tuningStrategy": "Random",
-            "mlops:inferenceComparisonOperator": "NumericGreaterThanEquals",
-            "mlops:inferenceMetricThreshold": 0,
-        },
+def test_endpoint_mode_serves_a_smoke_request_and_replaces_a_previous_runs_outputs(tmp_path: Path) -> None:
+    batch = local_run(
+        tmp_path, "--stack-file", str(write_stack(tmp_path, FAST_AND_PERMISSIVE)), "--rows", "200"
     )
-    run = local_run(tmp_path, "--stack-file", str(stack), "--rows", "300")
+    assert batch.status == 0, batch.stderr
+    assert (batch.out / "predictions.csv").is_file()
+
+    endpoint_stack = {
+        **FAST_AND_PERMISSIVE,
+        "mlops:endpointOrBatchTransform": "Create Model Endpoint Config",
+        "mlops:tuningStrategy": "Random",
+    }
+    run = local_run(tmp_path, "--stack-file", str(write_stack(tmp_path, endpoint_stack)), "--rows", "300")
     assert run.status == 0, run.stderr
     inference = run.summary["inference"]
     assert inference["mode"] == "endpoint" and inference["ping"] == 200
     assert 0.0 <= inference["smoke_request"]["probability"] <= 1.0
     assert inference["server_stopped"].startswith("exit 0 after SIGTERM")
-    assert not (run.out / "predictions.csv").exists()  # an endpoint scores requests, not a file
     first_train_row = next(csv.DictReader((run.out / "data" / "train.csv").open()))
     assert inference["smoke_request"]["id"] == first_train_row["EmployeeNumber"]
     assert "trigger: started execution" in run.stdout and "waiting for score data" not in run.stdout
+
+    # The batch run's outputs are gone, not mixed with this run's: an endpoint scores requests, not a file.
+    assert "cleared the previous run's predictions.csv, summary.json" in run.stdout
+    assert not (run.out / "predictions.csv").exists()
+    trials = sorted(p.name for p in (run.out / "trials").iterdir() if not p.name.startswith("."))
+    assert trials == [run.summary["trials"][0]["name"]]
