@@ -28,9 +28,6 @@ import csv
 import json
 import logging
 import os
-import secrets
-import shutil
-import tempfile
 import time
 import traceback
 from collections.abc import Iterator
@@ -42,8 +39,26 @@ from typing import Any
 from mlops_component import naming
 from mlops_component.config import MlOpsConfig
 from mlops_component.local_run import asl, report
-from mlops_component.local_run.aws import DEFAULT_REGION, EmbeddedAws, LandedObject
+from mlops_component.local_run.aws import DEFAULT_REGION, EmbeddedAws
 from mlops_component.local_run.errors import LocalRunError
+from mlops_component.local_run.outputs import (
+    DATA_DIR,
+    LOGS_DIR,
+    MODEL_DIR,
+    PREDICTIONS_FILE,
+    REPORT_FILE,
+    S3_DIR,
+    SERVING_DIR,
+    SUMMARY_FILE,
+    TRIALS_DIR,
+    atomic,
+    clear_previous_outputs,
+    describe_outputs,
+    display,
+    output_paths,
+    replace_folder,
+    write_text,
+)
 from mlops_component.local_run.progress import Progress
 from mlops_component.local_run.scoring import (
     ModelServer,
@@ -52,7 +67,7 @@ from mlops_component.local_run.scoring import (
     smoke_request,
     unpack_model,
 )
-from mlops_component.local_run.shipped import load_etl_script, program_command
+from mlops_component.local_run.shipped import load_etl_script, program_command, program_environment
 from mlops_component.local_run.tuning import LocalSageMaker, TrainingJob, TuningResult, tune
 from mlops_component.sample_data import DEFAULT_ROWS, DEFAULT_SEED, write_sample_data
 from mlops_component.workflow import METADATA_PREFIX
@@ -63,22 +78,6 @@ from mlops_component.workflows.training import TrainingResources, run_name, trai
 STAGES = ["data", "aws", "land", "etl", "tuning", "metadata", "gate", "inference", "outputs"]
 LOCAL_JOB_NAME = "employee-attrition"
 LOCAL_NAME_PREFIX = "mlops-local"
-# What a run writes into the output folder; a new run clears these first, and nothing else.
-PREDICTIONS_FILE = "predictions.csv"
-SUMMARY_FILE = "summary.json"
-REPORT_FILE = "report.html"
-MODEL_DIR = "model"
-OUTPUTS = (PREDICTIONS_FILE, SUMMARY_FILE, REPORT_FILE, MODEL_DIR, "trials", "serving", "logs", "s3")
-_DESCRIPTIONS = {
-    PREDICTIONS_FILE: "one probability per scoring row",
-    SUMMARY_FILE: "trials, best, gate, timings per stage; after a failure, the stage and the reason",
-    REPORT_FILE: "the objective per trial with the gate's threshold (opens offline)",
-    MODEL_DIR: "the best trial's model folder",
-    "trials": "each trial's /opt/ml tree; train.log holds its output",
-    "logs": "the functions', the ETL's and the model server's logs",
-    "s3": "every object the embedded AWS stored, by bucket (extracts, models, run record, ...)",
-    "data": "the generated sample data",
-}
 
 
 @dataclass(frozen=True)
@@ -127,25 +126,6 @@ def run_local(
     return LocalRun(config, options, progress or Progress(STAGES)).run()
 
 
-def describe_outputs(out_dir: Path) -> list[str]:
-    """One line per output the folder holds, saying what it is."""
-    lines = []
-    for name, description in _DESCRIPTIONS.items():
-        path = out_dir / name
-        if path.exists():
-            shown = display(path) + ("/" if path.is_dir() else "")
-            lines.append(f"{shown:<28} {description}")
-    return lines
-
-
-def display(path: Path) -> str:
-    """A path as the user should read it: relative to the working folder when it is inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 class LocalRun:
     """One local run: the state it has reached, and a method per stage."""
 
@@ -186,6 +166,8 @@ class LocalRun:
         self.tuning: TuningResult | None = None
         self.aws: EmbeddedAws | None = None
         self.inputs: tuple[Path | None, Path | None] = (None, None)
+        self.definition: dict[str, Any] = {}
+        """The training workflow's definition, as the stack would deploy it for this config."""
         self.state_machine_arn = ""
 
     # --- The run ------------------------------------------------------------------------------------------------
@@ -217,7 +199,7 @@ class LocalRun:
                 self.summary.update(
                     status="failed", failed_stage="unexpected", error=f"{type(error).__name__}: {error}"
                 )
-                self._write_text(self.out / "logs" / "traceback.txt", traceback.format_exc())
+                write_text(self.out / LOGS_DIR / "traceback.txt", traceback.format_exc())
                 raise
             finally:
                 self._write_outputs(started)
@@ -236,30 +218,33 @@ class LocalRun:
             self.aws = EmbeddedAws(
                 self.config.name_prefix, self.region, feature_store=self.config.feature_store_override
             ).start()
-            definition = self._aws(self.aws)
-        self._pipeline(self.aws, definition, train, score)
+            self._aws(self.aws)
+        self._pipeline(self.aws, train, score)
 
-    def _pipeline(
-        self, aws: EmbeddedAws, definition: dict[str, Any], train: Path, score: Path | None
-    ) -> None:
+    def _pipeline(self, aws: EmbeddedAws, train: Path, score: Path | None) -> None:
         stage = self.progress.stage
         with stage("land", f"data into the feature store; the trigger function decides ({self.mode} mode)"):
             self._land(aws, train, score)
         with stage("etl", f"Transform Data: {display(Path(self.config.script_path))} on the embedded S3"):
-            self._etl(aws, definition)
+            self._etl(aws)
         with stage("tuning", "Name Run, Tune Hyperparameters: the container's train program per trial"):
-            self._tune(aws, definition)
+            self._tune(aws)
         with stage("metadata", "Record Run Metadata: the run-metadata function"):
-            self._record(aws, definition)
+            self._record(aws)
         with stage("gate", "Check Objective Metric"):
-            self._gate(definition)
+            self._gate()
         what = (
             "Batch Transform: serve + line-split mini-batches, then Rename Output"
             if self.mode == "batch"
             else "endpoint: serve + /ping + one smoke request"
         )
         with stage("inference", what):
-            self._inference(aws, definition)
+            self._inference(aws)
+
+    def _parameters(self, state: str) -> dict[str, Any]:
+        """The parameters the workflow's `state` would send, resolved against the run's state document."""
+        resolved: dict[str, Any] = asl.resolve(asl.state_parameters(self.definition, state), self.state)
+        return resolved
 
     # --- Stages ---------------------------------------------------------------------------------------------------
 
@@ -273,7 +258,7 @@ class LocalRun:
             score = Path(self.config.score_local_path)
             line(f"score: {display(score)} (scoreLocalPath of the stack)")
         if train is None:
-            files = write_sample_data(self.out / "data", self.options.rows, seed=self.options.seed)
+            files = write_sample_data(self.out / DATA_DIR, self.options.rows, seed=self.options.seed)
             line(
                 f"generated sample data (seed {self.options.seed}): {display(files.train)} ({files.train_rows} rows), "
                 f"{display(files.score)} ({files.score_rows} rows)"
@@ -308,21 +293,20 @@ class LocalRun:
             raise LocalRunError("data", f"{option} {path}: not readable")
         return path
 
-    def _aws(self, aws: EmbeddedAws) -> dict[str, Any]:
+    def _aws(self, aws: EmbeddedAws) -> None:
         aws.create_stores()
         for store, bucket in aws.buckets.items():
             self.progress.line(f"{store:<17} s3://{bucket}")
         if self.config.kms_key_arn:
             self.progress.line("kms_key_arn is not emulated: the local stores use SSE-S3")
-        definition = training_definition(self.config, self._resources(aws))
+        self.definition = training_definition(self.config, self._resources(aws))
         machine = naming.resource_name(self.config.name_prefix, "training")
-        self.state_machine_arn = aws.create_state_machine(machine, definition)
+        self.state_machine_arn = aws.create_state_machine(machine, self.definition)
         self.progress.line(
             f"state machine {self.state_machine_arn} (the real definition; moto does not run it)"
         )
         self.summary["stores"] = dict(aws.buckets)
         self.summary["state_machine"] = self.state_machine_arn
-        return definition
 
     def _resources(self, aws: EmbeddedAws) -> TrainingResources:
         """What the definition names; the ARNs follow the deployment's naming, for a realistic definition."""
@@ -349,7 +333,7 @@ class LocalRun:
         )
 
     def _land(self, aws: EmbeddedAws, train: Path, score: Path | None) -> None:
-        log = self.out / "logs" / "trigger.log"
+        log = self.out / LOGS_DIR / "trigger.log"
         started: list[dict[str, Any]] = []
         for path, prefix in ((train, naming.TRAIN_PREFIX), (score, naming.SCORE_PREFIX)):
             if path is None:
@@ -360,7 +344,7 @@ class LocalRun:
                 landed, state_machine_arn=self.state_machine_arn, inference_mode=self.mode, log_path=log
             )
             started += result["started"]
-            self.progress.line(_trigger_outcome(result, landed))
+            self.progress.line(_trigger_outcome(result))
         if not started:
             raise LocalRunError("land", f"the trigger function started no run; see {display(log)}")
         execution = started[-1]
@@ -371,13 +355,13 @@ class LocalRun:
             "input": copy.deepcopy(self.state),
         }
 
-    def _etl(self, aws: EmbeddedAws, definition: dict[str, Any]) -> None:
-        parameters = asl.resolve(asl.state_parameters(definition, workflow.TRANSFORM_DATA), self.state)
+    def _etl(self, aws: EmbeddedAws) -> None:
+        parameters = self._parameters(workflow.TRANSFORM_DATA)
         arguments = {name.removeprefix("--"): value for name, value in parameters["Arguments"].items()}
         self.progress.line(" ".join(f"--{k} {v or '(empty)'}" for k, v in arguments.items()))
         script = load_etl_script(Path(self.config.script_path))
         rejected = getattr(script, "TransformError", ValueError)
-        log = self.out / "logs" / "etl.log"
+        log = self.out / LOGS_DIR / "etl.log"
         with _logging_to(log):
             try:
                 written = script.run_s3(aws.s3, **arguments)
@@ -388,9 +372,8 @@ class LocalRun:
                     f"the ETL rejected the data: {error}\n  train file: {files['train']}\n  score file: "
                     f"{files['score'] or '(none: endpoint mode)'}",
                 ) from None
-            except (
-                Exception
-            ) as error:  # a user's own script may fail in any way; its traceback goes to the log
+            # A user's own script may fail in any way; its traceback goes to the log.
+            except Exception as error:
                 logging.getLogger("mlops.local_run").exception("the ETL script failed")
                 raise LocalRunError(
                     "etl",
@@ -399,18 +382,24 @@ class LocalRun:
         for key, outcome in written.items():
             self.progress.line(f"{outcome} s3://{arguments['destination_bucket']}/{key}")
 
-    def _tune(self, aws: EmbeddedAws, definition: dict[str, Any]) -> None:
+    def _tune(self, aws: EmbeddedAws) -> None:
         name = run_name(self.config.job_name)
         self.state["run"] = {"name": name}
         self.summary["run_name"] = name
         self.progress.line(f"run name {name}")
-        request = asl.resolve(asl.state_parameters(definition, workflow.TUNE), self.state)
-        job = self._training_job(aws, request["TrainingJobDefinition"], request)
+        request = self._parameters(workflow.TUNE)
+        job = TrainingJob.from_request(
+            request,
+            s3=aws.s3,
+            command=program_command(self.container_dir, "train"),
+            channels_dir=self.out / TRIALS_DIR / ".channels",
+            environment=program_environment(),
+        )
         self.tuning = tune(
             request,
             job=job,
             s3=aws.s3,
-            trials_dir=self.out / "trials",
+            trials_dir=self.out / TRIALS_DIR,
             seed=self.options.seed,
             cpus=_cpus(),
             say=self.progress.line,
@@ -423,52 +412,7 @@ class LocalRun:
             f"best: trial {best.number} ({best.name}) {self.tuning.objective_metric}={best.objective:.4f}"
         )
 
-    def _training_job(
-        self, aws: EmbeddedAws, definition: dict[str, Any], request: dict[str, Any]
-    ) -> TrainingJob:
-        channels: dict[str, Path] = {}
-        for channel in definition["InputDataConfig"]:
-            name, uri = channel["ChannelName"], channel["DataSource"]["S3DataSource"]["S3Uri"]
-            channels[name] = self._download_prefix(aws, uri, self.out / "trials" / ".channels" / name)
-        output = definition["OutputDataConfig"]["S3OutputPath"].removeprefix("s3://")
-        bucket, _, prefix = output.partition("/")
-        objective = request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
-        return TrainingJob(
-            command=program_command(self.container_dir, "train"),
-            channels=channels,
-            static_hyperparameters=dict(definition.get("StaticHyperParameters", {})),
-            objective_metric=objective["MetricName"],
-            metric_definitions=list(definition["AlgorithmSpecification"].get("MetricDefinitions", [])),
-            max_runtime_seconds=int(definition["StoppingCondition"]["MaxRuntimeInSeconds"]),
-            output_bucket=bucket,
-            output_prefix=prefix,
-            environment=_program_environment(),
-        )
-
-    def _download_prefix(self, aws: EmbeddedAws, uri: str, folder: Path) -> Path:
-        """A channel's objects, downloaded once (SageMaker's File mode with an S3Prefix data source)."""
-        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        count = 0
-        for page in aws.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                relative = item["Key"][len(prefix) :].lstrip("/") or Path(item["Key"]).name
-                if item["Key"].endswith("/"):
-                    continue
-                target = folder / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                aws.s3.download_file(bucket, item["Key"], str(target))
-                count += 1
-        if count == 0:
-            raise LocalRunError(
-                "tuning",
-                f"channel {folder.name}: no objects under {uri}; SageMaker fails training jobs on it",
-            )
-        return folder
-
-    def _record(self, aws: EmbeddedAws, definition: dict[str, Any]) -> None:
+    def _record(self, aws: EmbeddedAws) -> None:
         assert self.tuning is not None and self.tuning.best is not None
         best = self.tuning.best
         sagemaker = LocalSageMaker(
@@ -484,15 +428,13 @@ class LocalRun:
             "name": described["HyperParameterTuningJobName"],
             "best": described["BestTrainingJob"],
         }
-        payload = asl.resolve(asl.state_parameters(definition, workflow.RECORD_METADATA), self.state)[
-            "Payload"
-        ]
+        payload = self._parameters(workflow.RECORD_METADATA)["Payload"]
         result = aws.invoke(
             "run_metadata",
             payload,
             environment={"METADATA_BUCKET": aws.buckets["metadata"], "METADATA_PREFIX": METADATA_PREFIX},
             clients={"sagemaker": sagemaker},
-            log_path=self.out / "logs" / "run_metadata.log",
+            log_path=self.out / LOGS_DIR / "run_metadata.log",
             stage="metadata",
         )
         # The Lambda task's ResultSelector keeps the function's payload as `result`.
@@ -500,10 +442,10 @@ class LocalRun:
         self.summary["run_record"] = result["metadata_uri"]
         self.progress.line(f"run record {result['metadata_uri']}")
         self.progress.line(f"best model {result['model_data_url']}")
-        _replace_folder(best.model_dir, self.out / MODEL_DIR)
+        replace_folder(best.model_dir, self.out / MODEL_DIR)
         self.progress.line(f"the best trial's model folder copied to {display(self.out / MODEL_DIR)}")
 
-    def _gate(self, definition: dict[str, Any]) -> None:
+    def _gate(self) -> None:
         value = float(asl.path_value(gate.OBJECTIVE_VALUE_PATH, self.state))
         operator, threshold = (
             self.config.inference_comparison_operator,
@@ -513,14 +455,14 @@ class LocalRun:
         self.summary["gate_passed"] = passed
         if not passed:
             # The words of the workflow's own Fail state, evaluated from the definition.
-            failure = asl.resolve(asl.state_parameters(definition, workflow.EXPLAIN_GATE_FAILURE), self.state)
+            failure = self._parameters(workflow.EXPLAIN_GATE_FAILURE)
             raise LocalRunError("gate", f"{failure['Error']}: {failure['Cause']}")
         self.progress.line(f"{self.config.tuning_metric} {value:.4f} {operator} {threshold}: passed")
 
-    def _inference(self, aws: EmbeddedAws, definition: dict[str, Any]) -> None:
-        model = asl.resolve(asl.state_parameters(definition, workflow.CREATE_MODEL), self.state)
+    def _inference(self, aws: EmbeddedAws) -> None:
+        model = self._parameters(workflow.CREATE_MODEL)
         model_data_url = model["PrimaryContainer"]["ModelDataUrl"]
-        root = self.out / "serving"
+        root = self.out / SERVING_DIR
         root.mkdir(parents=True, exist_ok=True)
         archive = root / "model.tar.gz"
         bucket, _, key = model_data_url.removeprefix("s3://").partition("/")
@@ -532,18 +474,16 @@ class LocalRun:
         server = ModelServer(
             program_command(self.container_dir, "serve"),
             root,
-            self.out / "logs" / "serve.log",
-            _program_environment(),
+            self.out / LOGS_DIR / "serve.log",
+            program_environment(),
         )
         if self.mode == "batch":
-            self._batch(aws, definition, server)
+            self._batch(aws, server)
         else:
             self._endpoint(aws, server)
 
-    def _batch(self, aws: EmbeddedAws, definition: dict[str, Any], server: ModelServer) -> None:
-        request = TransformRequest.from_parameters(
-            asl.resolve(asl.state_parameters(definition, workflow.BATCH_TRANSFORM), self.state)
-        )
+    def _batch(self, aws: EmbeddedAws, server: ModelServer) -> None:
+        request = TransformRequest.from_parameters(self._parameters(workflow.BATCH_TRANSFORM))
         with server:
             self.progress.line(f"serve answered /ping on 127.0.0.1:{server.port}")
             result = batch_transform(server, aws.s3, request, server.root)
@@ -553,13 +493,13 @@ class LocalRun:
             f"wrote s3://{request.output_bucket}/{result.output_key}"
         )
         self._check_stopped(server)
-        payload = asl.resolve(asl.state_parameters(definition, workflow.RENAME_OUTPUT), self.state)["Payload"]
+        payload = self._parameters(workflow.RENAME_OUTPUT)["Payload"]
         renamed = aws.invoke(
             "rename_output",
             payload,
             environment={},
             clients={},
-            log_path=self.out / "logs" / "rename_output.log",
+            log_path=self.out / LOGS_DIR / "rename_output.log",
             stage="inference",
         )
         self.progress.line(f"renamed to s3://{renamed['bucket']}/{renamed['key']}")
@@ -630,7 +570,7 @@ class LocalRun:
         id_column = schema.get("id") or "id"
         target = self.out / PREDICTIONS_FILE
         rows = 0
-        with _atomic(target) as partial, partial.open("w", encoding="utf-8", newline="") as sink:
+        with atomic(target) as partial, partial.open("w", encoding="utf-8", newline="") as sink:
             sink.write(f"{id_column},probability\n")
             for line in aws.s3.get_object(Bucket=bucket, Key=key)["Body"].iter_lines():
                 if line.strip():
@@ -670,17 +610,8 @@ class LocalRun:
             }
 
     def _prepare_output_folder(self) -> None:
-        self.out.mkdir(parents=True, exist_ok=True)
-        cleared = []
-        for name in OUTPUTS:
-            path = self.out / name
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-                cleared.append(name)
-            elif path.exists() or path.is_symlink():
-                path.unlink()
-                cleared.append(name)
-        (self.out / "logs").mkdir()
+        cleared = clear_previous_outputs(self.out)
+        (self.out / LOGS_DIR).mkdir()
         if cleared:
             self.progress.note(f"cleared the previous run's {', '.join(cleared)} in {display(self.out)}")
 
@@ -690,37 +621,15 @@ class LocalRun:
             "outputs", f"summary, report and the embedded S3's objects in {display(self.out)}"
         ):
             if self.aws is not None and self.aws.active:
-                count = self.aws.dump(self.out / "s3")
-                self.progress.line(f"{count} object(s) of the embedded S3 in {display(self.out / 's3')}")
+                count = self.aws.dump(self.out / S3_DIR)
+                self.progress.line(f"{count} object(s) of the embedded S3 in {display(self.out / S3_DIR)}")
         self.summary["timings"] = {**self.progress.timings, "total": round(time.perf_counter() - started, 3)}
-        self.summary["outputs"] = self._output_paths()
-        self._write_text(self.out / REPORT_FILE, report.render(self.summary))
-        self._write_text(self.out / SUMMARY_FILE, json.dumps(self.summary, indent=2, default=str) + "\n")
-
-    def _output_paths(self) -> dict[str, str]:
-        names = {
-            "predictions": PREDICTIONS_FILE,
-            "summary": SUMMARY_FILE,
-            "report": REPORT_FILE,
-            "model": MODEL_DIR,
-            "trials": "trials",
-            "logs": "logs",
-            "s3": "s3",
-        }
-        return {
-            key: display(self.out / name)
-            for key, name in names.items()
-            if (self.out / name).exists() or key in ("summary", "report")
-        }
-
-    @staticmethod
-    def _write_text(path: Path, text: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with _atomic(path) as partial:
-            partial.write_text(text, encoding="utf-8")
+        self.summary["outputs"] = output_paths(self.out)
+        write_text(self.out / REPORT_FILE, report.render(self.summary))
+        write_text(self.out / SUMMARY_FILE, json.dumps(self.summary, indent=2, default=str) + "\n")
 
 
-def _trigger_outcome(result: dict[str, Any], landed: LandedObject) -> str:
+def _trigger_outcome(result: dict[str, Any]) -> str:
     if result["started"]:
         return f"trigger: started execution {result['started'][0]['execution_name']}"
     if result["duplicates"]:
@@ -729,44 +638,11 @@ def _trigger_outcome(result: dict[str, Any], landed: LandedObject) -> str:
     return f"trigger: no run yet ({reasons})"
 
 
-def _program_environment() -> dict[str, str]:
-    """The environment of the container's programs: this one's, without AWS settings, plus what they need."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    # XGBoost's OpenMP threads spin while waiting by default, which stalls a busy 2-core machine for seconds.
-    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
 def _cpus() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-def _replace_folder(source: Path, target: Path) -> None:
-    """Copy `source` to `target`, replacing it whole: the copy is made beside it and renamed into place."""
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        shutil.copytree(source, staging, dirs_exist_ok=True)
-        if target.exists():
-            shutil.rmtree(target)
-        staging.replace(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-@contextmanager
-def _atomic(target: Path) -> Iterator[Path]:
-    """A temporary path beside `target`, renamed onto it when the block succeeds and removed when it fails."""
-    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
-    try:
-        yield partial
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -786,13 +662,4 @@ def _logging_to(path: Path) -> Iterator[None]:
         handler.close()
 
 
-__all__ = [
-    "STAGES",
-    "LocalRun",
-    "LocalRunOptions",
-    "describe_outputs",
-    "display",
-    "local_config",
-    "run_local",
-    "unsupported",
-]
+__all__ = ["STAGES", "LocalRun", "LocalRunOptions", "local_config", "run_local", "unsupported"]

@@ -9,6 +9,7 @@ programs run as processes, as SageMaker runs them.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -63,3 +64,15 @@ def program_command(container_dir: Path, program: str) -> list[str]:
     if first_line.startswith(b"#!") and b"python" in first_line:
         return [sys.executable, str(path)]
     return [str(path)]
+
+
+def program_environment() -> dict[str, str]:
+    """The environment of the container's programs: this one's, without AWS settings, plus what they need.
+
+    SageMaker gives the programs no credentials of the caller's, and neither does a local run.
+    """
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    # XGBoost's OpenMP threads spin while waiting by default, which stalls a busy 2-core machine for seconds.
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    env["PYTHONUNBUFFERED"] = "1"  # output in order, as it happens, in the trial's log
+    return env

@@ -173,6 +173,40 @@ class TrainingJob:
     _running: set[subprocess.Popen[bytes]] = field(default_factory=set, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
+    @classmethod
+    def from_request(
+        cls,
+        request: Mapping[str, Any],
+        *,
+        s3: Any,
+        command: list[str],
+        channels_dir: Path,
+        environment: dict[str, str],
+    ) -> TrainingJob:
+        """The training job of a CreateHyperParameterTuningJob request, with its channels downloaded."""
+        definition = request["TrainingJobDefinition"]
+        channels = {
+            channel["ChannelName"]: download_channel(
+                s3, channel["DataSource"]["S3DataSource"]["S3Uri"], channels_dir / channel["ChannelName"]
+            )
+            for channel in definition["InputDataConfig"]
+        }
+        bucket, _, prefix = (
+            definition["OutputDataConfig"]["S3OutputPath"].removeprefix("s3://").partition("/")
+        )
+        objective = request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+        return cls(
+            command=command,
+            channels=channels,
+            static_hyperparameters=dict(definition.get("StaticHyperParameters", {})),
+            objective_metric=objective["MetricName"],
+            metric_definitions=list(definition["AlgorithmSpecification"].get("MetricDefinitions", [])),
+            max_runtime_seconds=int(definition["StoppingCondition"]["MaxRuntimeInSeconds"]),
+            output_bucket=bucket,
+            output_prefix=prefix,
+            environment=environment,
+        )
+
     def run(self, trial: Trial, s3: Any) -> Trial:
         """Run one trial to the end; never raises for the trial's own failures, which land in `trial`."""
         started = time.perf_counter()
@@ -266,6 +300,29 @@ class TrainingJob:
         s3.upload_file(str(archive), self.output_bucket, key)
         trial.model_data_url = f"s3://{self.output_bucket}/{key}"
         trial.status = "Completed"
+
+
+def download_channel(s3: Any, uri: str, folder: Path) -> Path:
+    """A channel's objects under `folder`, as SageMaker's File mode copies an S3Prefix data source."""
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    count = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            if item["Key"].endswith("/"):
+                continue  # a folder placeholder
+            target = folder / (item["Key"][len(prefix) :].lstrip("/") or Path(item["Key"]).name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, item["Key"], str(target))
+            count += 1
+    if count == 0:
+        raise LocalRunError(
+            "tuning",
+            f"channel {folder.name}: no objects under {uri}; SageMaker fails training jobs on it too",
+        )
+    return folder
 
 
 def parse_metrics(output: str, definitions: list[dict[str, str]]) -> dict[str, float]:
