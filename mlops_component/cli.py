@@ -197,17 +197,22 @@ def build_parser() -> argparse.ArgumentParser:
         "is generated. Writes predictions.csv, summary.json, report.html and the best model to --out.",
     )
     local.add_argument(
-        "--train", help="raw training CSV (default: the stack's trainLocalPath, else generated)"
+        "--train",
+        metavar="FILE",
+        help="raw training CSV (default: the stack's trainLocalPath, else generated)",
     )
     local.add_argument(
         "--score",
+        metavar="FILE",
         help="raw scoring CSV for batch mode (default: the stack's scoreLocalPath, the generated score file, "
         "or the training file)",
     )
     local.add_argument(
-        "--stack-file", help="Pulumi stack file to take the settings from (default: the defaults)"
+        "--stack-file",
+        metavar="FILE",
+        help="Pulumi stack file to take the settings from (default: the defaults)",
     )
-    local.add_argument("--out", required=True, help="output folder, created if needed")
+    local.add_argument("--out", required=True, metavar="DIR", help="output folder, created if needed")
     local.add_argument(
         "--rows", type=_at_least(10), default=2000, help="rows of generated training data (default: 2000)"
     )
