@@ -610,8 +610,15 @@ class LocalRun:
             }
 
     def _prepare_output_folder(self) -> None:
-        cleared = clear_previous_outputs(self.out)
-        (self.out / LOGS_DIR).mkdir()
+        if self.out.exists() and not self.out.is_dir():
+            raise LocalRunError("data", f"--out {self.options.out_dir}: exists and is not a folder")
+        try:
+            cleared = clear_previous_outputs(self.out)
+            (self.out / LOGS_DIR).mkdir()
+        except OSError as error:
+            raise LocalRunError(
+                "data", f"cannot write to {self.options.out_dir}: {error.strerror or error}"
+            ) from None
         if cleared:
             self.progress.note(f"cleared the previous run's {', '.join(cleared)} in {display(self.out)}")
 

@@ -37,6 +37,14 @@ def test_a_missing_file_changes_nothing(tmp_path: Path, option: str) -> None:
     assert previous.read_text() == "{}"
 
 
+def test_an_output_folder_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("not a folder")
+    run = local_run(tmp_path)
+    assert run.status == 1
+    assert f"failed at data: --out {tmp_path / 'out'}: exists and is not a folder" in run.stderr
+    assert (tmp_path / "out").read_text() == "not a folder"
+
+
 def test_a_folder_is_not_a_file(tmp_path: Path) -> None:
     run = local_run(tmp_path, "--train", str(tmp_path))
     assert run.status == 1 and f"--train {tmp_path}: not a file" in run.stderr
