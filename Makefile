@@ -27,7 +27,7 @@ format: install
 	$(BIN)/ruff format .
 
 demo: install
-	$(BIN)/mlops validate --stack-file Pulumi.dev.yaml
+	$(BIN)/mlops local-run --out out
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist out

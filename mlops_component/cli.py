@@ -1,4 +1,5 @@
-"""The `mlops` command: offline tools around the component (validate a stack, generate sample data, ...)."""
+"""The `mlops` command: offline tools around the component (validate a stack, generate sample data, run the
+whole pipeline locally, ...)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from mlops_component.config import MlOpsConfig
 from mlops_component.stack_config import StackConfigError, from_stack_file, stack_region
 
 DEFAULT_STACK_FILE = "Pulumi.dev.yaml"
+# The stack keys that name local data files, in both spellings.
+_LOCAL_DATA_KEYS = tuple(
+    f"mlops:{key}" for key in ("trainLocalPath", "scoreLocalPath", "train_local_path", "score_local_path")
+)
 
 
 def describe(config: MlOpsConfig) -> str:
@@ -132,6 +137,77 @@ def _sample_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _local_run(args: argparse.Namespace) -> int:
+    try:
+        # moto, Optuna, xgboost, ... are the `local` extra, not core dependencies: import them only when asked.
+        from mlops_component.local_run import (
+            LocalRunError,
+            LocalRunOptions,
+            local_config,
+            run_local,
+            unsupported,
+        )
+    except ImportError as error:
+        print(
+            f"mlops local-run needs the `local` extra ({error.name} is missing); install it with:\n"
+            "  pip install 'mlops-component[local]'",
+            file=sys.stderr,
+        )
+        return 1
+    if args.stack_file:
+        path = Path(args.stack_file)
+        try:
+            config, encrypted = from_stack_file(path)
+        except StackConfigError as error:
+            print(f"{path}: invalid", file=sys.stderr)
+            print("\n".join(f"  {p}" for p in error.problems), file=sys.stderr)
+            if any(p.startswith(_LOCAL_DATA_KEYS) for p in error.problems):
+                print(
+                    "mlops local-run uses trainLocalPath and scoreLocalPath as its data: create them with "
+                    "`mlops sample-data --out <folder>`, or set both to null to run on generated data.",
+                    file=sys.stderr,
+                )
+            return 1
+        if encrypted:
+            print(f"{path}: encrypted keys are left at their defaults locally: {', '.join(encrypted)}")
+    else:
+        config = local_config()
+    problems = unsupported(config)
+    if problems:
+        print("mlops local-run cannot run this configuration:", file=sys.stderr)
+        print("\n".join(f"  {p}" for p in problems), file=sys.stderr)
+        return 1
+    options = LocalRunOptions(
+        out_dir=Path(args.out),
+        train=Path(args.train) if args.train else None,
+        score=Path(args.score) if args.score else None,
+        stack_file=Path(args.stack_file) if args.stack_file else None,
+        rows=args.rows,
+        seed=args.seed,
+    )
+    try:
+        summary = run_local(config, options)
+    except LocalRunError as error:
+        print(f"\nmlops local-run failed at {error.stage}: {error.message}", file=sys.stderr)
+        if error.kept:
+            print(f"What the run produced so far is kept in {args.out}:", file=sys.stderr)
+            print("\n".join(f"  {line}" for line in error.kept), file=sys.stderr)
+        else:
+            print(f"Nothing was written to {args.out}.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\nmlops local-run interrupted; what it produced so far is in {args.out}", file=sys.stderr)
+        return 130
+    best = summary["best"]
+    print(
+        f"\nmlops local-run succeeded in {summary['timings']['total']:.1f}s: {best['objective_metric']} "
+        f"{best['value']:.4f} passed {summary['operator']} {summary['threshold']}"
+    )
+    for key, path in summary["outputs"].items():
+        print(f"  {key:<12} {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="mlops", description=__doc__)
@@ -177,6 +253,38 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--readme", default="README.md", help="README to update (default: README.md)")
     docs.add_argument("--check", action="store_true", help="only report whether the README is up to date")
     docs.set_defaults(run=_docs)
+
+    local = commands.add_parser(
+        "local-run",
+        help="run the whole pipeline on this machine: ETL, tuning, gate, inference (no AWS, no Docker)",
+        description="Run the pipeline locally with the code the cloud runs: the ETL script, the container's train "
+        "and serve programs and the Lambda handlers, against an embedded AWS (moto). Without --train, sample data "
+        "is generated. Writes predictions.csv, summary.json, report.html and the best model to --out.",
+    )
+    local.add_argument(
+        "--train",
+        metavar="FILE",
+        help="raw training CSV (default: the stack's trainLocalPath, else generated)",
+    )
+    local.add_argument(
+        "--score",
+        metavar="FILE",
+        help="raw scoring CSV for batch mode (default: the stack's scoreLocalPath, the generated score file, "
+        "or the training file)",
+    )
+    local.add_argument(
+        "--stack-file",
+        metavar="FILE",
+        help="Pulumi stack file to take the settings from (default: the defaults)",
+    )
+    local.add_argument("--out", required=True, metavar="DIR", help="output folder, created if needed")
+    local.add_argument(
+        "--rows", type=_at_least(10), default=2000, help="rows of generated training data (default: 2000)"
+    )
+    local.add_argument(
+        "--seed", type=_at_least(0), default=42, help="seed of the generated data and the tuner (default: 42)"
+    )
+    local.set_defaults(run=_local_run)
     return parser
 
 

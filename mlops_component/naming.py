@@ -19,6 +19,9 @@ STORES: dict[Store, str] = {
     "output": "output",
 }
 
+# Stores whose contents cannot be regenerated keep old versions: raw data and trained models.
+VERSIONED_STORES: frozenset[Store] = frozenset({"feature_store", "models"})
+
 # Where raw data lands in the feature store; the trigger watches exactly these prefixes.
 TRAIN_PREFIX = "data/train/"
 SCORE_PREFIX = "data/score/"

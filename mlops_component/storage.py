@@ -12,8 +12,6 @@ import pulumi_aws as aws
 from mlops_component import iam, naming
 from mlops_component.config import MlOpsConfig
 
-# Stores whose contents cannot be regenerated keep old versions: raw data and trained models.
-_VERSIONED: frozenset[naming.Store] = frozenset({"feature_store", "models"})
 _ABORT_MULTIPART_AFTER_DAYS = 7
 _KEEP_NONCURRENT_VERSIONS_DAYS = 90
 
@@ -191,7 +189,7 @@ class DataStores(pulumi.ComponentResource):
             secure = SecureBucket(
                 f"{name}-{naming.STORES[store]}",
                 bucket_name=_bucket_name(config.name_prefix, store, account_id, region),
-                versioned=store in _VERSIONED,
+                versioned=store in naming.VERSIONED_STORES,
                 kms_key_arn=config.kms_key_arn,
                 force_destroy=config.force_destroy,
                 opts=child,

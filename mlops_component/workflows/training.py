@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,17 @@ class TrainingResources:
     endpoint_function_arn: str | None = None
 
 
+def run_name(job_name: str) -> str:
+    """A unique run name, `<job_name>-<12 hex digits>`: what the Name Run state computes, for local runs.
+
+    The state's intrinsic, `States.Format('<job_name>-{}', States.ArrayGetItem(States.StringSplit(States.UUID(),
+    '-'), 4))`, takes the last group of a random UUID; so does this. The result names the tuning job, model,
+    endpoint config and transform job, so it must fit SageMaker's 32 characters for tuning jobs, which the
+    config's 18-character limit on `job_name` guarantees. Change both together.
+    """
+    return f"{job_name}-{str(uuid.uuid4()).split('-')[4]}"
+
+
 def metric_regex(metric: str) -> str:
     """The MetricDefinitions regex for a metric the training program prints as `<metric>: <value>`."""
     return f"{re.escape(metric)}: ([0-9\\.]+)"
@@ -131,7 +143,7 @@ def training_definition(
         NAME_RUN: {
             "Type": "Pass",
             # 18-character job name + "-" + 12 random hex digits: unique per run, within SageMaker's 32
-            # characters for tuning jobs, with no function to call.
+            # characters for tuning jobs, with no function to call. `run_name` is the same rule for local runs.
             "Parameters": {
                 "name.$": f"States.Format('{config.job_name}-{{}}', "
                 "States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), 4))"
@@ -518,4 +530,4 @@ def _total_timeout(config: MlOpsConfig, resources: TrainingResources) -> int:
     )
 
 
-__all__ = ["NOTIFY_FAILURE", "TrainingResources", "metric_regex", "training_definition"]
+__all__ = ["NOTIFY_FAILURE", "TrainingResources", "metric_regex", "run_name", "training_definition"]

@@ -1,0 +1,165 @@
+"""`mlops local-run` end to end on generated data, in batch mode and in endpoint mode."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from mlops_component.local_run import local_config
+from tests.local_run.conftest import ROWS, SMALL, Run, local_run, write_stack
+
+pytestmark = pytest.mark.slow
+STAGES = ["data", "aws", "land", "etl", "tuning", "metadata", "gate", "inference", "outputs"]
+
+
+@pytest.fixture(scope="module")
+def batch_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """One batch-mode run with the default gate (accuracy > 0.7): two trials, both at once."""
+    folder = tmp_path_factory.mktemp("batch")
+    stack = write_stack(folder, SMALL)
+    return local_run(folder, "--stack-file", str(stack), "--rows", ROWS)
+
+
+def test_the_run_succeeds_and_the_gate_passes(batch_run: Run) -> None:
+    assert batch_run.status == 0, batch_run.stderr
+    summary = batch_run.summary
+    assert summary["status"] == "succeeded" and summary["gate_passed"] is True
+    assert summary["operator"] == "NumericGreaterThan" and summary["threshold"] == 0.7
+    assert summary["best"]["objective_metric"] == "accuracy"
+    assert summary["best"]["value"] > 0.7
+    assert "mlops local-run succeeded" in batch_run.stdout
+
+
+def test_one_prediction_per_scoring_row(batch_run: Run) -> None:
+    predictions = batch_run.csv_rows("predictions.csv")
+    scoring = batch_run.csv_rows("data/score.csv")
+    assert predictions[0] == ["EmployeeNumber", "probability"]
+    assert len(predictions) - 1 == len(scoring) - 1 == int(ROWS) // 4
+    id_column = scoring[0].index("EmployeeNumber")
+    assert [row[0] for row in predictions[1:]] == [row[id_column] for row in scoring[1:]]
+    assert all(0.0 <= float(row[1]) <= 1.0 for row in predictions[1:])
+    assert len({row[1] for row in predictions[1:]}) > 10  # a model, not a constant
+
+
+def test_summary_holds_trials_best_gate_and_timings(batch_run: Run) -> None:
+    summary = batch_run.summary
+    assert summary["mode"] == "batch"
+    assert re.fullmatch(r"attrition-[0-9a-f]{12}", summary["run_name"])
+    trials = summary["trials"]
+    assert [t["number"] for t in trials] == [1, 2]
+    for trial in trials:
+        assert trial["status"] == "Completed"
+        assert set(trial["hyperparameters"]) == set(local_config().parameter_ranges.names())
+        assert 0.0 < trial["objective"] <= 1.0 and trial["seconds"] > 0
+        assert trial["name"].startswith(summary["run_name"] + "-")
+    best = max(trials, key=lambda t: t["objective"])
+    assert summary["best"]["value"] == best["objective"]
+    assert summary["best"]["hyperparameters"] == best["hyperparameters"]
+    assert list(summary["timings"]) == [*STAGES, "total"]
+    assert summary["timings"]["total"] >= sum(summary["timings"][s] for s in STAGES) * 0.99
+
+
+def test_trials_ran_the_container_with_their_hyperparameters(batch_run: Run) -> None:
+    for trial in batch_run.summary["trials"]:
+        folder = Path(trial["folder"])
+        given = json.loads((folder / "input" / "config" / "hyperparameters.json").read_text())
+        assert given == {
+            **trial["hyperparameters"],
+            "kfold_splits": "3",
+            "num_round": "30",
+            "_tuning_objective_metric": "accuracy",
+        }
+        log = (folder / "train.log").read_text()
+        assert f"accuracy: {trial['objective']:.6f}" in log  # the value the MetricDefinitions regex read
+        assert f"max_depth={trial['hyperparameters']['max_depth']}" in log  # the program parsed what it got
+
+
+def test_the_trained_model_and_the_run_record(batch_run: Run) -> None:
+    summary = batch_run.summary
+    model = batch_run.out / "model"
+    assert (model / "model.json").is_file() and (model / "columns.json").is_file()
+    metadata_bucket = summary["stores"]["metadata"]
+    record = json.loads(
+        (batch_run.out / "s3" / metadata_bucket / "runs" / f"{summary['run_name']}.json").read_text()
+    )
+    assert record["objective"] == {"name": "accuracy", "value": summary["best"]["value"], "type": "Maximize"}
+    assert record["tuned_hyperparameters"] == summary["best"]["hyperparameters"]
+    assert record["model_data_url"] == summary["best"]["model_data_url"]
+    models = summary["stores"]["models"]
+    tarball = (
+        batch_run.out / "s3" / models / "tuning" / summary["best"]["training_job"] / "output" / "model.tar.gz"
+    )
+    assert tarball.is_file()
+    renamed = f"predictions/run={summary['run_name']}/score.csv"
+    output = (batch_run.out / "s3" / summary["stores"]["output"] / renamed).read_text().splitlines()
+    assert output == [",".join(row) for row in batch_run.csv_rows("predictions.csv")[1:]]
+    assert not (batch_run.out / "s3" / summary["stores"]["output"] / (renamed + ".out")).exists()
+
+
+def test_the_trigger_waited_for_the_score_file_then_started_one_run(batch_run: Run) -> None:
+    out = batch_run.stdout
+    waiting = out.index("trigger: no run yet (waiting for score data")
+    started = out.index("trigger: started execution")
+    assert waiting < started and out.count("trigger: started execution") == 1
+    execution = batch_run.summary["execution"]
+    assert execution["input"]["train"]["key"] == "data/train/train.csv"
+    assert execution["input"]["score"]["key"] == "data/score/score.csv"
+    assert execution["input"]["train"]["version_id"]  # the feature store is versioned, as deployed
+
+
+def test_progress_names_every_stage_and_trial(batch_run: Run) -> None:
+    for number, stage in enumerate(STAGES, 1):
+        assert f"[{number}/9] {stage}" in batch_run.stdout
+    assert "trial 1/2 started" in batch_run.stdout and "trial 2/2 started" in batch_run.stdout
+    assert "serve stopped on SIGTERM" in batch_run.stdout
+
+
+def test_the_report_opens_offline_and_draws_the_threshold(batch_run: Run) -> None:
+    html = (batch_run.out / "report.html").read_text()
+    assert "<svg" in html and "threshold: NumericGreaterThan 0.7" in html
+    assert html.count("<circle") == 2  # one point per completed trial
+    # Nothing to fetch: no scripts, stylesheets or images from elsewhere.
+    assert not re.search(r"(src|href)=|<script|@import|url\(", html)
+
+
+# A gate every model passes, and one trial: the tests below are about the runs, not about the model.
+FAST_AND_PERMISSIVE = {
+    **SMALL,
+    "mlops:maxNumberTrainingJobs": 1,
+    "mlops:maxParallelTrainingJobs": 1,
+    "mlops:inferenceComparisonOperator": "NumericGreaterThanEquals",
+    "mlops:inferenceMetricThreshold": 0,
+}
+
+
+def test_endpoint_mode_serves_a_smoke_request_and_replaces_a_previous_runs_outputs(tmp_path: Path) -> None:
+    batch = local_run(
+        tmp_path, "--stack-file", str(write_stack(tmp_path, FAST_AND_PERMISSIVE)), "--rows", "200"
+    )
+    assert batch.status == 0, batch.stderr
+    assert (batch.out / "predictions.csv").is_file()
+
+    endpoint_stack = {
+        **FAST_AND_PERMISSIVE,
+        "mlops:endpointOrBatchTransform": "Create Model Endpoint Config",
+        "mlops:tuningStrategy": "Random",
+    }
+    run = local_run(tmp_path, "--stack-file", str(write_stack(tmp_path, endpoint_stack)), "--rows", "300")
+    assert run.status == 0, run.stderr
+    inference = run.summary["inference"]
+    assert inference["mode"] == "endpoint" and inference["ping"] == 200
+    assert 0.0 <= inference["smoke_request"]["probability"] <= 1.0
+    assert inference["server_stopped"].startswith("exit 0 after SIGTERM")
+    first_train_row = next(csv.DictReader((run.out / "data" / "train.csv").open()))
+    assert inference["smoke_request"]["id"] == first_train_row["EmployeeNumber"]
+    assert "trigger: started execution" in run.stdout and "waiting for score data" not in run.stdout
+
+    # The batch run's outputs are gone, not mixed with this run's: an endpoint scores requests, not a file.
+    assert "cleared the previous run's predictions.csv, summary.json" in run.stdout
+    assert not (run.out / "predictions.csv").exists()
+    trials = sorted(p.name for p in (run.out / "trials").iterdir() if not p.name.startswith("."))
+    assert trials == [run.summary["trials"][0]["name"]]
