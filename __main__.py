@@ -20,6 +20,14 @@ def main() -> MlOpsPipeline:
     pulumi.export("glue_job_name", pipeline.etl.job_name)
     pulumi.export("glue_database_name", pipeline.etl.database_name)
     pulumi.export("summary", pipeline.summary)
+    if pipeline.processing:
+        pulumi.export("processing_state_machine_arn", pipeline.processing.state_machine_arn)
+        pulumi.export("processing_example_input", pipeline.processing.example_input)
+        pulumi.export("processing_start_policy", pipeline.processing.start_policy)
+        pulumi.export("processing_start_policy_arn", pipeline.processing.start_policy_arn)
+    if pipeline.dev_environment:
+        pulumi.export("notebook_url", pipeline.dev_environment.notebook_url)
+        pulumi.export("repository_clone_url", pipeline.dev_environment.repository_clone_url)
     return pipeline
 
 

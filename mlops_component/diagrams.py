@@ -31,11 +31,11 @@ def _describe(rule: dict[str, Any]) -> str:
     if "And" in rule:
         if all(r.get("IsString") for r in rule["And"]):
             return "input complete"
-        return " and ".join(_describe(r) for r in rule["And"])
+        return " and ".join(_nested(r) for r in rule["And"])
     if "Or" in rule:
-        return " or ".join(_describe(r) for r in rule["Or"])
+        return " or ".join(_nested(r) for r in rule["Or"])
     if "Not" in rule:
-        return f"not {_describe(rule['Not'])}"
+        return f"not {_nested(rule['Not'])}"
     path = rule.get("Variable", "")
     variable = _VARIABLE_NAMES.get(path) or path.removeprefix("$.").split(".")[-1]
     for key, symbol in _COMPARISONS.items():
@@ -47,40 +47,84 @@ def _describe(rule: dict[str, Any]) -> str:
     return f"{variable} {checks[0]}" if checks else variable
 
 
-def _node(node_id: str, name: str, state: dict[str, Any]) -> str:
-    kind = state["Type"]
-    label = _label(name)
+def _nested(rule: dict[str, Any]) -> str:
+    text = _describe(rule)
+    return f"({text})" if any(k in rule for k in ("And", "Or")) else text
+
+
+def _short(text: str, limit: int = 48) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _node(node_id: str, label: str, kind: str) -> str:
+    quoted = _label(label)
     if kind == "Choice":
-        return f"{node_id}{{{label}}}"
+        return f"{node_id}{{{quoted}}}"
     if kind in ("Succeed", "Fail"):
-        return f"{node_id}([{label}])"
+        return f"{node_id}([{quoted}])"
     if kind in ("Pass", "Wait"):
-        return f"{node_id}[/{label}/]"
-    return f"{node_id}[{label}]"
+        return f"{node_id}[/{quoted}/]"
+    return f"{node_id}[{quoted}]"
+
+
+def _groups(states: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """State -> group label, for 3 or more Pass states that share a first word and a next state.
+
+    A definition that explains each bad input field in its own state would otherwise draw dozens of nodes.
+    """
+    members: dict[tuple[str, str], list[str]] = {}
+    for name, state in states.items():
+        if state["Type"] == "Pass" and "Next" in state and " " in name:
+            members.setdefault((name.split(" ", 1)[0], state["Next"]), []).append(name)
+    return {
+        name: f"{word} … ({len(names)} states)"
+        for (word, _), names in members.items()
+        if len(names) >= 3
+        for name in names
+    }
 
 
 def state_machine_diagram(definition: dict[str, Any]) -> str:
     """A Mermaid flowchart of a definition: tasks, choices with their conditions, and the catch paths."""
     states: dict[str, dict[str, Any]] = definition["States"]
-    ids = {name: f"s{index}" for index, name in enumerate(states)}
-    lines = ["flowchart TD", f"    start((start)) --> {ids[definition['StartAt']]}"]
-    lines += [f"    {_node(ids[name], name, state)}" for name, state in states.items()]
-    catch_targets: set[tuple[str, str]] = set()
+    groups = _groups(states)
+    node_of: dict[str, str] = {}  # state name -> node id
+    id_of_label: dict[str, str] = {}
+    nodes: list[str] = []
     for name, state in states.items():
-        source = ids[name]
+        label = groups.get(name, name)
+        if label not in id_of_label:
+            id_of_label[label] = f"s{len(id_of_label)}"
+            nodes.append(f"    {_node(id_of_label[label], label, state['Type'])}")
+        node_of[name] = id_of_label[label]
+    edges: dict[tuple[str, str], list[str]] = {}
+
+    def edge(source: str, target: str, label: str | None = None, dotted: bool = False) -> None:
+        key = (node_of.get(source, source), node_of.get(target, target))
+        edges.setdefault(key, []).append(("-.->" if dotted else "-->") + "\0" + (label or ""))
+
+    for name, state in states.items():
         for choice in state.get("Choices", []):
-            lines.append(f"    {source} -->|{_label(_describe(choice))}| {ids[choice['Next']]}")
+            edge(name, choice["Next"], _describe(choice))
         if "Default" in state:
-            lines.append(f"    {source} -->|otherwise| {ids[state['Default']]}")
+            edge(name, state["Default"], "otherwise")
         if "Next" in state:
-            lines.append(f"    {source} --> {ids[state['Next']]}")
+            edge(name, state["Next"])
         for catcher in state.get("Catch", []):
             errors = ", ".join("any error" if e == "States.ALL" else e for e in catcher["ErrorEquals"])
-            if (name, catcher["Next"]) not in catch_targets:
-                catch_targets.add((name, catcher["Next"]))
-                lines.append(f"    {source} -.->|{_label(errors)}| {ids[catcher['Next']]}")
+            edge(name, catcher["Next"], errors, dotted=True)
         if state.get("Type") == "Succeed" or state.get("End"):
-            lines.append(f"    {source} --> finish((end))")
+            edge(name, "finish((end))")
+    lines = ["flowchart TD", f"    start((start)) --> {node_of[definition['StartAt']]}", *nodes]
+    for (source, target), kinds in edges.items():
+        arrow, label = kinds[0].split("\0")
+        if len(kinds) > 1 and label:
+            label = f"{_short(label, 32)} (+{len(kinds) - 1} more)"
+        lines.append(
+            f"    {source} {arrow}|{_label(_short(label))}| {target}"
+            if label
+            else f"    {source} {arrow} {target}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -130,6 +174,21 @@ def architecture_diagram(config: MlOpsConfig) -> str:
             '    workflow -->|"create or update"| endpoint_fn["λ endpoint"]',
             f'    endpoint_fn --> endpoint(["endpoint {config.endpoint_name}"])',
             "    endpoint_config --> endpoint",
+        ]
+    if config.enable_processing_pipeline:
+        lines += [
+            '    runner(["operator"]) -->|"StartExecution (seed 004 input)"| processing{{"processing pipeline"}}',
+            '    processing -->|"PreProcessing → Inference → PostProcessing"| jobs["SageMaker Processing jobs"]',
+            '    features -->|"legacycode/input/"| jobs',
+            '    jobs -->|"predictions, report"| output',
+            '    processing -.->|"any failure"| topic',
+        ]
+    if config.enable_dev_environment:
+        lines += [
+            '    notebook["SageMaker notebook"] <-->|"git"| repo[("git repository")]',
+            '    notebook -->|"land data, start runs, read metrics"| features',
+            '    features -->|"feature-store crawler"| lake[("Glue catalog<br>features_train, features_score")]',
+            '    notebook -->|"Athena"| lake',
         ]
     return "\n".join(lines) + "\n"
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from mlops_component import diagrams, iam, reference, render
 from mlops_component.config import ENDPOINT, MlOpsConfig
+from mlops_component.workflows.processing import processing_definition
 from mlops_component.workflows.training import training_definition
 
 # The configuration the README pictures: the seed's example, uploads off (they change nothing drawn).
@@ -52,6 +53,13 @@ def workflow_diagrams() -> str:
     )
 
 
+def processing_diagram() -> str:
+    """The processing pipeline, drawn from its definition builder."""
+    config = example_config(enable_processing_pipeline=True)
+    resources = render.planned_processing_resources(config, EXAMPLE_ACCOUNT)
+    return _mermaid(diagrams.state_machine_diagram(processing_definition(config, resources)))
+
+
 def architecture() -> str:
     """What the example stack deploys and how data moves through it."""
     return _mermaid(diagrams.architecture_diagram(example_config()))
@@ -60,6 +68,7 @@ def architecture() -> str:
 SECTIONS: dict[str, Callable[[], str]] = {
     "architecture": architecture,
     "workflow-diagrams": workflow_diagrams,
+    "processing-diagram": processing_diagram,
     "config-reference": reference.config_reference,
     "migration-table": reference.migration_table,
 }

@@ -46,6 +46,8 @@ FAILURE_TOPIC = "failures"
 SAGEMAKER_ROLE = "sagemaker-execution"
 TRAINING_WORKFLOW_ROLE = "training-workflow"
 PREDICTIONS_CRAWLER = "predictions-crawler"
+PROCESSING_STATE_MACHINE = "processing"
+PROCESSING_ROLE = "processing-jobs"
 
 
 def function_name(name_prefix: str, module: str) -> str:

@@ -126,6 +126,7 @@ class ProcessingPipeline(pulumi.ComponentResource):
 
         role = aws.iam.Role(
             f"{name}-role",
+            name=naming.resource_name(config.name_prefix, naming.PROCESSING_ROLE),
             description="Runs the processing pipeline's SageMaker Processing jobs",
             assume_role_policy=account.apply(
                 lambda a: json.dumps(
@@ -154,7 +155,7 @@ class ProcessingPipeline(pulumi.ComponentResource):
             opts=child,
         )
 
-        machine_name = naming.resource_name(config.name_prefix, "processing")
+        machine_name = naming.resource_name(config.name_prefix, naming.PROCESSING_STATE_MACHINE)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/aws/vendedlogs/states/{machine_name}",

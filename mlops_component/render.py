@@ -13,7 +13,14 @@ from pathlib import Path
 
 from mlops_component import diagrams, etl, iam, model_image, naming
 from mlops_component.config import MlOpsConfig
+from mlops_component.framework_image import sklearn_image_uri
+from mlops_component.processing import inference_image_config
 from mlops_component.workflow import ENDPOINT, RENAME_OUTPUT, RUN_METADATA
+from mlops_component.workflows.processing import (
+    ProcessingResources,
+    example_execution_input,
+    processing_definition,
+)
 from mlops_component.workflows.training import TrainingResources, training_definition
 
 PLACEHOLDER_ACCOUNT_ID = "123456789012"
@@ -38,12 +45,20 @@ def image_reference(config: MlOpsConfig, account: iam.Account) -> str:
     return f"{registry}/{repository}:{model_image.content_tag(model_image.build_context_digest(context))}"
 
 
+def _bucket(config: MlOpsConfig, account: iam.Account, store: naming.Store) -> str:
+    return naming.bucket_name(config.name_prefix, store, account.account_id, account.region)
+
+
+def _role_arn(config: MlOpsConfig, account: iam.Account, role: str) -> str:
+    return account.arn("iam", f"role/{naming.resource_name(config.name_prefix, role)}", regional=False)
+
+
 def planned_training_resources(config: MlOpsConfig, account: iam.Account) -> TrainingResources:
     """The names and ARNs the training workflow gets when this config is deployed to `account`."""
     prefix = config.name_prefix
 
     def bucket(store: naming.Store) -> str:
-        return naming.bucket_name(prefix, store, account.account_id, account.region)
+        return _bucket(config, account, store)
 
     def function_arn(module: str) -> str:
         return account.arn("lambda", f"function:{naming.function_name(prefix, module)}")
@@ -68,14 +83,47 @@ def planned_training_resources(config: MlOpsConfig, account: iam.Account) -> Tra
     )
 
 
+def planned_processing_resources(config: MlOpsConfig, account: iam.Account) -> ProcessingResources:
+    """The names, images and ARNs the processing pipeline gets when this config is deployed to `account`."""
+    settings = config.processing
+    inference_image = image_reference(
+        config if config.uses_own_image else inference_image_config(config), account
+    )
+    return ProcessingResources(
+        feature_bucket=_bucket(config, account, "feature_store"),
+        source_bucket=_bucket(config, account, "source_repository"),
+        extracts_bucket=_bucket(config, account, "extracts"),
+        models_bucket=_bucket(config, account, "models"),
+        output_bucket=_bucket(config, account, "output"),
+        framework_image_uri=settings.framework_image_uri
+        or sklearn_image_uri(account.region, settings.framework_version),
+        inference_image_uri=inference_image,
+        role_arn=_role_arn(config, account, naming.PROCESSING_ROLE),
+        topic_arn=account.arn("sns", naming.resource_name(config.name_prefix, naming.FAILURE_TOPIC)),
+    )
+
+
+def _json(document: object) -> str:
+    return json.dumps(document, indent=2) + "\n"
+
+
 def render(config: MlOpsConfig, account: iam.Account) -> list[Rendered]:
     """Every definition and diagram a deployment of `config` would have."""
     training = training_definition(config, planned_training_resources(config, account))
-    return [
-        Rendered("training.asl.json", json.dumps(training, indent=2) + "\n"),
+    rendered = [
+        Rendered("training.asl.json", _json(training)),
         Rendered("training.mmd", diagrams.state_machine_diagram(training)),
         Rendered("architecture.mmd", diagrams.architecture_diagram(config)),
     ]
+    if config.enable_processing_pipeline:
+        resources = planned_processing_resources(config, account)
+        processing = processing_definition(config, resources)
+        rendered += [
+            Rendered("processing.asl.json", _json(processing)),
+            Rendered("processing.mmd", diagrams.state_machine_diagram(processing)),
+            Rendered("processing.input.json", _json(example_execution_input(config, resources))),
+        ]
+    return rendered
 
 
 def write(rendered: list[Rendered], out_dir: Path) -> list[Path]:

@@ -53,6 +53,19 @@ def test_render_writes_parseable_definitions_and_diagrams(tmp_path: Path, overri
     diagram = (tmp_path / "training.mmd").read_text()
     assert diagram.startswith("flowchart TD") and "Tune Hyperparameters" in diagram
     assert ("Batch Transform" in diagram) == (config.is_batch)
+    architecture = (tmp_path / "architecture.mmd").read_text()
+    assert ("processing pipeline" in architecture) == config.enable_processing_pipeline
+    assert ("SageMaker notebook" in architecture) == config.enable_dev_environment
+    if config.enable_processing_pipeline:
+        processing = json.loads((tmp_path / "processing.asl.json").read_text())
+        with mock_aws():
+            boto3.client("stepfunctions", region_name="us-east-1").create_state_machine(
+                name="processing",
+                definition=json.dumps(processing),
+                roleArn="arn:aws:iam::123456789012:role/r",
+            )
+        example = json.loads((tmp_path / "processing.input.json").read_text())
+        assert set(example) == {"PreProcessing", "Inference", "PostProcessing"}
 
 
 def test_render_command_on_the_example_stack(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -124,3 +124,18 @@ def test_mlops_render_shows_exactly_what_the_stack_deploys(make_config, mode: st
             render.image_reference(config, iam.Account("aws", REGION, ACCOUNT_ID)), "IMAGE"
         )
     )
+
+
+def test_mlops_render_shows_exactly_the_processing_pipeline_the_stack_deploys(make_config) -> None:
+    from mlops_component import iam, render
+
+    config = make_config(enable_processing_pipeline=True)
+    mocks, outputs = deploy(config)
+    deployed = json.loads(mocks.named("mlops-processing-state-machine").inputs["definition"])
+    account = iam.Account("aws", REGION, ACCOUNT_ID)
+    rendered = {r.file_name: r.content for r in render.render(config, account)}
+    planned = render.planned_processing_resources(config, account)
+    assert json.loads(json.dumps(deployed).replace(outputs["image"], "IMAGE")) == json.loads(
+        rendered["processing.asl.json"].replace(planned.inference_image_uri, "IMAGE")
+    )
+    assert "PreProcessing" in rendered["processing.mmd"]
