@@ -151,12 +151,10 @@ def test_the_notebook_is_private_by_default_and_wired_to_its_lifecycle_repositor
 def test_the_lifecycle_configuration_carries_the_scripts_in_the_repository(make_config: Any) -> None:
     mocks, _ = deploy(enabled(make_config))
     lifecycle = one(mocks, LIFECYCLE).inputs
-    scripts = Path(bundle.__file__).parent / "lifecycle"
-    for hook, field in (("on-create", "onCreate"), ("on-start", "onStart")):
-        text = base64.b64decode(lifecycle[field]).decode()
-        assert text == (scripts / f"{hook}.sh").read_text()
-        assert text.startswith("#!/bin/bash\n")
-    assert base64.b64decode(lifecycle["onStart"]).decode().rstrip().endswith('notebook-setup.sh" start')
+    shared = (Path(bundle.__file__).parent / "lifecycle" / "hook.sh").read_text().split("\n", 1)[1]
+    for hook, field in (("create", "onCreate"), ("start", "onStart")):
+        shebang, hook_line, rest = base64.b64decode(lifecycle[field]).decode().split("\n", 2)
+        assert (shebang, hook_line, rest) == ("#!/bin/bash", f"readonly MLOPS_HOOK={hook}", shared)
 
 
 def test_a_codecommit_repository_is_created_registered_and_pushable(make_config: Any) -> None:

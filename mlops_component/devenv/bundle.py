@@ -34,8 +34,9 @@ LifecycleHook = Literal["on-create", "on-start"]
 
 
 def lifecycle_script(hook: LifecycleHook) -> str:
-    """The text of a lifecycle script."""
-    return (_HERE / "lifecycle" / f"{hook}.sh").read_text()
+    """The text of a lifecycle script: the shared hook, told which one it is."""
+    shebang, rest = (_HERE / "lifecycle" / "hook.sh").read_text().split("\n", 1)
+    return f"{shebang}\nreadonly MLOPS_HOOK={hook.removeprefix('on-')}\n{rest}"
 
 
 def lifecycle_content(hook: LifecycleHook) -> str:

@@ -75,5 +75,5 @@ def test_the_wheel_carries_the_scripts_and_the_project_template(tmp_path: Path) 
         f"mlops_component/devenv/{path.relative_to(package).as_posix()}"
         for path in bundle.static_files().values()
     }
-    shipped |= {f"mlops_component/devenv/lifecycle/{hook}.sh" for hook in ("on-create", "on-start")}
+    shipped |= {"mlops_component/devenv/lifecycle/hook.sh"}
     assert shipped <= names, shipped - names

@@ -86,7 +86,19 @@ def test_scripts_pass_shellcheck(script: Path) -> None:
 def test_lifecycle_scripts_fit_sagemakers_limit_and_round_trip_through_base64(hook: str) -> None:
     content = bundle.lifecycle_content(hook)  # type: ignore[arg-type]
     assert len(content) <= LIFECYCLE_CONTENT_LIMIT
-    assert base64.b64decode(content).decode() == (DEVENV / "lifecycle" / f"{hook}.sh").read_text()
+    script = base64.b64decode(content).decode()
+    assert script == bundle.lifecycle_script(hook)  # type: ignore[arg-type]
+    assert (
+        script.startswith("#!/bin/bash\n") and f"readonly MLOPS_HOOK={hook.removeprefix('on-')}\n" in script
+    )
+
+
+def lifecycle(hook: str, folder: Path) -> Path:
+    """The lifecycle script SageMaker gets for `hook`, as a file to run."""
+    path = folder / f"{hook}.sh"
+    path.write_text(bundle.lifecycle_script(hook))  # type: ignore[arg-type]
+    path.chmod(0o755)
+    return path
 
 
 # --- The lifecycle, end to end ---------------------------------------------------------------------------------
@@ -118,8 +130,8 @@ def test_a_new_notebook_gets_its_bundle_git_a_scaffolded_repository_and_the_idle
     publish(aws, stack, tmp_path)
 
     # Creation runs on-create, then on-start, as SageMaker does.
-    run(DEVENV / "lifecycle" / "on-create.sh", env=machine.env)
-    run(DEVENV / "lifecycle" / "on-start.sh", env=machine.env)
+    run(lifecycle("on-create", tmp_path), env=machine.env)
+    run(lifecycle("on-start", tmp_path), env=machine.env)
 
     # The bundle came from S3, through the notebook's tag.
     assert json.loads((machine.mlops_home / "stack.json").read_text())["notebook_name"] == NOTEBOOK
@@ -172,7 +184,7 @@ def test_restarts_restore_a_deleted_clone_and_pick_up_a_changed_bundle(
 ) -> None:
     stack = stack_for(str(bare_remote))
     publish(aws, stack, tmp_path)
-    run(DEVENV / "lifecycle" / "on-create.sh", env=machine.env)
+    run(lifecycle("on-create", tmp_path), env=machine.env)
     wait_for_log(machine, "project", "done:")
 
     # `pulumi up` turns the idle stop off; the notebook is still running, so nothing changes yet.
@@ -181,7 +193,7 @@ def test_restarts_restore_a_deleted_clone_and_pick_up_a_changed_bundle(
     aws["s3"].put_object(
         Bucket=source, Key=f"{bundle.BUNDLE_PREFIX}stack.json", Body=json.dumps(changed).encode()
     )
-    run(DEVENV / "lifecycle" / "on-start.sh", env=machine.env)  # same boot: the fetched bundle is reused
+    run(lifecycle("on-start", tmp_path), env=machine.env)  # same boot: the fetched bundle is reused
     assert Path(machine.env["MLOPS_AUTOSTOP_CRON"]).exists() or Path("/run/systemd/system").is_dir()
 
     # The user deletes the clone and restarts the notebook (a new boot): the bundle is fetched again, the clone
@@ -189,7 +201,7 @@ def test_restarts_restore_a_deleted_clone_and_pick_up_a_changed_bundle(
     repo = machine.sagemaker_dir / "mlops-test-project"
     subprocess.run(["rm", "-rf", str(repo)], check=True)
     (machine.mlops_home / ".boot-id").write_text("an earlier boot\n")
-    result = run(DEVENV / "lifecycle" / "on-start.sh", env=machine.env)
+    result = run(lifecycle("on-start", tmp_path), env=machine.env)
     assert "idle auto-stop is off" in result.stdout
     assert not Path(machine.env["MLOPS_AUTOSTOP_CRON"]).exists()
     assert json.loads((machine.mlops_home / "stack.json").read_text())["idle_shutdown_minutes"] is None
@@ -199,12 +211,12 @@ def test_restarts_restore_a_deleted_clone_and_pick_up_a_changed_bundle(
 
 
 def test_a_notebook_without_its_bundle_tag_fails_with_a_clear_message(
-    aws: dict[str, Any], machine: Machine
+    aws: dict[str, Any], machine: Machine, tmp_path: Path
 ) -> None:
     aws["sagemaker"].create_notebook_instance(
         NotebookInstanceName=NOTEBOOK, InstanceType="ml.t3.medium", RoleArn="arn:aws:iam::123456789012:role/r"
     )
-    result = run(DEVENV / "lifecycle" / "on-start.sh", env=machine.env, check=False)
+    result = run(lifecycle("on-start", tmp_path), env=machine.env, check=False)
     assert result.returncode != 0
     assert "tag does not name its bundle" in result.stderr
     assert not machine.mlops_home.exists()

@@ -1,5 +1,7 @@
 #!/bin/bash
-# SageMaker runs this as root once, when the notebook instance is created, and stops it after 5 minutes.
+# The notebook's lifecycle scripts: SageMaker runs the on-create one when the instance is created and the on-start
+# one every time it starts (creation included), as root, and stops either after 5 minutes. Both are this file,
+# with MLOPS_HOOK set to create or start (mlops_component/devenv/bundle.py writes that line).
 # It fetches this stack's notebook bundle (scripts, example project, stack settings) from the S3 location the
 # notebook's `mlops:devenv-bundle` tag names, into /opt/mlops, then hands over to bin/notebook-setup.sh.
 # The bundle is fetched once per boot (on a new notebook, on-create fetches it and on-start reuses it), so a
@@ -31,4 +33,4 @@ if [[ ! -x $MLOPS_HOME/bin/notebook-setup.sh || $(cat "$MLOPS_HOME/.boot-id" 2>/
   mv "$MLOPS_HOME.partial" "$MLOPS_HOME"
 fi
 
-exec "$MLOPS_HOME/bin/notebook-setup.sh" create
+exec "$MLOPS_HOME/bin/notebook-setup.sh" "${MLOPS_HOOK:?the lifecycle script sets it}"
