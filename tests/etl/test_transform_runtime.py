@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from etl import transform
+from tests.python_source import top_level_imports
 
 SCRIPT = Path(transform.__file__)
 # What Glue's `analytics` library set and the standard library provide; awsglue exists only inside Glue.
@@ -24,18 +25,7 @@ def test_the_script_is_python_3_9_syntax() -> None:
 
 
 def test_the_script_imports_only_what_glue_provides() -> None:
-    tree = ast.parse(SCRIPT.read_text())
-    imported = {
-        alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    }
-    imported |= {
-        node.module.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module
-    }
+    imported = top_level_imports(ast.parse(SCRIPT.read_text()))
     assert imported - ALLOWED_IMPORTS == set()
     assert "mlops_component" not in imported
 

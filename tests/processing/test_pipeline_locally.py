@@ -21,6 +21,7 @@ from mlops_component.processing import code_files
 from mlops_component.workflows import processing as wf
 from tests.container.conftest import CONTAINER_DIR
 from tests.processing.conftest import run_script
+from tests.python_source import top_level_imports
 from tests.workflows.test_processing_workflow import RESOURCES
 
 SCRIPTS = ("preprocess.py", "postprocess.py", "processing_job.py")
@@ -39,18 +40,7 @@ def in_root(container_path: str, root: Path) -> Path:
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_scripts_are_python_3_9_and_import_only_what_the_image_has(script: str) -> None:
     tree = ast.parse(code_files()[script].read_text(), feature_version=(3, 9))
-    imported = {
-        alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    }
-    imported |= {
-        node.module.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module
-    }
-    assert imported - ALLOWED_IMPORTS == set()
+    assert top_level_imports(tree) - ALLOWED_IMPORTS == set()
 
 
 def train_model(raw_train: Path, work: Path) -> Path:

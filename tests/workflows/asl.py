@@ -54,6 +54,26 @@ class Outcome:
     task_inputs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
+def graph_problems(definition: dict[str, Any]) -> list[str]:
+    """Transitions to states that do not exist, and states no path reaches; empty for a well-formed graph."""
+    states = definition["States"]
+    edges = []
+    for name, state in states.items():
+        targets = [state.get("Next"), state.get("Default")]
+        targets += [choice["Next"] for choice in state.get("Choices", [])]
+        targets += [catcher["Next"] for catcher in state.get("Catch", [])]
+        edges += [(name, target) for target in targets if target]
+    problems = [f"{source} -> missing state {target}" for source, target in edges if target not in states]
+    reachable, frontier = {definition["StartAt"]}, [definition["StartAt"]]
+    while frontier:
+        current = frontier.pop()
+        for source, target in edges:
+            if source == current and target not in reachable:
+                reachable.add(target)
+                frontier.append(target)
+    return problems + [f"unreachable state {name}" for name in states if name not in reachable]
+
+
 def load_test_case(state_machine: str, test_case: str, config_path: Path = MOCK_CONFIG) -> MockTestCase:
     """One test case of a Step Functions Local mock config, as moto's interpreter represents it."""
     config = json.loads(config_path.read_text())

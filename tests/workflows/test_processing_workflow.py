@@ -15,8 +15,7 @@ from moto import mock_aws
 from mlops_component.config import PROCESSING_MAX_RUNTIME_SECONDS
 from mlops_component.workflows import processing as wf
 from mlops_component.workflows.states import CLASSIFY_FAILURE, NOTIFY_FAILURE, RUN_FAILED, Timings
-from tests.workflows.asl import Outcome, execute
-from tests.workflows.test_training_workflow import transitions
+from tests.workflows.asl import Outcome, execute, graph_problems
 
 MOCK_CONFIG = Path(__file__).with_name("processing_mock_config.json")
 FAST = Timings(retry_interval_seconds=1, poll_interval_seconds=1)
@@ -60,17 +59,7 @@ def run(definition: dict[str, Any], execution_input: Any, case: str = "AllJobsCo
 
 
 def test_every_target_exists_and_every_state_is_reachable(definition) -> None:
-    states = definition["States"]
-    edges = transitions(definition)
-    assert all(target in states for _, target in edges), [e for e in edges if e[1] not in states]
-    reachable, frontier = {definition["StartAt"]}, [definition["StartAt"]]
-    while frontier:
-        current = frontier.pop()
-        for source, target in edges:
-            if source == current and target not in reachable:
-                reachable.add(target)
-                frontier.append(target)
-    assert reachable == set(states)
+    assert graph_problems(definition) == []
 
 
 def test_three_sync_processing_jobs_in_order(definition) -> None:

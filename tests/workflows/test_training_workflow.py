@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from mlops_component.workflows import training as wf
 from mlops_component.workflows.states import CLASSIFY_FAILURE, Timings
-from tests.workflows.asl import execute
+from tests.workflows.asl import execute, graph_problems
 
 ENDPOINT_MODE = "Create Model Endpoint Config"
 FAST = Timings(retry_interval_seconds=1, poll_interval_seconds=1)
@@ -36,17 +36,6 @@ LANDED = {
 }
 
 
-def transitions(definition: dict[str, Any]) -> list[tuple[str, str]]:
-    """Every (state, target) edge: Next, Default, Choice branches and Catch targets."""
-    edges = []
-    for name, state in definition["States"].items():
-        targets = [state.get("Next"), state.get("Default")]
-        targets += [choice["Next"] for choice in state.get("Choices", [])]
-        targets += [catcher["Next"] for catcher in state.get("Catch", [])]
-        edges += [(name, target) for target in targets if target]
-    return edges
-
-
 @pytest.fixture(params=["Batch Transform", ENDPOINT_MODE])
 def definition(request, make_config) -> dict[str, Any]:
     return wf.training_definition(make_config(endpoint_or_batch_transform=request.param), RESOURCES)
@@ -56,17 +45,7 @@ def definition(request, make_config) -> dict[str, Any]:
 
 
 def test_every_target_exists_and_every_state_is_reachable(definition) -> None:
-    states = definition["States"]
-    edges = transitions(definition)
-    assert all(target in states for _, target in edges), [e for e in edges if e[1] not in states]
-    reachable, frontier = {definition["StartAt"]}, [definition["StartAt"]]
-    while frontier:
-        current = frontier.pop()
-        for source, target in edges:
-            if source == current and target not in reachable:
-                reachable.add(target)
-                frontier.append(target)
-    assert reachable == set(states)
+    assert graph_problems(definition) == []
 
 
 def test_every_task_retries_catches_and_times_out(definition) -> None:
