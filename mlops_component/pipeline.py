@@ -84,9 +84,7 @@ class MlOpsPipeline(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=invoke).partition
         account = pulumi.Output.all(partition, region, account_id).apply(lambda ids: iam.Account(*ids))
 
-        self.stores = DataStores(
-            f"{name}-stores", config, account_id=account_id, region=region, partition=partition, opts=child
-        )
+        self.stores = DataStores(f"{name}-stores", config, account=account, opts=child)
         self.etl = Etl(
             f"{name}-etl",
             config,

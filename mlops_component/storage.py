@@ -33,14 +33,6 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _bucket_name(
-    name_prefix: str, store: naming.Store, account_id: pulumi.Input[str], region: pulumi.Input[str]
-) -> pulumi.Output[str]:
-    return pulumi.Output.all(account_id, region).apply(
-        lambda ids: naming.bucket_name(name_prefix, store, ids[0], ids[1])
-    )
-
-
 def upload_file(
     name: str, bucket: BucketRef, prefix: str, path: str, parent: pulumi.Resource
 ) -> pulumi.Output[str]:
@@ -54,6 +46,12 @@ def upload_file(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return obj.key
+
+
+def _bucket_name(
+    name_prefix: str, store: naming.Store, account: pulumi.Output[iam.Account]
+) -> pulumi.Output[str]:
+    return account.apply(lambda a: naming.bucket_name(name_prefix, store, a.account_id, a.region))
 
 
 class SecureBucket(pulumi.ComponentResource):
@@ -168,27 +166,26 @@ class DataStores(pulumi.ComponentResource):
         name: str,
         config: MlOpsConfig,
         *,
-        account_id: pulumi.Input[str],
-        region: pulumi.Input[str],
-        partition: pulumi.Input[str],
+        account: pulumi.Output[iam.Account],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlops:index:DataStores", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
         self.buckets = {}
+        override = config.feature_store_override
+        if override:
+            # Only referenced: no resource, so nothing about the existing bucket can change.
+            self.buckets["feature_store"] = BucketRef(
+                name=pulumi.Output.from_input(override),
+                arn=account.apply(lambda a: iam.bucket_arn(a.partition, override)),
+            )
         for store in naming.STORES:
-            if store == "feature_store" and config.feature_store_override:
-                # Only referenced: no resource, so nothing about the existing bucket can change.
-                existing = config.feature_store_override
-                self.buckets[store] = BucketRef(
-                    name=pulumi.Output.from_input(existing),
-                    arn=pulumi.Output.concat("arn:", partition, ":s3:::", existing),
-                )
+            if store in self.buckets:
                 continue
             secure = SecureBucket(
                 f"{name}-{naming.STORES[store]}",
-                bucket_name=_bucket_name(config.name_prefix, store, account_id, region),
+                bucket_name=_bucket_name(config.name_prefix, store, account),
                 versioned=store in naming.VERSIONED_STORES,
                 kms_key_arn=config.kms_key_arn,
                 force_destroy=config.force_destroy,
