@@ -8,7 +8,7 @@
 - A catalog database, a crawler over the output store's `predictions/` (the workflow starts it after each
   batch run, so Athena can query predictions) and, optionally, one over the feature store's raw data.
 - One IAM role per job or crawler, trusted only by Glue, each with a least-privilege inline policy from
-  `iam.py`.
+  `iam/glue.py`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Glue policy builders (iam.py), as plain functions: least privilege, and linted by parliament."""
+"""The Glue policy builders (iam/glue.py), as plain functions: least privilege, and linted by parliament."""
 
 from __future__ import annotations
 

@@ -22,7 +22,8 @@ def test_wheel_ships_the_package_and_the_runtime_code(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("mlops_component-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "mlops_component/__init__.py" in names
-    assert "mlops_component/config.py" in names
+    assert "mlops_component/config/model.py" in names
+    assert "mlops_component/iam/training.py" in names
     for folder in ("functions", "etl", "container", "processing"):
         assert any(n.startswith(f"mlops_component/_bundled/{folder}/") for n in names), folder
     assert not any(n.startswith(("tests/", ".venv/")) for n in names)

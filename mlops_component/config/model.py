@@ -2,77 +2,43 @@
 
 Field names are the seed Terraform module's input names (snake_case); every model also accepts Pulumi's
 camelCase spelling of each key. Cross-field rules live in field validators that read the fields declared
-before them, so that one ValidationError names every bad key at once instead of stopping at the first.
-"""
+before them, so that one ValidationError names every bad key at once instead of stopping at the first."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
-from pydantic.alias_generators import to_camel
 
-from mlops_component.assets import resolve_local_path
-
-InferenceMode = Literal["Batch Transform", "Create Model Endpoint Config"]
-BATCH_TRANSFORM: InferenceMode = "Batch Transform"
-ENDPOINT: InferenceMode = "Create Model Endpoint Config"
-ComparisonOperator = Literal[
-    "NumericEquals",
-    "NumericGreaterThan",
-    "NumericGreaterThanEquals",
-    "NumericLessThan",
-    "NumericLessThanEquals",
-]
-ScalingType = Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"]
-
-# SageMaker resource names: alphanumerics separated by single hyphens (the API's own pattern).
-_SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
-_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-# The retention periods CloudWatch Logs accepts.
-_LOG_RETENTION_DAYS = frozenset(
-    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+from mlops_component.config.base import (
+    BATCH_TRANSFORM,
+    BUCKET_NAME,
+    CONTENT_TAG_PREFIX,
+    ENDPOINT,
+    INSTANCE_TYPE,
+    LOG_RETENTION_DAYS,
+    NAME_PREFIX_MAX,
+    PIP_REQUIREMENT,
+    SAGEMAKER_NAME,
+    ComparisonOperator,
+    ConfigModel,
+    InferenceMode,
+    existing_path,
+    instance_type_field,
 )
-# A pip requirement without commas: a name, optional extras, an optional single version specifier.
-_REQUIREMENT = re.compile(
-    r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(\[[A-Za-z0-9._-]+\])?((==|~=|!=|>=|<=|>|<)[A-Za-z0-9.*+!_-]+)?"
-)
-# Longest name the component derives: "<prefix>-<store>-<account id>-<region>" must fit S3's 63 characters.
-NAME_PREFIX_MAX = 24
-# Image tags derived from the build context's content start with this; no other tag may.
-CONTENT_TAG_PREFIX = "src-"
+from mlops_component.config.dev_environment import DevEnvironmentSettings
+from mlops_component.config.processing import ProcessingSettings
+from mlops_component.config.ranges import ParameterRanges, seed_parameter_ranges
 
 
-class _Model(BaseModel):
-    """Shared settings: typos fail loudly, and both snake_case and camelCase keys are accepted."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        # Pulumi hands structured config over as JSON, where "5" may arrive as the number 5.
-        coerce_numbers_to_str=True,
-        frozen=True,
-        # Defaults get the same checks as given values (e.g. a default upload path must exist).
-        validate_default=True,
-    )
-
-
-class Environment(_Model):
+class Environment(ConfigModel):
     """The seed's standard `environment` input. In Pulumi the region is a provider setting."""
 
     vpc_id: str | None = Field(default=None, description="VPC for resources that run inside one.")
@@ -108,459 +74,7 @@ class Environment(_Model):
         return value
 
 
-class _PascalModel(_Model):
-    """SageMaker API shapes keep the API's PascalCase keys (as in the seed); snake_case also works."""
-
-    model_config = ConfigDict(alias_generator=lambda name: to_camel(name)[0].upper() + to_camel(name)[1:])
-
-
-def _number(value: str, what: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValueError(f"{what} {value!r} is not a number") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{what} {value!r} is not a finite number")
-    return number
-
-
-class _NumericRange(_PascalModel):
-    name: str = Field(description="Hyperparameter to tune.")
-    min_value: str = Field(description="Lower bound (a number, passed to SageMaker as a string).")
-    max_value: str = Field(description="Upper bound (a number, passed to SageMaker as a string).")
-    scaling_type: ScalingType = Field(default="Auto", description="How SageMaker searches the range.")
-
-    def _check_bounds(self, low: float, high: float) -> None:
-        if low > high:
-            raise ValueError(f"MinValue {self.min_value} is greater than MaxValue {self.max_value}")
-        if self.scaling_type == "Logarithmic" and low <= 0:
-            raise ValueError("Logarithmic scaling needs MinValue > 0")
-
-
-class ContinuousParameterRange(_NumericRange):
-    """A real-valued hyperparameter range."""
-
-    @model_validator(mode="after")
-    def _bounds(self) -> ContinuousParameterRange:
-        low, high = _number(self.min_value, "MinValue"), _number(self.max_value, "MaxValue")
-        self._check_bounds(low, high)
-        if self.scaling_type == "ReverseLogarithmic" and not (low >= 0 and high < 1):
-            raise ValueError("ReverseLogarithmic scaling needs 0 <= MinValue and MaxValue < 1")
-        return self
-
-
-class IntegerParameterRange(_NumericRange):
-    """An integer hyperparameter range."""
-
-    @model_validator(mode="after")
-    def _bounds(self) -> IntegerParameterRange:
-        low, high = _number(self.min_value, "MinValue"), _number(self.max_value, "MaxValue")
-        if not (low.is_integer() and high.is_integer()):
-            raise ValueError("integer ranges need whole-number MinValue and MaxValue")
-        if self.scaling_type == "ReverseLogarithmic":
-            raise ValueError("ReverseLogarithmic scaling is only valid for continuous ranges")
-        self._check_bounds(low, high)
-        return self
-
-
-class CategoricalParameterRange(_PascalModel):
-    """A hyperparameter chosen from a list of values."""
-
-    name: str = Field(description="Hyperparameter to tune.")
-    values: Annotated[list[str], Field(min_length=1, max_length=30)] = Field(
-        description="Candidate values (SageMaker allows up to 30)."
-    )
-
-
-class ParameterRanges(_PascalModel):
-    """Hyperparameter tuning ranges, in the shape of SageMaker's `ParameterRanges`."""
-
-    continuous_parameter_ranges: list[ContinuousParameterRange] = Field(
-        default_factory=list, description="Real-valued ranges."
-    )
-    integer_parameter_ranges: list[IntegerParameterRange] = Field(
-        default_factory=list, description="Integer ranges."
-    )
-    categorical_parameter_ranges: list[CategoricalParameterRange] = Field(
-        default_factory=list, description="Categorical ranges."
-    )
-
-    @model_validator(mode="after")
-    def _names(self) -> ParameterRanges:
-        names = self.names()
-        if not names:
-            raise ValueError("at least one range is needed for tuning")
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"hyperparameters given more than one range: {duplicates}")
-        return self
-
-    def names(self) -> list[str]:
-        """Every tuned hyperparameter's name."""
-        ranges: list[_NumericRange | CategoricalParameterRange] = [
-            *self.continuous_parameter_ranges,
-            *self.integer_parameter_ranges,
-            *self.categorical_parameter_ranges,
-        ]
-        return [r.name for r in ranges]
-
-    def to_sagemaker(self) -> dict[str, list[dict[str, Any]]]:
-        """The `ParameterRanges` document of CreateHyperParameterTuningJob."""
-        return self.model_dump(by_alias=True)
-
-
-def _default_parameter_ranges() -> ParameterRanges:
-    # The seed module's default ranges, unchanged.
-    auto = "Auto"
-    return ParameterRanges(
-        continuous_parameter_ranges=[
-            ContinuousParameterRange(name="gamma", min_value="0", max_value="10", scaling_type=auto),
-            ContinuousParameterRange(
-                name="min_child_weight", min_value="1", max_value="20", scaling_type=auto
-            ),
-            ContinuousParameterRange(name="subsample", min_value="0.1", max_value="0.5", scaling_type=auto),
-            ContinuousParameterRange(name="max_delta_step", min_value="0", max_value="1", scaling_type=auto),
-            ContinuousParameterRange(
-                name="scale_pos_weight", min_value="1", max_value="10", scaling_type=auto
-            ),
-        ],
-        integer_parameter_ranges=[
-            IntegerParameterRange(name="max_depth", min_value="1", max_value="10", scaling_type=auto),
-        ],
-    )
-
-
-_CURRENT_GENERATION = (
-    "The seed's default `ml.m4.xlarge` is a previous-generation instance type; `ml.m5.xlarge` is its current "
-    "equivalent at a lower price."
-)
-
-
-def _instance_type(description: str) -> Any:
-    return Field(default="ml.m5.xlarge", description=f"{description} {_CURRENT_GENERATION}")
-
-
-# --- The development environment (mlops_component/dev_environment.py) ----------------------------------------------
-
-_KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+")
-_SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+")
-# What SageMaker's GitConfig accepts as a repository URL and a branch.
-_GIT_URL = re.compile(r"https://[^/\s]+/\S{3,1016}")
-_GIT_BRANCH = re.compile(r"[^ ~^:?*\[\\]+")
-# The idle check runs every 5 minutes, so a shorter limit could not be honoured.
-IDLE_CHECK_INTERVAL_MINUTES = 5
-
-
-class DevEnvironmentSettings(_Model):
-    """The data scientists' notebook, its git repository and the small data lake (`enable_dev_environment`)."""
-
-    instance_type: str = Field(
-        default="ml.t3.medium",
-        description="Notebook instance type. The small current-generation default suits editing and light "
-        "exploration; heavy work belongs in the pipeline's jobs or Glue interactive sessions.",
-    )
-    volume_size_in_gb: int = Field(
-        default=20,
-        ge=5,
-        le=16384,
-        description="Size of the notebook's storage volume (`/home/ec2-user/SageMaker`, the only folder that "
-        "survives a stop).",
-    )
-    platform_identifier: Literal["notebook-al2-v3", "notebook-al2023-v1"] = Field(
-        default="notebook-al2-v3",
-        description="Notebook runtime (Amazon Linux and JupyterLab version). The lifecycle scripts support both.",
-    )
-    root_access: bool = Field(
-        default=False,
-        description="Give notebook users root. Off: the lifecycle scripts still run as root, users do not.",
-    )
-    kms_key_arn: str | None = Field(
-        default=None,
-        description="KMS key for the notebook's storage volume; defaults to the top-level `kms_key_arn`.",
-    )
-    idle_shutdown_minutes: int | None = Field(
-        default=60,
-        ge=0,
-        le=7 * 24 * 60,
-        description="Stop the notebook after this many minutes without kernel or terminal activity. 0 or null "
-        f"turns the safeguard off. Checked every {IDLE_CHECK_INTERVAL_MINUTES} minutes.",
-    )
-    git_repository_url: str | None = Field(
-        default=None,
-        description="HTTPS URL of an existing git repository (GitHub, GitLab, ...) to use instead of creating a "
-        "CodeCommit repository. Needs `git_secret_arn`.",
-    )
-    git_secret_arn: str | None = Field(
-        default=None,
-        description='Secrets Manager secret holding `{"username": ..., "password": ...}` (a token) for '
-        "`git_repository_url`. The notebook's role may read this one secret.",
-    )
-    git_branch: str | None = Field(
-        default=None,
-        description="Branch SageMaker checks out from `git_repository_url`; the repository's default when unset. "
-        "A created CodeCommit repository starts empty, and its first push creates `main`.",
-    )
-    enable_interactive_sessions: bool = Field(
-        default=False,
-        description="Let the notebook start Glue interactive sessions (Spark with the `awsglue` library; they "
-        "replace the retired Glue dev endpoints), with their own least-privilege runtime role.",
-    )
-
-    @field_validator("instance_type")
-    @classmethod
-    def _notebook_instance_type(cls, value: str) -> str:
-        if not _INSTANCE_TYPE.fullmatch(value):
-            raise ValueError(f"{value!r} is not a SageMaker instance type (ml.<family>.<size>)")
-        return value
-
-    @field_validator("kms_key_arn")
-    @classmethod
-    def _volume_key(cls, value: str | None) -> str | None:
-        if value is not None and not _KMS_KEY_ARN.fullmatch(value):
-            raise ValueError("must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
-        return value
-
-    @field_validator("idle_shutdown_minutes")
-    @classmethod
-    def _idle_limit(cls, value: int | None) -> int | None:
-        if value and value < IDLE_CHECK_INTERVAL_MINUTES:
-            raise ValueError(
-                f"must be 0/null (off) or at least {IDLE_CHECK_INTERVAL_MINUTES} minutes, the check's interval"
-            )
-        return value or None
-
-    @field_validator("git_repository_url")
-    @classmethod
-    def _git_url(cls, value: str | None) -> str | None:
-        if value is not None and not _GIT_URL.fullmatch(value):
-            raise ValueError(
-                f"{value!r} is not an https:// repository URL (SageMaker clones over HTTPS only)"
-            )
-        return value
-
-    @field_validator("git_secret_arn")
-    @classmethod
-    def _git_secret(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None and not _SECRET_ARN.fullmatch(value):
-            raise ValueError(
-                "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)"
-            )
-        has_url = info.data.get("git_repository_url") is not None
-        if "git_repository_url" in info.data and has_url != (value is not None):
-            raise ValueError(
-                "git_repository_url and git_secret_arn go together: give both to use an existing repository, "
-                "or neither to create a CodeCommit repository"
-            )
-        return value
-
-    @field_validator("git_branch")
-    @classmethod
-    def _branch(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None:
-            return value
-        if not _GIT_BRANCH.fullmatch(value) or len(value) > 1024:
-            raise ValueError(f"{value!r} is not a git branch name")
-        if "git_repository_url" in info.data and info.data["git_repository_url"] is None:
-            raise ValueError(
-                "only applies with git_repository_url; a created CodeCommit repository starts empty"
-            )
-        return value
-
-    @property
-    def uses_codecommit(self) -> bool:
-        """True when the component creates the CodeCommit repository (no existing repository configured)."""
-        return self.git_repository_url is None
-
-
-# --- The processing pipeline (seed 004) ---------------------------------------------------------------------------
-
-# SageMaker's limits for a processing job (ProcessingClusterConfig, ProcessingStoppingCondition).
-PROCESSING_MAX_VOLUME_GB = 16384
-PROCESSING_MAX_RUNTIME_SECONDS = 777600
-# S3 key prefixes of the processing pipeline: one or more segments, each ending in "/", of characters that need
-# no escaping in a Step Functions intrinsic string or a StringMatches pattern (no quote, brace, star or backslash).
-_PROCESSING_PREFIX = re.compile(r"([A-Za-z0-9._=-]+/)+")
-_ECR_IMAGE = re.compile(
-    r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9]+([._/-][a-z0-9]+)*"
-    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})"
-)
-
-
-class ProcessingJobSettings(_Model):
-    """The stack's defaults for one Processing job, used for every field an execution's input leaves out."""
-
-    instance_type: str = Field(
-        default="ml.m5.xlarge", description="`InstanceType` of the job's single processing instance."
-    )
-    volume_size_in_gb: int = Field(
-        default=20,
-        ge=1,
-        le=PROCESSING_MAX_VOLUME_GB,
-        description="`VolumeSizeInGB`: the instance's storage volume, which holds the job's inputs and outputs.",
-    )
-    max_runtime_in_seconds: int = Field(
-        default=3600,
-        ge=1,
-        le=PROCESSING_MAX_RUNTIME_SECONDS,
-        description="`MaxRuntimeInSeconds`: SageMaker stops the job after this long; the workflow waits this "
-        "long plus a start-up allowance.",
-    )
-
-    @field_validator("instance_type")
-    @classmethod
-    def _ml_instance_type(cls, value: str) -> str:
-        if not _INSTANCE_TYPE.fullmatch(value):
-            raise ValueError(f"{value!r} is not a SageMaker instance type (ml.<family>.<size>)")
-        return value
-
-
-class ProcessingSettings(_Model):
-    """The processing pipeline's settings: per-job defaults, images, and where its code and data live."""
-
-    preprocessing: ProcessingJobSettings = Field(
-        default_factory=ProcessingJobSettings, description="Defaults of the PreProcessing job."
-    )
-    inference: ProcessingJobSettings = Field(
-        default_factory=ProcessingJobSettings, description="Defaults of the Inference job."
-    )
-    postprocessing: ProcessingJobSettings = Field(
-        default_factory=ProcessingJobSettings, description="Defaults of the PostProcessing job."
-    )
-    framework_version: str = Field(
-        default="1.2-1",
-        description="Version of the SageMaker scikit-learn image that runs the pre- and post-processing "
-        "scripts by default (`sagemaker-scikit-learn:<version>-cpu-py3` in the region's SageMaker registry).",
-    )
-    framework_image_uri: str | None = Field(
-        default=None,
-        description="An ECR image URI to run the scripts on instead of the region's scikit-learn image, e.g. for a "
-        "region the lookup does not know or an image pinned by digest.",
-    )
-    inference_image_name: str = Field(
-        default="legacycode",
-        description="ECR repository name (after the name prefix) of the inference image, built from the "
-        "bring-your-own image's build context only when `built_in_model_image` is set; otherwise the "
-        "bring-your-own image itself runs the Inference job.",
-    )
-    inference_image_source_path: str | None = Field(
-        default=None,
-        description="Docker build context of that inference image; defaults to `byo_model_image_source_path`. "
-        "Only used when `built_in_model_image` is set.",
-    )
-    positive_threshold: float = Field(
-        default=0.5,
-        gt=0,
-        lt=1,
-        description="Probability from which the PostProcessing report counts a prediction as positive.",
-    )
-    code_prefix: str = Field(
-        default="legacycode/scripts/",
-        description="Source-repository prefix holding preprocess.py, postprocess.py and the ETL's transform.py "
-        "(the default `CodeUri`).",
-    )
-    input_prefix: str = Field(
-        default="legacycode/input/",
-        description="Feature-store prefix of the raw CSV files to score (the default PreProcessing `InputUri`).",
-    )
-    preprocessed_prefix: str = Field(
-        default="legacycode/preprocessed/",
-        description="Extracts-store prefix the PreProcessing job writes under, one folder per run.",
-    )
-    model_prefix: str = Field(
-        default="legacycode/model/",
-        description="Models-store prefix holding the model the Inference job scores with (the default "
-        "`ModelUri`): a model.tar.gz or an unpacked model folder. The training workflow's models under "
-        "`tuning/` may be given as `ModelUri` too.",
-    )
-    predictions_prefix: str = Field(
-        default="legacycode/predictions/",
-        description="Output-store prefix the Inference job writes under, one folder per run.",
-    )
-    reports_prefix: str = Field(
-        default="legacycode/reports/",
-        description="Output-store prefix the PostProcessing job writes its predictions table and report under, "
-        "one folder per run.",
-    )
-
-    @field_validator("framework_version")
-    @classmethod
-    def _framework_version(cls, value: str) -> str:
-        if not re.fullmatch(r"\d+\.\d+-\d+", value):
-            raise ValueError(f"{value!r} is not a SageMaker scikit-learn image version such as 1.2-1")
-        return value
-
-    @field_validator("framework_image_uri")
-    @classmethod
-    def _image_uri(cls, value: str | None) -> str | None:
-        if value is not None and not _ECR_IMAGE.fullmatch(value):
-            raise ValueError(
-                f"{value!r} is not an ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> "
-                "or @sha256:<digest>)"
-            )
-        return value
-
-    @field_validator("inference_image_name")
-    @classmethod
-    def _repository_name(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-z0-9]+([._-][a-z0-9]+)*", value):
-            raise ValueError("must be a valid ECR repository name (lowercase, digits, . _ -)")
-        return value
-
-    @field_validator(
-        "code_prefix",
-        "input_prefix",
-        "preprocessed_prefix",
-        "model_prefix",
-        "predictions_prefix",
-        "reports_prefix",
-    )
-    @classmethod
-    def _prefix(cls, value: str, info: ValidationInfo) -> str:
-        if not _PROCESSING_PREFIX.fullmatch(value) or ".." in value:
-            raise ValueError(
-                f"{value!r} must be an S3 key prefix ending in '/', of letters, digits and . _ = - "
-                "(no leading '/', no '..')"
-            )
-        taken = _prefixes_the_training_pipeline_uses().get(str(info.field_name), {})
-        clash = next((used for used in taken if value.startswith(used) or used.startswith(value)), None)
-        if clash:
-            raise ValueError(f"{value!r} overlaps {clash!r}, which {taken[clash]}")
-        return value
-
-    @model_validator(mode="after")
-    def _separate_outputs(self) -> ProcessingSettings:
-        # PostProcessing reads what Inference wrote; one inside the other would feed reports back in.
-        low, high = sorted([self.predictions_prefix, self.reports_prefix])
-        if high.startswith(low):
-            raise ValueError(
-                f"predictions_prefix and reports_prefix must not contain each other ({low!r}, {high!r})"
-            )
-        return self
-
-
-def _prefixes_the_training_pipeline_uses() -> dict[str, dict[str, str]]:
-    """Per processing prefix setting: the same store's prefixes the other parts own, and why they are off-limits."""
-    # Imported here: the workflow module imports this one.
-    from mlops_component import naming
-    from mlops_component.workflows import training
-
-    trigger = "the training trigger watches: landing files there would start a training run"
-    workflow = "the training workflow writes"
-    return {
-        "input_prefix": {naming.TRAIN_PREFIX: trigger, naming.SCORE_PREFIX: trigger},
-        "code_prefix": {naming.ETL_CODE_PREFIX: "holds the Glue job's code"},
-        "preprocessed_prefix": {
-            training.TRAIN_CHANNEL_PREFIX: workflow,
-            training.VALIDATION_CHANNEL_PREFIX: workflow,
-            training.SCORE_EXTRACT_KEY.split("/")[0] + "/": workflow,
-            "schema/": workflow,
-        },
-        "predictions_prefix": {training.PREDICTIONS_PREFIX: "the training workflow writes and crawls"},
-        "reports_prefix": {training.PREDICTIONS_PREFIX: "the training workflow writes and crawls"},
-    }
-
-
-class MlOpsConfig(_Model):
+class MlOpsConfig(ConfigModel):
     """Everything the pipeline needs. Mirrors the seed module's 33 inputs, plus the settings this project adds."""
 
     # --- The seed module's inputs (same names; same defaults except where the description says why) ---------
@@ -590,7 +104,7 @@ class MlOpsConfig(_Model):
     batch_transform_instance_count: int = Field(
         default=1, ge=1, description="Number of batch transform instances."
     )
-    batch_transform_instance_type: str = _instance_type("Instance type for batch inference.")
+    batch_transform_instance_type: str = instance_type_field("Instance type for batch inference.")
     built_in_model_image: str | None = Field(
         default=None,
         description="A SageMaker built-in algorithm image URI to train and serve with. When set, the "
@@ -612,7 +126,7 @@ class MlOpsConfig(_Model):
         "image, never this tag.",
     )
     endpoint_instance_count: int = Field(default=1, ge=1, description="Number of initial endpoint instances.")
-    endpoint_instance_type: str = _instance_type("Instance type for the inference endpoint.")
+    endpoint_instance_type: str = instance_type_field("Instance type for the inference endpoint.")
     endpoint_name: str = Field(
         default="training-endpoint",
         description="SageMaker inference endpoint to create or update. It is created if it does not exist.",
@@ -649,7 +163,7 @@ class MlOpsConfig(_Model):
         default=1, ge=1, description="Maximum number of training jobs run in parallel during tuning."
     )
     parameter_ranges: ParameterRanges = Field(
-        default_factory=_default_parameter_ranges,
+        default_factory=seed_parameter_ranges,
         description="Hyperparameter tuning ranges: `ContinuousParameterRanges`, `IntegerParameterRanges` and/or "
         "`CategoricalParameterRanges`, each a list of `Name`, `MinValue`, `MaxValue`, `ScalingType` (or `Values`).",
     )
@@ -676,7 +190,7 @@ class MlOpsConfig(_Model):
     training_job_instance_count: int = Field(
         default=1, ge=1, description="Number of instances per training job."
     )
-    training_job_instance_type: str = _instance_type("Instance type for training jobs.")
+    training_job_instance_type: str = instance_type_field("Instance type for training jobs.")
     training_job_storage_in_gb: int = Field(
         default=30, ge=1, le=16384, description="Volume size in GB for each training instance."
     )
@@ -814,7 +328,7 @@ class MlOpsConfig(_Model):
     def _job_name(cls, value: str) -> str:
         if len(value) > 18:
             raise ValueError(f"must be at most 18 characters (got {len(value)})")
-        if not _SAGEMAKER_NAME.fullmatch(value):
+        if not SAGEMAKER_NAME.fullmatch(value):
             raise ValueError("must use SageMaker name characters: letters, digits and single hyphens")
         return value
 
@@ -837,7 +351,7 @@ class MlOpsConfig(_Model):
         if info.field_name == "byo_model_image_name":
             if not re.fullmatch(r"[a-z0-9]+([._-][a-z0-9]+)*", value):
                 raise ValueError("must be a valid ECR repository name (lowercase, digits, . _ -)")
-        elif not _SAGEMAKER_NAME.fullmatch(value) or len(value) > 63:
+        elif not SAGEMAKER_NAME.fullmatch(value) or len(value) > 63:
             raise ValueError("must be 1-63 letters, digits and single hyphens")
         return value
 
@@ -859,14 +373,14 @@ class MlOpsConfig(_Model):
     @field_validator("batch_transform_instance_type", "endpoint_instance_type", "training_job_instance_type")
     @classmethod
     def _ml_instance_type(cls, value: str) -> str:
-        if not _INSTANCE_TYPE.fullmatch(value):
+        if not INSTANCE_TYPE.fullmatch(value):
             raise ValueError(f"{value!r} is not a SageMaker instance type (ml.<family>.<size>)")
         return value
 
     @field_validator("feature_store_override")
     @classmethod
     def _bucket_name(cls, value: str | None) -> str | None:
-        if value is not None and not _BUCKET_NAME.fullmatch(value):
+        if value is not None and not BUCKET_NAME.fullmatch(value):
             raise ValueError(f"{value!r} is not a valid S3 bucket name")
         return value
 
@@ -905,8 +419,8 @@ class MlOpsConfig(_Model):
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        if value not in _LOG_RETENTION_DAYS:
-            raise ValueError(f"must be a CloudWatch Logs retention period: {sorted(_LOG_RETENTION_DAYS)}")
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"must be a CloudWatch Logs retention period: {sorted(LOG_RETENTION_DAYS)}")
         return value
 
     @field_validator("dev_environment")
@@ -928,21 +442,21 @@ class MlOpsConfig(_Model):
     @field_validator("aws_credentials_file", "script_path", "whl_path", "train_local_path")
     @classmethod
     def _uploaded_file(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return None if value is None else _existing_path(value, info, want_dir=False)
+        return None if value is None else existing_path(value, info, want_dir=False)
 
     @field_validator("byo_model_image_source_path")
     @classmethod
     def _image_context(cls, value: str, info: ValidationInfo) -> str:
         if info.data.get("built_in_model_image"):
             return value  # nothing is built, so the folder need not exist
-        return _existing_path(value, info, want_dir=True)
+        return existing_path(value, info, want_dir=True)
 
     @field_validator("score_local_path")
     @classmethod
     def _score_file(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or info.data.get("endpoint_or_batch_transform") == ENDPOINT:
             return None  # endpoint inference scores through the endpoint, not a file
-        return _existing_path(value, info, want_dir=False)
+        return existing_path(value, info, want_dir=False)
 
     @field_validator("whl_path")
     @classmethod
@@ -991,7 +505,7 @@ class MlOpsConfig(_Model):
                     raise ValueError(f"{module!r}: Python shell jobs cannot install from S3; use whl_path")
                 if not module.endswith(".whl"):
                     raise ValueError(f"{module!r}: an S3 module must be a .whl file")
-            elif not _REQUIREMENT.fullmatch(module):
+            elif not PIP_REQUIREMENT.fullmatch(module):
                 raise ValueError(f"{module!r} is not a pip requirement such as 'name' or 'name==1.2.3'")
         return value
 
@@ -1012,7 +526,7 @@ class MlOpsConfig(_Model):
         if context is None:
             return value  # byo_model_image_source_path failed its own validation, which names it
         try:
-            resolved = _existing_path(context, info, want_dir=True)
+            resolved = existing_path(context, info, want_dir=True)
         except ValueError as error:
             raise ValueError(f"inference image build context: {error}") from None
         return value.model_copy(update={"inference_image_source_path": resolved})
@@ -1048,13 +562,3 @@ class MlOpsConfig(_Model):
     def tags(self) -> dict[str, str]:
         """The tags every taggable resource gets."""
         return {**self.resource_tags, "mlops:name-prefix": self.name_prefix}
-
-
-def _existing_path(value: str, info: ValidationInfo, *, want_dir: bool) -> str:
-    """Resolve a local path the deployment reads, or fail naming it."""
-    base = Path((info.context or {}).get("base_dir", "."))
-    path = resolve_local_path(value, base)
-    if path is None or path.is_dir() != want_dir:
-        kind = "folder" if want_dir else "file"
-        raise ValueError(f"{kind} {value!r} does not exist (looked in {base.resolve()})")
-    return str(path)
