@@ -20,6 +20,7 @@ from mlops_component.assets import asset_path
 from mlops_component.config import MlOpsConfig
 from mlops_component.framework_image import sklearn_image_uri
 from mlops_component.model_image import ModelImage
+from mlops_component.state_machine import logged_state_machine
 from mlops_component.storage import BucketRef, upload_file
 from mlops_component.workflows.processing import (
     POSTPROCESS_SCRIPT,
@@ -125,7 +126,7 @@ class ProcessingPipeline(pulumi.ComponentResource):
         )
 
         role = aws.iam.Role(
-            f"{name}-role",
+            f"{name}-jobs-role",
             name=naming.resource_name(config.name_prefix, naming.PROCESSING_ROLE),
             description="Runs the processing pipeline's SageMaker Processing jobs",
             assume_role_policy=account.apply(
@@ -147,7 +148,7 @@ class ProcessingPipeline(pulumi.ComponentResource):
             topic_arn,
         ).apply(lambda v: ProcessingResources(*v))
         job_policy = aws.iam.RolePolicy(
-            f"{name}-role-policy",
+            f"{name}-jobs-policy",
             role=role.id,
             policy=pulumi.Output.all(account, resources, image.repository_arn).apply(
                 lambda v: json.dumps(_job_policy(config, v[0], v[1], v[2]))
@@ -156,25 +157,14 @@ class ProcessingPipeline(pulumi.ComponentResource):
         )
 
         machine_name = naming.resource_name(config.name_prefix, naming.PROCESSING_STATE_MACHINE)
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/vendedlogs/states/{machine_name}",
-            retention_in_days=config.log_retention_days,
-            opts=child,
-        )
-        machine_role = aws.iam.Role(
-            f"{name}-state-machine-role",
-            description=f"Runs the {machine_name} state machine",
-            assume_role_policy=account.apply(
-                lambda a: json.dumps(
-                    iam.assume_role_policy("states.amazonaws.com", source_account=a.account_id)
-                )
-            ),
-            opts=child,
-        )
-        machine_policy = aws.iam.RolePolicy(
-            f"{name}-state-machine-policy",
-            role=machine_role.id,
+        definition = resources.apply(lambda r: json.dumps(processing_definition(config, r)))
+        machine = logged_state_machine(
+            name,
+            self,
+            config,
+            machine_name=machine_name,
+            role_name=None,
+            account=account,
             policy=pulumi.Output.all(account, role.arn, topic_arn).apply(
                 lambda v: json.dumps(
                     iam.processing_state_machine_policy(
@@ -186,22 +176,8 @@ class ProcessingPipeline(pulumi.ComponentResource):
                     )
                 )
             ),
-            opts=child,
-        )
-        definition = resources.apply(lambda r: json.dumps(processing_definition(config, r)))
-        machine = aws.sfn.StateMachine(
-            f"{name}-state-machine",
-            name=machine_name,
-            role_arn=machine_role.arn,
             definition=definition,
-            logging_configuration={
-                "log_destination": log_group.arn.apply(lambda arn: f"{arn}:*"),
-                "include_execution_data": True,
-                "level": "ALL",
-            },
-            tracing_configuration={"enabled": config.enable_xray_tracing},
-            # The role must hold its permissions before Step Functions validates the logging destination.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[machine_policy, job_policy]),
+            depends_on=[job_policy],
         )
 
         start_policy = pulumi.Output.all(account, machine.name).apply(

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 from mlops_component import iam, naming
 from mlops_component.config import MlOpsConfig
 from mlops_component.functions import FunctionSpec, PythonFunction, log_group_name
+from mlops_component.state_machine import logged_state_machine
 from mlops_component.storage import BucketRef
 from mlops_component.workflows.training import PREDICTIONS_PREFIX, TrainingResources, training_definition
 
@@ -120,50 +121,26 @@ class TrainingWorkflow(pulumi.ComponentResource):
 
         functions = self._functions(name, config, account, names)
 
-        machine_name = naming.resource_name(prefix, naming.TRAINING_STATE_MACHINE)
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/vendedlogs/states/{machine_name}",
-            retention_in_days=config.log_retention_days,
-            opts=child,
-        )
-        role = aws.iam.Role(
-            f"{name}-role",
-            name=naming.resource_name(prefix, naming.TRAINING_WORKFLOW_ROLE),
-            description=f"Runs the {machine_name} state machine",
-            assume_role_policy=account.apply(
-                lambda a: json.dumps(
-                    iam.assume_role_policy("states.amazonaws.com", source_account=a.account_id)
-                )
-            ),
-            opts=child,
-        )
         function_arns = [f.arn for f in functions.values()]
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=pulumi.Output.all(
-                account, glue_job_name, sagemaker_role.arn, topic.arn, prediction_crawler_name, *function_arns
-            ).apply(
-                lambda v: json.dumps(
-                    iam.state_machine_policy(
-                        v[0],
-                        iam.WorkflowTargets(
-                            job_name=config.job_name,
-                            glue_job_name=v[1],
-                            sagemaker_role_arn=v[2],
-                            topic_arn=v[3],
-                            prediction_crawler_name=v[4] if config.is_batch else None,
-                            function_arns=list(v[5:]),
-                            endpoint_name=None if config.is_batch else config.endpoint_name,
-                        ),
-                        tracing=config.enable_xray_tracing,
-                    )
+        policy = pulumi.Output.all(
+            account, glue_job_name, sagemaker_role.arn, topic.arn, prediction_crawler_name, *function_arns
+        ).apply(
+            lambda v: json.dumps(
+                iam.state_machine_policy(
+                    v[0],
+                    iam.WorkflowTargets(
+                        job_name=config.job_name,
+                        glue_job_name=v[1],
+                        sagemaker_role_arn=v[2],
+                        topic_arn=v[3],
+                        prediction_crawler_name=v[4] if config.is_batch else None,
+                        function_arns=list(v[5:]),
+                        endpoint_name=None if config.is_batch else config.endpoint_name,
+                    ),
+                    tracing=config.enable_xray_tracing,
                 )
-            ),
-            opts=child,
+            )
         )
-
         definition = pulumi.Output.all(
             glue_job_name=glue_job_name,
             extracts=names["extracts"],
@@ -176,19 +153,16 @@ class TrainingWorkflow(pulumi.ComponentResource):
             **{f"fn_{module}": f.arn for module, f in functions.items()},
         ).apply(lambda v: json.dumps(training_definition(config, _resources(v, etl_timeout_seconds))))
 
-        machine = aws.sfn.StateMachine(
-            f"{name}-state-machine",
-            name=machine_name,
-            role_arn=role.arn,
+        machine = logged_state_machine(
+            name,
+            self,
+            config,
+            machine_name=naming.resource_name(prefix, naming.TRAINING_STATE_MACHINE),
+            role_name=naming.resource_name(prefix, naming.TRAINING_WORKFLOW_ROLE),
+            account=account,
+            policy=policy,
             definition=definition,
-            logging_configuration={
-                "log_destination": log_group.arn.apply(lambda arn: f"{arn}:*"),
-                "include_execution_data": True,
-                "level": "ALL",
-            },
-            tracing_configuration={"enabled": config.enable_xray_tracing},
-            # The role must hold its permissions before Step Functions validates the logging destination.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, sagemaker_policy]),
+            depends_on=[sagemaker_policy],
         )
 
         self.state_machine_arn = machine.arn

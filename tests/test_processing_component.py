@@ -145,8 +145,8 @@ def trust(role) -> dict[str, Any]:
 def test_each_role_is_trusted_by_one_service_for_this_account(enabled) -> None:
     mocks, _, _ = enabled
     for name, service in [
-        (f"{PREFIX}-role", "sagemaker.amazonaws.com"),
-        (f"{PREFIX}-state-machine-role", "states.amazonaws.com"),
+        (f"{PREFIX}-jobs-role", "sagemaker.amazonaws.com"),
+        (f"{PREFIX}-role", "states.amazonaws.com"),
     ]:
         statement = trust(mocks.named(name))
         assert statement["Principal"] == {"Service": service}
@@ -155,10 +155,10 @@ def test_each_role_is_trusted_by_one_service_for_this_account(enabled) -> None:
 
 def test_the_policies_are_the_builders_output_for_this_stack(enabled) -> None:
     mocks, outputs, _ = enabled
-    machine_policy = json.loads(mocks.named(f"{PREFIX}-state-machine-policy").inputs["policy"])
+    machine_policy = json.loads(mocks.named(f"{PREFIX}-policy").inputs["policy"])
     (pass_role,) = [s for s in machine_policy["Statement"] if s.get("Sid") == "PassExecutionRole"]
     assert pass_role["Resource"] == outputs["role_arn"]
-    job_policy = json.loads(mocks.named(f"{PREFIX}-role-policy").inputs["policy"])
+    job_policy = json.loads(mocks.named(f"{PREFIX}-jobs-policy").inputs["policy"])
     (pull,) = [s for s in job_policy["Statement"] if s.get("Sid") == "PullModelImage"]
     # The bring-your-own image's repository.
     assert pull["Resource"].endswith(":repository/mlops-test/byo-xgboost")
@@ -216,7 +216,7 @@ def test_with_a_built_in_training_image_the_inference_image_is_built_for_process
     assert outputs["inference_image_uri"].startswith(
         f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/mlops-test/legacycode@sha256:"
     )
-    job_policy = json.loads(mocks.named(f"{PREFIX}-role-policy").inputs["policy"])
+    job_policy = json.loads(mocks.named(f"{PREFIX}-jobs-policy").inputs["policy"])
     (pull,) = [s for s in job_policy["Statement"] if s.get("Sid") == "PullModelImage"]
     assert pull["Resource"].endswith("mlops-test/legacycode")
 

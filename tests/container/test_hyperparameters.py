@@ -39,7 +39,9 @@ def test_range_bounds_of_the_default_config_are_valid_values(make_config) -> Non
     ranges = make_config().parameter_ranges
     for numeric in [*ranges.continuous_parameter_ranges, *ranges.integer_parameter_ranges]:
         for bound in (numeric.min_value, numeric.max_value):
-            parse_hyperparameters({numeric.name: bound})  # raises if a tuner could pick a rejected value
+            # parse_hyperparameters raises if a tuner could pick a value the container rejects.
+            parsed = parse_hyperparameters({numeric.name: bound})
+            assert float(getattr(parsed, numeric.name)) == float(bound), numeric.name
 
 
 def test_keys_sagemaker_adds_are_ignored() -> None:
