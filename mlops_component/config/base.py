@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -31,7 +32,8 @@ ScalingType = Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"]
 
 # SageMaker resource names: alphanumerics separated by single hyphens (the API's own pattern).
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
-INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+_KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+")
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # The retention periods CloudWatch Logs accepts.
 LOG_RETENTION_DAYS = frozenset(
@@ -83,6 +85,23 @@ _CURRENT_GENERATION = (
     "The seed's default `ml.m4.xlarge` is a previous-generation instance type; `ml.m5.xlarge` is its current "
     "equivalent at a lower price."
 )
+
+
+def _instance_type(value: str) -> str:
+    if not _INSTANCE_TYPE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a SageMaker instance type (ml.<family>.<size>)")
+    return value
+
+
+def _kms_key_arn(value: str) -> str:
+    if not _KMS_KEY_ARN.fullmatch(value):
+        raise ValueError("must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
+    return value
+
+
+# Value types with their checks, for every field that holds one.
+InstanceType = Annotated[str, AfterValidator(_instance_type)]
+KmsKeyArn = Annotated[str, AfterValidator(_kms_key_arn)]
 
 
 def instance_type_field(description: str) -> Any:

@@ -11,9 +11,8 @@ from pydantic import (
     field_validator,
 )
 
-from mlops_component.config.base import INSTANCE_TYPE, ConfigModel
+from mlops_component.config.base import ConfigModel, InstanceType, KmsKeyArn
 
-_KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+")
 _SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+")
 # What SageMaker's GitConfig accepts as a repository URL and a branch.
 _GIT_URL = re.compile(r"https://[^/\s]+/\S{3,1016}")
@@ -25,7 +24,7 @@ IDLE_CHECK_INTERVAL_MINUTES = 5
 class DevEnvironmentSettings(ConfigModel):
     """The data scientists' notebook, its git repository and the small data lake (`enable_dev_environment`)."""
 
-    instance_type: str = Field(
+    instance_type: InstanceType = Field(
         default="ml.t3.medium",
         description="Notebook instance type. The small current-generation default suits editing and light "
         "exploration; heavy work belongs in the pipeline's jobs or Glue interactive sessions.",
@@ -45,7 +44,7 @@ class DevEnvironmentSettings(ConfigModel):
         default=False,
         description="Give notebook users root. Off: the lifecycle scripts still run as root, users do not.",
     )
-    kms_key_arn: str | None = Field(
+    kms_key_arn: KmsKeyArn | None = Field(
         default=None,
         description="KMS key for the notebook's storage volume; defaults to the top-level `kms_key_arn`.",
     )
@@ -76,20 +75,6 @@ class DevEnvironmentSettings(ConfigModel):
         description="Let the notebook start Glue interactive sessions (Spark with the `awsglue` library; they "
         "replace the retired Glue dev endpoints), with their own least-privilege runtime role.",
     )
-
-    @field_validator("instance_type")
-    @classmethod
-    def _notebook_instance_type(cls, value: str) -> str:
-        if not INSTANCE_TYPE.fullmatch(value):
-            raise ValueError(f"{value!r} is not a SageMaker instance type (ml.<family>.<size>)")
-        return value
-
-    @field_validator("kms_key_arn")
-    @classmethod
-    def _volume_key(cls, value: str | None) -> str | None:
-        if value is not None and not _KMS_KEY_ARN.fullmatch(value):
-            raise ValueError("must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
-        return value
 
     @field_validator("idle_shutdown_minutes")
     @classmethod

@@ -22,7 +22,6 @@ from mlops_component.config.base import (
     BUCKET_NAME,
     CONTENT_TAG_PREFIX,
     ENDPOINT,
-    INSTANCE_TYPE,
     LOG_RETENTION_DAYS,
     NAME_PREFIX_MAX,
     PIP_REQUIREMENT,
@@ -30,6 +29,8 @@ from mlops_component.config.base import (
     ComparisonOperator,
     ConfigModel,
     InferenceMode,
+    InstanceType,
+    KmsKeyArn,
     existing_path,
     instance_type_field,
 )
@@ -104,7 +105,7 @@ class MlOpsConfig(ConfigModel):
     batch_transform_instance_count: int = Field(
         default=1, ge=1, description="Number of batch transform instances."
     )
-    batch_transform_instance_type: str = instance_type_field("Instance type for batch inference.")
+    batch_transform_instance_type: InstanceType = instance_type_field("Instance type for batch inference.")
     built_in_model_image: str | None = Field(
         default=None,
         description="A SageMaker built-in algorithm image URI to train and serve with. When set, the "
@@ -126,7 +127,7 @@ class MlOpsConfig(ConfigModel):
         "image, never this tag.",
     )
     endpoint_instance_count: int = Field(default=1, ge=1, description="Number of initial endpoint instances.")
-    endpoint_instance_type: str = instance_type_field("Instance type for the inference endpoint.")
+    endpoint_instance_type: InstanceType = instance_type_field("Instance type for the inference endpoint.")
     endpoint_name: str = Field(
         default="training-endpoint",
         description="SageMaker inference endpoint to create or update. It is created if it does not exist.",
@@ -190,7 +191,7 @@ class MlOpsConfig(ConfigModel):
     training_job_instance_count: int = Field(
         default=1, ge=1, description="Number of instances per training job."
     )
-    training_job_instance_type: str = instance_type_field("Instance type for training jobs.")
+    training_job_instance_type: InstanceType = instance_type_field("Instance type for training jobs.")
     training_job_storage_in_gb: int = Field(
         default=30, ge=1, le=16384, description="Volume size in GB for each training instance."
     )
@@ -209,7 +210,7 @@ class MlOpsConfig(ConfigModel):
     )
 
     # --- Settings this project adds ----------------------------------------------------------------------------
-    kms_key_arn: str | None = Field(
+    kms_key_arn: KmsKeyArn | None = Field(
         default=None,
         description="KMS key for the buckets' default encryption (SSE-KMS with a bucket key). When unset, "
         "buckets use SSE-S3.",
@@ -370,13 +371,6 @@ class MlOpsConfig(ConfigModel):
             )
         return value
 
-    @field_validator("batch_transform_instance_type", "endpoint_instance_type", "training_job_instance_type")
-    @classmethod
-    def _ml_instance_type(cls, value: str) -> str:
-        if not INSTANCE_TYPE.fullmatch(value):
-            raise ValueError(f"{value!r} is not a SageMaker instance type (ml.<family>.<size>)")
-        return value
-
     @field_validator("feature_store_override")
     @classmethod
     def _bucket_name(cls, value: str | None) -> str | None:
@@ -398,15 +392,6 @@ class MlOpsConfig(ConfigModel):
         # The metric name becomes part of the MetricDefinitions regex, so keep it to regex-safe characters.
         if not re.fullmatch(r"[A-Za-z0-9_:-]+", value):
             raise ValueError("must be a metric name: letters, digits, _ : -")
-        return value
-
-    @field_validator("kms_key_arn")
-    @classmethod
-    def _kms_key(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(
-            r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+", value
-        ):
-            raise ValueError("must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
         return value
 
     @field_validator("notification_email")

@@ -11,7 +11,7 @@ from pydantic import (
     model_validator,
 )
 
-from mlops_component.config.base import INSTANCE_TYPE, ConfigModel
+from mlops_component.config.base import ConfigModel, InstanceType
 
 # SageMaker's limits for a processing job (ProcessingClusterConfig, ProcessingStoppingCondition).
 PROCESSING_MAX_VOLUME_GB = 16384
@@ -28,7 +28,7 @@ _ECR_IMAGE = re.compile(
 class ProcessingJobSettings(ConfigModel):
     """The stack's defaults for one Processing job, used for every field an execution's input leaves out."""
 
-    instance_type: str = Field(
+    instance_type: InstanceType = Field(
         default="ml.m5.xlarge", description="`InstanceType` of the job's single processing instance."
     )
     volume_size_in_gb: int = Field(
@@ -44,13 +44,6 @@ class ProcessingJobSettings(ConfigModel):
         description="`MaxRuntimeInSeconds`: SageMaker stops the job after this long; the workflow waits this "
         "long plus a start-up allowance.",
     )
-
-    @field_validator("instance_type")
-    @classmethod
-    def _ml_instance_type(cls, value: str) -> str:
-        if not INSTANCE_TYPE.fullmatch(value):
-            raise ValueError(f"{value!r} is not a SageMaker instance type (ml.<family>.<size>)")
-        return value
 
 
 class ProcessingSettings(ConfigModel):
