@@ -227,18 +227,23 @@ def test_nginx_accepts_the_shipped_config() -> None:
     assert "syntax is ok" in done.stderr
 
 
-@needs_nginx
-def test_serve_runs_nginx_and_gunicorn_and_stops_both(trained_root: MlPaths, tmp_path: Path) -> None:
+def start_serve_with_nginx(trained_root: MlPaths, log: Path) -> subprocess.Popen[bytes]:
+    """`serve` as SageMaker starts it: nginx on the contract's port in front of one gunicorn worker."""
     if not port_is_free(SAGEMAKER_PORT):
         pytest.skip(f"port {SAGEMAKER_PORT} is taken on this machine")
-    log = tmp_path / "serve.log"
     with log.open("w") as output:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, str(CONTAINER_DIR / "serve")],
             env=process_env(trained_root.root, MODEL_SERVER_WORKERS="1"),
             stdout=output,
             stderr=subprocess.STDOUT,
         )
+
+
+@needs_nginx
+def test_serve_runs_nginx_and_gunicorn_and_stops_both(trained_root: MlPaths, tmp_path: Path) -> None:
+    log = tmp_path / "serve.log"
+    process = start_serve_with_nginx(trained_root, log)
     url = f"http://127.0.0.1:{SAGEMAKER_PORT}"
     try:
         wait_until_ready(url, process, log)
@@ -258,16 +263,8 @@ def test_serve_runs_nginx_and_gunicorn_and_stops_both(trained_root: MlPaths, tmp
 
 @needs_nginx
 def test_serve_stops_everything_when_gunicorn_dies(trained_root: MlPaths, tmp_path: Path) -> None:
-    if not port_is_free(SAGEMAKER_PORT):
-        pytest.skip(f"port {SAGEMAKER_PORT} is taken on this machine")
     log = tmp_path / "serve.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, str(CONTAINER_DIR / "serve")],
-            env=process_env(trained_root.root, MODEL_SERVER_WORKERS="1"),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_serve_with_nginx(trained_root, log)
     workers: list[int] = []
     try:
         wait_until_ready(f"http://127.0.0.1:{SAGEMAKER_PORT}", process, log)
