@@ -3,7 +3,7 @@
 import pulumi
 
 from mlops_component import MlOpsPipeline
-from mlops_component.stack_config import StackConfigError, from_pulumi
+from mlops_component.config.stack_file import StackConfigError, from_pulumi
 
 
 def main() -> MlOpsPipeline:

@@ -1,6 +1,6 @@
 """Benchmark: the ETL transform end to end on a million generated rows, against the seed's transform.
 
-Generates 1,000,000 training rows and 250,000 scoring rows with `mlops_component.sample_data`, then runs
+Generates 1,000,000 training rows and 250,000 scoring rows with `mlops_component.tools.sample_data`, then runs
 `etl/transform.py`'s whole job on local files (read CSV, transform, write CSV, schema) in a child process
 pinned to one core, three times, and reports the best wall time and the child's peak resident memory. The
 peak is the child's own high-water mark (`VmHWM` in /proc/self/status): `getrusage`'s `ru_maxrss` would
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlops_component.sample_data import write_sample_data
+from mlops_component.tools.sample_data import write_sample_data
 
 REPO = Path(__file__).resolve().parent.parent
 TRAIN_ROWS = 1_000_000

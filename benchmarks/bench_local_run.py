@@ -27,7 +27,7 @@ TARGET_S = 60.0
 def command() -> list[str]:
     """The `mlops` console script of this interpreter's environment, or the module if it is not installed."""
     script = Path(sys.executable).with_name("mlops")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "mlops_component.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "mlops_component.tools.cli"]
 
 
 def one_training_job(summary: dict, out: Path, work: Path) -> float:

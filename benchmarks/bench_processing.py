@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlops_component.sample_data import write_sample_data
+from mlops_component.tools.sample_data import write_sample_data
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "processing"), str(REPO / "etl")]

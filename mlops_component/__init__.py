@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_component.config import MlOpsConfig
 
 if TYPE_CHECKING:
-    from mlops_component.pipeline import MlOpsPipeline
+    from mlops_component.components.pipeline import MlOpsPipeline
 
 __all__ = ["MlOpsConfig", "MlOpsPipeline"]
 
@@ -18,7 +18,7 @@ __all__ = ["MlOpsConfig", "MlOpsPipeline"]
 def __getattr__(name: str) -> Any:
     # The component pulls in pulumi_aws, which takes seconds to import; the CLI and the config don't need it.
     if name == "MlOpsPipeline":
-        from mlops_component.pipeline import MlOpsPipeline
+        from mlops_component.components.pipeline import MlOpsPipeline
 
         return MlOpsPipeline
     raise AttributeError(f"module 'mlops_component' has no attribute {name!r}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from mlops_component.cli import main
+from mlops_component.tools.cli import main
 
 
 def write_stack(folder: Path, values: dict) -> Path:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
 from mlops_component.config import MlOpsConfig
-from mlops_component.reference import SEED_INPUTS
+from mlops_component.tools.reference import SEED_INPUTS
 from tests.conftest import SEED_EXAMPLE
 
 

@@ -11,10 +11,11 @@ import pulumi
 import pytest
 from pydantic import ValidationError
 
-from mlops_component import MlOpsPipeline, iam
-from mlops_component.dev_environment import DevEnvironment
-from mlops_component.devenv import bundle
-from mlops_component.storage import BucketRef
+from mlops_component import MlOpsPipeline, layout
+from mlops_component.builders import iam
+from mlops_component.builders.notebook_bundle import bundle
+from mlops_component.components.data_stores import BucketRef
+from mlops_component.components.dev_environment import DevEnvironment
 from tests.iam_checks import allows, lint, wildcard_problems
 from tests.pulumi_mocks import ACCOUNT_ID, REGION, RecordingMocks, Registered, run_program
 
@@ -87,12 +88,12 @@ def trust(mocks: RecordingMocks, name: str) -> dict[str, Any]:
 
 def bundle_objects(mocks: RecordingMocks) -> dict[str, Registered]:
     return {
-        r.inputs["key"]: r for r in mocks.of_type(OBJECT) if r.inputs["key"].startswith(bundle.BUNDLE_PREFIX)
+        r.inputs["key"]: r for r in mocks.of_type(OBJECT) if r.inputs["key"].startswith(layout.BUNDLE_PREFIX)
     }
 
 
 def stack_json(mocks: RecordingMocks) -> dict[str, Any]:
-    return json.loads(bundle_objects(mocks)[bundle.BUNDLE_PREFIX + bundle.STACK_FILE].inputs["content"])
+    return json.loads(bundle_objects(mocks)[layout.BUNDLE_PREFIX + bundle.STACK_FILE].inputs["content"])
 
 
 # --- Off by default --------------------------------------------------------------------------------------------
@@ -134,7 +135,7 @@ def test_the_notebook_is_private_by_default_and_wired_to_its_lifecycle_repositor
     )
     assert notebook["defaultCodeRepository"] == one(mocks, CODE_REPOSITORY).inputs["codeRepositoryName"]
     assert notebook["roleArn"].endswith(":role/mlops-devenv-notebook-role")
-    assert notebook["tags"][bundle.BUNDLE_TAG] == f"s3://{SOURCE}/{bundle.BUNDLE_PREFIX}"
+    assert notebook["tags"][bundle.BUNDLE_TAG] == f"s3://{SOURCE}/{layout.BUNDLE_PREFIX}"
     assert notebook["tags"]["mlops:name-prefix"] == "mlops-test"
     assert notebook["tags"]["project"] == "employee-attrition"
     # The pipeline's summary says how to open, clone and stop it.
@@ -412,7 +413,7 @@ def test_interactive_sessions_get_their_own_glue_role_which_only_the_notebook_ma
     )
     settings = stack_json(mocks)
     assert settings["glue_sessions"] == {"enabled": True, "role_arn": session_role_arn}
-    assert bundle.BUNDLE_PREFIX + "project/notebooks/06-glue-interactive-session.ipynb" in bundle_objects(
+    assert layout.BUNDLE_PREFIX + "project/notebooks/06-glue-interactive-session.ipynb" in bundle_objects(
         mocks
     )
 
@@ -440,8 +441,8 @@ def test_endpoint_mode_lets_the_notebook_call_the_endpoint(make_config: Any) -> 
         f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:endpoint/training-endpoint",
     )
     keys = bundle_objects(mocks)
-    assert bundle.BUNDLE_PREFIX + "project/notebooks/04-call-the-endpoint.ipynb" in keys
-    assert bundle.BUNDLE_PREFIX + "project/notebooks/04-read-predictions.ipynb" not in keys
+    assert layout.BUNDLE_PREFIX + "project/notebooks/04-call-the-endpoint.ipynb" in keys
+    assert layout.BUNDLE_PREFIX + "project/notebooks/04-read-predictions.ipynb" not in keys
     assert stack_json(mocks)["endpoint_name"] == "training-endpoint"
 
 
@@ -451,13 +452,13 @@ def test_endpoint_mode_lets_the_notebook_call_the_endpoint(make_config: Any) -> 
 def test_the_bundle_uploads_every_file_the_notebook_needs_and_the_stack_settings(make_config: Any) -> None:
     mocks, _ = deploy(enabled(make_config, idle_shutdown_minutes=45))
     objects = bundle_objects(mocks)
-    expected = {bundle.BUNDLE_PREFIX + key for key in bundle.static_files()} | {
-        bundle.BUNDLE_PREFIX + key for key in bundle.generated_keys(batch=True, glue_sessions=False)
+    expected = {layout.BUNDLE_PREFIX + key for key in bundle.static_files()} | {
+        layout.BUNDLE_PREFIX + key for key in bundle.generated_keys(batch=True, glue_sessions=False)
     }
     assert set(objects) == expected
     assert {o.inputs["bucket"] for o in objects.values()} == {SOURCE}
     for key in bundle.static_files():
-        assert objects[bundle.BUNDLE_PREFIX + key].inputs["sourceHash"]  # re-uploaded only when it changes
+        assert objects[layout.BUNDLE_PREFIX + key].inputs["sourceHash"]  # re-uploaded only when it changes
     settings = stack_json(mocks)
     assert settings["idle_shutdown_minutes"] == 45
     assert settings["region"] == REGION

@@ -9,10 +9,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mlops_component import docs, render
-from mlops_component.cli import main
 from mlops_component.config import MlOpsConfig
-from mlops_component.reference import config_reference
+from mlops_component.tools import docs, render
+from mlops_component.tools.cli import main
+from mlops_component.tools.reference import config_reference
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 ENDPOINT_MODE = "Create Model Endpoint Config"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from mlops_component.framework_image import (
+from mlops_component.builders.framework_images import (
     SKLEARN_REGISTRY_ACCOUNTS,
     UnknownRegionError,
     sklearn_image_uri,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from mlops_component import iam
-from mlops_component.workflows import training as wf
+from mlops_component.builders import iam
+from mlops_component.builders.state_machines import training_workflow as wf
 from tests.iam_checks import allows, called_actions, lint, wildcard_problems
 from tests.workflows.test_training_workflow import ENDPOINT_MODE, RESOURCES
 

@@ -8,7 +8,7 @@ from typing import Any
 import parliament
 import pytest
 
-from mlops_component import iam
+from mlops_component.builders import iam
 from tests.iam_checks import lint
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"

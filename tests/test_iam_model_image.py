@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlops_component.iam import document, ecr_image_pull_statements
+from mlops_component.builders.iam import document, ecr_image_pull_statements
 from tests.iam_checks import lint
 
 REPOSITORY_ARN = "arn:aws:ecr:us-east-1:123456789012:repository/mlops-dev/byo-xgboost"

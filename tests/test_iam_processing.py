@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from mlops_component import iam
-from mlops_component.workflows import processing as wf
+from mlops_component.builders import iam
+from mlops_component.builders.state_machines import processing_pipeline as wf
 from tests.iam_checks import allows, called_actions, lint, wildcard_problems
 from tests.workflows.test_processing_workflow import (
     EXTRACTS,

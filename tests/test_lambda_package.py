@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_component import lambda_package
-from mlops_component.workflow import ENDPOINT, RENAME_OUTPUT, RUN_METADATA
+from mlops_component.builders import lambda_package
+from mlops_component.components.training_workflow import ENDPOINT, RENAME_OUTPUT, RUN_METADATA
 
 REPO_FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
 

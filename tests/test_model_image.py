@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from mlops_component import MlOpsPipeline
-from mlops_component.model_image import (
+from mlops_component.components.model_image import (
     build_context_digest,
     build_context_files,
     content_tag,

@@ -23,9 +23,9 @@ def test_wheel_ships_the_package_and_the_runtime_code(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "mlops_component/__init__.py" in names
     assert "mlops_component/config/model.py" in names
-    assert "mlops_component/iam/training.py" in names
+    assert "mlops_component/builders/iam/training_workflow.py" in names
     for folder in ("functions", "etl", "container", "processing"):
         assert any(n.startswith(f"mlops_component/_bundled/{folder}/") for n in names), folder
     assert not any(n.startswith(("tests/", ".venv/")) for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "mlops = mlops_component.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "mlops = mlops_component.tools.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

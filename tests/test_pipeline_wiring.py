@@ -112,7 +112,8 @@ def test_every_role_trusts_exactly_one_service(make_config, mode: str) -> None:
 
 
 def test_mlops_render_shows_exactly_what_the_stack_deploys(make_config, mode: str) -> None:
-    from mlops_component import iam, render
+    from mlops_component.builders import iam
+    from mlops_component.tools import render
 
     config = make_config(endpoint_or_batch_transform=mode)
     mocks, outputs = deploy(config)
@@ -127,7 +128,8 @@ def test_mlops_render_shows_exactly_what_the_stack_deploys(make_config, mode: st
 
 
 def test_mlops_render_shows_exactly_the_processing_pipeline_the_stack_deploys(make_config) -> None:
-    from mlops_component import iam, render
+    from mlops_component.builders import iam
+    from mlops_component.tools import render
 
     config = make_config(enable_processing_pipeline=True)
     mocks, outputs = deploy(config)

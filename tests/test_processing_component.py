@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 
 from mlops_component import MlOpsPipeline
-from mlops_component.processing import code_files
-from mlops_component.workflows.processing import ProcessingResources, processing_definition
+from mlops_component.builders.state_machines.processing_pipeline import (
+    ProcessingResources,
+    processing_definition,
+)
+from mlops_component.components.processing_pipeline import code_files
 from tests.pulumi_mocks import ACCOUNT_ID, REGION, RecordingMocks, run_program
 
 BUILT_IN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"

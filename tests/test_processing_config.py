@@ -10,7 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from mlops_component.config import MlOpsConfig, ProcessingJobSettings, ProcessingSettings
-from mlops_component.stack_config import StackConfigError, from_stack_file
+from mlops_component.config.stack_file import StackConfigError, from_stack_file
 from tests.test_config import error_locations
 
 BUILT_IN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"

@@ -12,8 +12,8 @@ import xgboost as xgb
 from sklearn.metrics import accuracy_score, roc_auc_score
 
 from etl import transform
-from mlops_component import sample_data
-from mlops_component.cli import build_parser, main
+from mlops_component.tools import sample_data
+from mlops_component.tools.cli import build_parser, main
 from tests.dataset_doc import raw_schema
 
 
@@ -150,7 +150,7 @@ def test_cli_rejects_bad_numbers(flag: str, value: str, tmp_path: Path, capsys) 
 
 def test_cli_says_how_to_install_what_is_missing(monkeypatch, tmp_path: Path, capsys) -> None:
     # A None entry in sys.modules makes the import fail, as it does where the etl extra is not installed.
-    monkeypatch.setitem(sys.modules, "mlops_component.sample_data", None)
+    monkeypatch.setitem(sys.modules, "mlops_component.tools.sample_data", None)
     assert main(["sample-data", "--out", str(tmp_path)]) == 1
     assert "pip install 'mlops-component[etl]'" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_component.stack_config import StackConfigError, from_stack_file, from_values
+from mlops_component.config.stack_file import StackConfigError, from_stack_file, from_values
 
 REPO = Path(__file__).resolve().parent.parent
 

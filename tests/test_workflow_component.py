@@ -10,11 +10,11 @@ import pytest
 from pulumi.runtime.rpc import _special_secret_sig as SECRET_SIGNATURE
 from pulumi.runtime.rpc import _special_sig_key as SECRET_SIGNATURE_KEY
 
-from mlops_component import iam, naming
-from mlops_component.storage import BucketRef
-from mlops_component.trigger import DataLandingTrigger
-from mlops_component.workflow import TrainingWorkflow
-from mlops_component.workflows.training import TrainingResources, training_definition
+from mlops_component.builders import iam, naming
+from mlops_component.builders.state_machines.training_workflow import TrainingResources, training_definition
+from mlops_component.components.data_stores import BucketRef
+from mlops_component.components.landing_trigger import DataLandingTrigger
+from mlops_component.components.training_workflow import TrainingWorkflow
 from tests.pulumi_mocks import ACCOUNT_ID, REGION, RecordingMocks, run_program
 
 ENDPOINT_MODE = "Create Model Endpoint Config"

@@ -15,7 +15,7 @@ from mlops_component.config.base import (
 )
 from mlops_component.config.dev_environment import IDLE_CHECK_INTERVAL_MINUTES, DevEnvironmentSettings
 from mlops_component.config.model import Environment, MlOpsConfig
-from mlops_component.config.processing import (
+from mlops_component.config.processing_pipeline import (
     PROCESSING_MAX_RUNTIME_SECONDS,
     PROCESSING_MAX_VOLUME_GB,
     ProcessingJobSettings,

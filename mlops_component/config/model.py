@@ -35,7 +35,7 @@ from mlops_component.config.base import (
     instance_type_field,
 )
 from mlops_component.config.dev_environment import DevEnvironmentSettings
-from mlops_component.config.processing import ProcessingSettings
+from mlops_component.config.processing_pipeline import ProcessingSettings
 from mlops_component.config.ranges import ParameterRanges, seed_parameter_ranges
 
 

@@ -8,7 +8,7 @@ import tomllib
 import pytest
 from packaging.requirements import Requirement
 
-from mlops_component.model_image import build_context_files
+from mlops_component.components.model_image import build_context_files
 from tests.container.conftest import CONTAINER_DIR
 
 REPO = CONTAINER_DIR.parent

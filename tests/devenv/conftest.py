@@ -21,7 +21,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from mlops_component.devenv import bundle
+from mlops_component.builders.notebook_bundle import bundle
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_component.devenv import bundle
+from mlops_component.builders.notebook_bundle import bundle
 from tests.devenv.conftest import stack_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,8 +72,8 @@ def test_the_wheel_carries_the_scripts_and_the_project_template(tmp_path: Path) 
     names = set(zipfile.ZipFile(wheel).namelist())
     package = Path(bundle.__file__).parent
     shipped = {
-        f"mlops_component/devenv/{path.relative_to(package).as_posix()}"
+        f"mlops_component/builders/notebook_bundle/{path.relative_to(package).as_posix()}"
         for path in bundle.static_files().values()
     }
-    shipped |= {"mlops_component/devenv/lifecycle/hook.sh"}
+    shipped |= {"mlops_component/builders/notebook_bundle/lifecycle/hook.sh"}
     assert shipped <= names, shipped - names

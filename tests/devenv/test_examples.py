@@ -28,7 +28,7 @@ import requests
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from mlops_component.devenv import bundle, notebooks
+from mlops_component.builders.notebook_bundle import bundle, notebooks
 from tests.devenv.conftest import ACCOUNT_ID, REGION, stack_for
 
 TEMPLATE = Path(bundle.__file__).parent / "project"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_component.devenv import idle
+from mlops_component.builders.notebook_bundle import idle
 from tests.devenv.conftest import FakeJupyter
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

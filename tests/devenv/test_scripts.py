@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from mlops_component.devenv import bundle
+from mlops_component import layout
+from mlops_component.builders.notebook_bundle import bundle
 from tests.devenv.conftest import NOTEBOOK, REGION, FakeJupyter, Machine, require, stack_for
 
 DEVENV = Path(bundle.__file__).parent
@@ -111,9 +112,9 @@ def publish(aws: dict[str, Any], stack: bundle.NotebookStack, workdir: Path) -> 
     laid_out = bundle.write_bundle(workdir / "bundle", stack)
     for path in laid_out.rglob("*"):
         if path.is_file():
-            key = bundle.BUNDLE_PREFIX + path.relative_to(laid_out).as_posix()
+            key = layout.BUNDLE_PREFIX + path.relative_to(laid_out).as_posix()
             aws["s3"].put_object(Bucket=source, Key=key, Body=path.read_bytes())
-    uri = f"s3://{source}/{bundle.BUNDLE_PREFIX}"
+    uri = f"s3://{source}/{layout.BUNDLE_PREFIX}"
     aws["sagemaker"].create_notebook_instance(
         NotebookInstanceName=NOTEBOOK,
         InstanceType="ml.t3.medium",
@@ -191,7 +192,7 @@ def test_restarts_restore_a_deleted_clone_and_pick_up_a_changed_bundle(
     source = stack.buckets["source_repository"]
     changed = bundle.stack_settings(replace(stack, idle_shutdown_minutes=None))
     aws["s3"].put_object(
-        Bucket=source, Key=f"{bundle.BUNDLE_PREFIX}stack.json", Body=json.dumps(changed).encode()
+        Bucket=source, Key=f"{layout.BUNDLE_PREFIX}stack.json", Body=json.dumps(changed).encode()
     )
     run(lifecycle("on-start", tmp_path), env=machine.env)  # same boot: the fetched bundle is reused
     assert Path(machine.env["MLOPS_AUTOSTOP_CRON"]).exists() or Path("/run/systemd/system").is_dir()

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mlops_component import sample_data
+from mlops_component.tools import sample_data
 from tests.etl.stores import EXTRACTS_BUCKET, FEATURES_BUCKET
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mlops_component.cli import main
+from mlops_component.tools.cli import main
 
 # Settings that make a run fast without changing what it does.
 SMALL: dict[str, Any] = {

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_component.local_run import local_config
+from mlops_component.tools.local_run import local_config
 from tests.local_run.conftest import ROWS, SMALL, Run, local_run, write_stack
 
 pytestmark = pytest.mark.slow

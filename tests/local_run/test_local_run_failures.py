@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_component.sample_data import write_sample_data
+from mlops_component.tools.sample_data import write_sample_data
 from tests.local_run.conftest import ROWS, SMALL, Run, local_run, write_stack
 
 

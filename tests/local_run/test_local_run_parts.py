@@ -13,11 +13,19 @@ from typing import Any
 import optuna
 import pytest
 
+from mlops_component import layout
+from mlops_component.builders.state_machines import gate
+from mlops_component.builders.state_machines import training_workflow as wf
+from mlops_component.builders.state_machines.training_workflow import (
+    metric_definitions,
+    metric_regex,
+    run_name,
+)
 from mlops_component.config import MlOpsConfig, ParameterRanges
-from mlops_component.local_run import asl, report
-from mlops_component.local_run.aws import LandedObject, s3_put_event
-from mlops_component.local_run.scoring import TransformRequest, _mini_batches
-from mlops_component.local_run.tuning import (
+from mlops_component.tools.local_run import asl, report
+from mlops_component.tools.local_run.aws import LandedObject, s3_put_event
+from mlops_component.tools.local_run.scoring import TransformRequest, _mini_batches
+from mlops_component.tools.local_run.tuning import (
     LocalSageMaker,
     SearchSpace,
     Trial,
@@ -25,9 +33,6 @@ from mlops_component.local_run.tuning import (
     parse_metrics,
     sampler,
 )
-from mlops_component.workflows import gate
-from mlops_component.workflows import training as wf
-from mlops_component.workflows.training import metric_definitions, metric_regex, run_name
 
 RESOURCES = wf.TrainingResources(
     glue_job_name="local-test-data-transformation",
@@ -88,7 +93,7 @@ def test_batch_transform_output_path_and_filters_come_from_the_definition(defini
     request = TransformRequest.from_parameters(
         asl.resolve(asl.state_parameters(definition, wf.BATCH_TRANSFORM), STATE)
     )
-    assert (request.input_bucket, request.input_key) == (RESOURCES.extracts_bucket, wf.SCORE_EXTRACT_KEY)
+    assert (request.input_bucket, request.input_key) == (RESOURCES.extracts_bucket, layout.SCORE_EXTRACT_KEY)
     assert request.output_key == "predictions/run=attrition-0123456789ab/score.csv.out"
     assert request.max_payload_bytes == wf.MAX_PAYLOAD_MB * 1024 * 1024
     record = ["1044", "0.5", "3", "7"]
@@ -318,7 +323,7 @@ def test_mini_batches_split_by_line_filter_and_respect_the_payload_limit(tmp_pat
 
 
 def test_a_record_over_the_payload_limit_is_refused(tmp_path: Path) -> None:
-    from mlops_component.local_run.errors import LocalRunError
+    from mlops_component.tools.local_run.errors import LocalRunError
 
     source = tmp_path / "score.csv"
     source.write_text("1," + "9" * 100 + "\n")

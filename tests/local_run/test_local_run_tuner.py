@@ -15,9 +15,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mlops_component.local_run.errors import LocalRunError
-from mlops_component.local_run.tuning import TrainingJob, TuningResult, tune
-from mlops_component.workflows.training import metric_regex
+from mlops_component.builders.state_machines.training_workflow import metric_regex
+from mlops_component.tools.local_run.errors import LocalRunError
+from mlops_component.tools.local_run.tuning import TrainingJob, TuningResult, tune
 
 MODELS = "local-test-models-123456789012-us-east-1"
 # Reads its hyperparameters, records when it ran, and prints `score: <value>` from x (or fails, or hangs).

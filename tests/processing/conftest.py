@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_component import sample_data
-from mlops_component.processing import code_files
+from mlops_component.components.processing_pipeline import code_files
+from mlops_component.tools import sample_data
 
 REPO = Path(__file__).resolve().parents[2]
 for folder in ("processing", "etl"):

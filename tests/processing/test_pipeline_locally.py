@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 import transform
 
-from mlops_component.processing import code_files
-from mlops_component.workflows import processing as wf
+from mlops_component.builders.state_machines import processing_pipeline as wf
+from mlops_component.components.processing_pipeline import code_files
 from tests.container.conftest import CONTAINER_DIR
 from tests.processing.conftest import run_script
 from tests.python_source import top_level_imports

@@ -13,7 +13,7 @@ import processing_job
 import pytest
 import transform
 
-from mlops_component import sample_data
+from mlops_component.tools import sample_data
 from tests.processing.conftest import run_script
 
 

@@ -12,9 +12,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from mlops_component.builders.state_machines import processing_pipeline as wf
+from mlops_component.builders.state_machines.states import (
+    CLASSIFY_FAILURE,
+    NOTIFY_FAILURE,
+    RUN_FAILED,
+    Timings,
+)
 from mlops_component.config import PROCESSING_MAX_RUNTIME_SECONDS
-from mlops_component.workflows import processing as wf
-from mlops_component.workflows.states import CLASSIFY_FAILURE, NOTIFY_FAILURE, RUN_FAILED, Timings
 from tests.workflows.asl import Outcome, execute, graph_problems
 
 MOCK_CONFIG = Path(__file__).with_name("processing_mock_config.json")

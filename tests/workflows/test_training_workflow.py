@@ -10,8 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mlops_component.workflows import training as wf
-from mlops_component.workflows.states import CLASSIFY_FAILURE, Timings
+from mlops_component.builders.state_machines import training_workflow as wf
+from mlops_component.builders.state_machines.states import CLASSIFY_FAILURE, Timings
 from tests.workflows.asl import execute, graph_problems
 
 ENDPOINT_MODE = "Create Model Endpoint Config"

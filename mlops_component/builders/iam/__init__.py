@@ -1,0 +1,103 @@
+"""Pure builders for every IAM and bucket policy document: plain strings in, dicts out.
+
+One module per owner: the shared statements, then the policies of the training workflow, the Glue ETL, the
+development environment and the processing pipeline. Everything is importable from `mlops_component.builders.iam`.
+"""
+
+from mlops_component.builders.iam.dev_environment import (
+    GLUE_LOG_GROUPS,
+    NOTEBOOK_LOG_GROUP,
+    LakeTargets,
+    NotebookTargets,
+    catalog_arns,
+    glue_session_policy,
+    notebook_policy,
+)
+from mlops_component.builders.iam.glue import (
+    GLUE_CRAWLER_LOG_GROUP,
+    GLUE_PYTHON_SHELL_LOG_GROUPS,
+    GLUE_SERVICE,
+    GLUE_SPARK_LOG_GROUPS,
+    glue_crawler_policy,
+    glue_job_policy,
+)
+from mlops_component.builders.iam.processing_pipeline import (
+    PROCESSING_JOB_LOG_GROUP,
+    processing_job_policy,
+    processing_state_machine_policy,
+    start_processing_policy,
+)
+from mlops_component.builders.iam.statements import (
+    Account,
+    Policy,
+    allow,
+    assume_role_policy,
+    bucket_arn,
+    document,
+    list_bucket,
+    list_whole_bucket,
+    objects_arn,
+    pass_role,
+    tls_only_bucket_policy,
+    use_kms_key,
+    write_logs,
+)
+from mlops_component.builders.iam.training_workflow import (
+    ECR_PULL_ACTIONS,
+    SageMakerTargets,
+    WorkflowTargets,
+    ecr_image_pull_statements,
+    endpoint_function_policy,
+    execution_log_statements,
+    rename_output_function_policy,
+    run_metadata_function_policy,
+    sagemaker_execution_policy,
+    sagemaker_job_monitoring_statements,
+    state_machine_policy,
+    trigger_function_policy,
+)
+
+__all__ = [
+    "ECR_PULL_ACTIONS",
+    "GLUE_CRAWLER_LOG_GROUP",
+    "GLUE_LOG_GROUPS",
+    "GLUE_PYTHON_SHELL_LOG_GROUPS",
+    "GLUE_SERVICE",
+    "GLUE_SPARK_LOG_GROUPS",
+    "NOTEBOOK_LOG_GROUP",
+    "PROCESSING_JOB_LOG_GROUP",
+    "Account",
+    "LakeTargets",
+    "NotebookTargets",
+    "Policy",
+    "SageMakerTargets",
+    "WorkflowTargets",
+    "allow",
+    "assume_role_policy",
+    "bucket_arn",
+    "catalog_arns",
+    "document",
+    "ecr_image_pull_statements",
+    "endpoint_function_policy",
+    "execution_log_statements",
+    "glue_crawler_policy",
+    "glue_job_policy",
+    "glue_session_policy",
+    "list_bucket",
+    "list_whole_bucket",
+    "notebook_policy",
+    "objects_arn",
+    "pass_role",
+    "processing_job_policy",
+    "processing_state_machine_policy",
+    "rename_output_function_policy",
+    "run_metadata_function_policy",
+    "sagemaker_execution_policy",
+    "sagemaker_job_monitoring_statements",
+    "start_processing_policy",
+    "state_machine_policy",
+    "tls_only_bucket_policy",
+    "trigger_function_policy",
+    "use_kms_key",
+    "write_logs",
+]

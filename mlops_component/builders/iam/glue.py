@@ -1,0 +1,114 @@
+"""Policies of the Glue ETL job and the data catalog's crawlers (mlops_component/components/etl.py)."""
+
+from __future__ import annotations
+
+from mlops_component.builders.iam.statements import (
+    Account,
+    Policy,
+    allow,
+    document,
+    list_bucket,
+    objects_arn,
+    use_kms_key,
+)
+
+GLUE_SERVICE = "glue.amazonaws.com"
+# Where Glue writes logs: Python shell jobs, Spark jobs (including continuous logging), and crawlers.
+GLUE_PYTHON_SHELL_LOG_GROUPS = "/aws-glue/python-jobs/"
+GLUE_SPARK_LOG_GROUPS = "/aws-glue/jobs/"
+GLUE_CRAWLER_LOG_GROUP = "/aws-glue/crawlers"
+_CREATE_AND_WRITE_LOGS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+# The catalog actions a crawler takes to create and update its tables and partitions (it never deletes:
+# its schema change policy only logs deletions).
+_CRAWLER_CATALOG_ACTIONS = [
+    "glue:GetDatabase",
+    "glue:GetTable",
+    "glue:GetTables",
+    "glue:CreateTable",
+    "glue:UpdateTable",
+    "glue:GetPartition",
+    "glue:GetPartitions",
+    "glue:BatchGetPartition",
+    "glue:CreatePartition",
+    "glue:BatchCreatePartition",
+    "glue:UpdatePartition",
+    "glue:BatchUpdatePartition",
+]
+
+
+def glue_job_policy(
+    account: Account,
+    *,
+    feature_bucket: str,
+    source_bucket: str,
+    extracts_bucket: str,
+    input_prefixes: list[str],
+    code_prefix: str,
+    output_prefixes: list[str],
+    log_group_prefix: str,
+    kms_key_arn: str | None = None,
+) -> Policy:
+    """What the ETL job may do: read raw data and its own code, write the extracts, and log.
+
+    It can read only the feature store's input prefixes (never write there, so it cannot start the pipeline
+    again) and write only the extract prefixes. `log_group_prefix` is the job type's log group family.
+    """
+    p = account.partition
+    return document(
+        list_bucket(p, feature_bucket, input_prefixes, "ListFeatureStoreInputs"),
+        allow(
+            ["s3:GetObject"],
+            [objects_arn(p, feature_bucket, prefix) for prefix in input_prefixes],
+            sid="ReadFeatureStoreInputs",
+        ),
+        allow(["s3:GetObject"], objects_arn(p, source_bucket, code_prefix), sid="ReadEtlCode"),
+        list_bucket(p, extracts_bucket, output_prefixes, "ListExtracts"),
+        allow(
+            ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+            [objects_arn(p, extracts_bucket, prefix) for prefix in output_prefixes],
+            sid="ReadWriteExtracts",
+        ),
+        allow(
+            _CREATE_AND_WRITE_LOGS,
+            [account.arn("logs", f"log-group:{log_group_prefix}*")],
+            sid="WriteJobLogs",
+        ),
+        *use_kms_key(kms_key_arn, via_service=f"s3.{account.region}.amazonaws.com"),
+    )
+
+
+def glue_crawler_policy(
+    account: Account,
+    *,
+    database_name: str,
+    crawler_name: str,
+    bucket: str,
+    prefixes: list[str],
+    kms_key_arn: str | None = None,
+) -> Policy:
+    """What one crawler may do: read its S3 prefixes, maintain tables in one database, and log."""
+    p = account.partition
+    log_group = account.arn("logs", f"log-group:{GLUE_CRAWLER_LOG_GROUP}")
+    return document(
+        list_bucket(p, bucket, prefixes, "ListCrawledPrefixes"),
+        allow(
+            ["s3:GetObject"],
+            [objects_arn(p, bucket, prefix) for prefix in prefixes],
+            sid="ReadCrawledObjects",
+        ),
+        allow(
+            _CRAWLER_CATALOG_ACTIONS,
+            [
+                account.arn("glue", "catalog"),
+                account.arn("glue", f"database/{database_name}"),
+                account.arn("glue", f"table/{database_name}/*"),
+            ],
+            sid="MaintainTablesInOneDatabase",
+        ),
+        allow(
+            _CREATE_AND_WRITE_LOGS,
+            [log_group, f"{log_group}:log-stream:{crawler_name}"],
+            sid="WriteCrawlerLogs",
+        ),
+        *use_kms_key(kms_key_arn, encrypt=False, via_service=f"s3.{account.region}.amazonaws.com"),
+    )

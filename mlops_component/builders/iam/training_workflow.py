@@ -1,0 +1,323 @@
+"""Policies of the training workflow's roles: the state machine, SageMaker execution, the functions, the image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_component.builders.iam.statements import (
+    Account,
+    Policy,
+    allow,
+    document,
+    list_bucket,
+    list_whole_bucket,
+    objects_arn,
+    pass_role,
+    use_kms_key,
+    write_logs,
+)
+
+# --- Training workflow roles ----------------------------------------------------------------------------------
+
+# The EventBridge rules Step Functions manages to learn when a .sync SageMaker job ends.
+_SYNC_RULES = {
+    "tuning": "StepFunctionsGetEventsForSageMakerTuningJobsRule",
+    "transform": "StepFunctionsGetEventsForSageMakerTransformJobsRule",
+}
+
+
+@dataclass(frozen=True)
+class WorkflowTargets:
+    """What the training workflow's role may act on, by name or ARN."""
+
+    job_name: str
+    glue_job_name: str
+    sagemaker_role_arn: str
+    topic_arn: str
+    function_arns: list[str]
+    prediction_crawler_name: str | None  # batch mode
+    endpoint_name: str | None  # endpoint mode
+
+
+def state_machine_policy(account: Account, targets: WorkflowTargets, *, tracing: bool) -> Policy:
+    """Exactly what the training workflow's tasks call, on the resources the run creates or uses."""
+    run = f"{targets.job_name}-*"  # every SageMaker resource a run creates is named "<job_name>-<suffix>"
+    tuning = account.sagemaker("hyper-parameter-tuning-job", run)
+    # The tuning job starts training jobs named after itself and tags them with the run's tags.
+    training = account.sagemaker("training-job", run)
+    model = account.sagemaker("model", run)
+    statements = [
+        allow(
+            ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"],
+            account.arn("glue", f"job/{targets.glue_job_name}"),
+            sid="RunEtlJob",
+        ),
+        allow(
+            [
+                "sagemaker:CreateHyperParameterTuningJob",
+                "sagemaker:DescribeHyperParameterTuningJob",
+                "sagemaker:StopHyperParameterTuningJob",
+                "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+            ],
+            tuning,
+            sid="TuneHyperparameters",
+        ),
+        allow(["sagemaker:CreateModel"], model, sid="CreateModel"),
+        pass_role(targets.sagemaker_role_arn, "sagemaker.amazonaws.com"),
+        allow(
+            ["lambda:InvokeFunction"],
+            [*targets.function_arns, *(f"{a}:*" for a in targets.function_arns)],
+            sid="InvokeFunctions",
+        ),
+        allow(["sns:Publish"], targets.topic_arn, sid="NotifyFailures"),
+    ]
+    tagged = [tuning, training, model]
+    rules = [_SYNC_RULES["tuning"]]
+    if targets.prediction_crawler_name:
+        transform = account.sagemaker("transform-job", run)
+        tagged.append(transform)
+        rules.append(_SYNC_RULES["transform"])
+        statements += [
+            allow(
+                [
+                    "sagemaker:CreateTransformJob",
+                    "sagemaker:DescribeTransformJob",
+                    "sagemaker:StopTransformJob",
+                ],
+                transform,
+                sid="BatchTransform",
+            ),
+            allow(
+                ["glue:StartCrawler"],
+                account.arn("glue", f"crawler/{targets.prediction_crawler_name}"),
+                sid="Crawl",
+            ),
+        ]
+    if targets.endpoint_name:
+        endpoint_config = account.sagemaker("endpoint-config", run)
+        tagged.append(endpoint_config)
+        statements += [
+            allow(["sagemaker:CreateEndpointConfig"], endpoint_config, sid="CreateEndpointConfig"),
+            allow(
+                ["sagemaker:DescribeEndpoint"],
+                account.sagemaker("endpoint", targets.endpoint_name),
+                sid="WatchEndpoint",
+            ),
+        ]
+    statements += [
+        # Step Functions tags what it starts with .sync, and reads the tags back.
+        allow(["sagemaker:AddTags", "sagemaker:ListTags"], tagged, sid="TagRunResources"),
+        allow(
+            ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+            [account.arn("events", f"rule/{rule}") for rule in rules],
+            sid="ManageSyncRules",
+        ),
+    ]
+    statements += execution_log_statements(tracing=tracing)
+    return document(*statements)
+
+
+def execution_log_statements(*, tracing: bool) -> list[dict[str, Any]]:
+    """What a state machine's role needs to deliver execution logs, and to send traces when tracing is on."""
+    statements = [
+        # Log delivery is configured on the account's delivery service, which has no resource-level permissions.
+        allow(
+            [
+                "logs:CreateLogDelivery",
+                "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups",
+            ],
+            "*",
+            sid="DeliverExecutionLogs",
+        )
+    ]
+    if tracing:
+        # X-Ray's write APIs have no resource-level permissions.
+        statements.append(
+            allow(
+                [
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                ],
+                "*",
+                sid="Trace",
+            )
+        )
+    return statements
+
+
+@dataclass(frozen=True)
+class SageMakerTargets:
+    """What training, transform and endpoint instances read and write."""
+
+    extracts_bucket: str
+    models_bucket: str
+    output_bucket: str
+    repository_arn: str | None  # None with a built-in image, which SageMaker pulls itself
+    endpoint_name: str | None
+    kms_key_arn: str | None
+
+
+def sagemaker_execution_policy(account: Account, targets: SageMakerTargets) -> Policy:
+    """The role SageMaker jobs and endpoints run as: their data, their image, their logs."""
+    p = account.partition
+    statements = [
+        list_bucket(p, targets.extracts_bucket, ["train/", "validation/", "score/"]),
+        allow(
+            ["s3:GetObject"],
+            [
+                objects_arn(p, targets.extracts_bucket, prefix)
+                for prefix in ("train/", "validation/", "score/")
+            ],
+            sid="ReadExtracts",
+        ),
+        list_bucket(p, targets.models_bucket, ["tuning/"]),
+        allow(
+            ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+            objects_arn(p, targets.models_bucket, "tuning/"),
+            sid="ReadWriteModels",
+        ),
+        allow(
+            ["s3:PutObject", "s3:AbortMultipartUpload"],
+            objects_arn(p, targets.output_bucket, "predictions/"),
+            sid="WritePredictions",
+        ),
+        *sagemaker_job_monitoring_statements(
+            account,
+            [
+                "/aws/sagemaker/TrainingJobs",
+                "/aws/sagemaker/TransformJobs",
+                *([f"/aws/sagemaker/Endpoints/{targets.endpoint_name}"] if targets.endpoint_name else []),
+            ],
+        ),
+        *use_kms_key(targets.kms_key_arn),
+    ]
+    if targets.repository_arn:
+        statements += ecr_image_pull_statements(targets.repository_arn)
+    return document(*statements)
+
+
+def sagemaker_job_monitoring_statements(account: Account, log_groups: list[str]) -> list[dict[str, Any]]:
+    """What a SageMaker execution role needs for its jobs' logs (in SageMaker's log groups) and metrics."""
+    return [
+        allow(
+            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            [account.log_group(name) for name in log_groups],
+            sid="WriteJobLogs",
+        ),
+        # PutMetricData has no resource-level permissions; the namespace condition keeps it to SageMaker's.
+        allow(
+            ["cloudwatch:PutMetricData"],
+            "*",
+            sid="PublishJobMetrics",
+            StringLike={"cloudwatch:namespace": "/aws/sagemaker/*"},
+        ),
+    ]
+
+
+# --- Function roles ---------------------------------------------------------------------------------------------
+
+
+def trigger_function_policy(
+    account: Account, *, feature_bucket: str, data_prefixes: list[str], state_machine_arn: str, log_group: str
+) -> Policy:
+    """Look at landed data and start the workflow; nothing else."""
+    p = account.partition
+    return document(
+        list_whole_bucket(p, feature_bucket),
+        allow(
+            ["s3:GetObject", "s3:GetObjectVersion"],
+            [objects_arn(p, feature_bucket, prefix) for prefix in data_prefixes],
+            sid="InspectLandedData",
+        ),
+        allow(["states:StartExecution"], state_machine_arn, sid="StartWorkflow"),
+        write_logs([account.log_group(log_group)]),
+    )
+
+
+def run_metadata_function_policy(
+    account: Account,
+    *,
+    job_name: str,
+    metadata_bucket: str,
+    metadata_prefix: str,
+    kms_key_arn: str | None,
+    log_group: str,
+) -> Policy:
+    """Read the finished tuning job and its best training job; write one metadata document."""
+    run = f"{job_name}-*"
+    return document(
+        allow(
+            ["sagemaker:DescribeHyperParameterTuningJob"],
+            account.sagemaker("hyper-parameter-tuning-job", run),
+            sid="ReadTuningJob",
+        ),
+        allow(
+            ["sagemaker:DescribeTrainingJob"], account.sagemaker("training-job", run), sid="ReadTrainingJob"
+        ),
+        allow(
+            ["s3:PutObject"],
+            objects_arn(account.partition, metadata_bucket, metadata_prefix),
+            sid="WriteMetadata",
+        ),
+        *use_kms_key(kms_key_arn, decrypt=False),
+        write_logs([account.log_group(log_group)]),
+    )
+
+
+def endpoint_function_policy(
+    account: Account, *, job_name: str, endpoint_name: str, log_group: str
+) -> Policy:
+    """Create or update one endpoint, by name, from a run's endpoint config."""
+    endpoint = account.sagemaker("endpoint", endpoint_name)
+    return document(
+        allow(["sagemaker:DescribeEndpoint", "sagemaker:AddTags"], endpoint, sid="InspectAndTagEndpoint"),
+        # Creating or updating an endpoint is authorized against both the endpoint and the config it deploys.
+        allow(
+            ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"],
+            [endpoint, account.sagemaker("endpoint-config", f"{job_name}-*")],
+            sid="DeployEndpoint",
+        ),
+        write_logs([account.log_group(log_group)]),
+    )
+
+
+def rename_output_function_policy(
+    account: Account, *, output_bucket: str, prefix: str, kms_key_arn: str | None, log_group: str
+) -> Policy:
+    """Copy a batch output to its .csv name and delete the original, under the predictions prefix only."""
+    p = account.partition
+    return document(
+        list_bucket(p, output_bucket, [prefix]),
+        allow(
+            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            objects_arn(p, output_bucket, prefix),
+            sid="RenameOutput",
+        ),
+        *use_kms_key(kms_key_arn),
+        write_logs([account.log_group(log_group)]),
+    )
+
+
+# --- The bring-your-own model image (model_image.py) -------------------------------------------------------------
+ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+
+
+def ecr_image_pull_statements(repository_arn: str) -> list[dict[str, Any]]:
+    """What SageMaker's execution role needs to pull the model image from its repository.
+
+    Reading layers is scoped to the one repository. `ecr:GetAuthorizationToken` is the exception: it names
+    no resource type (the token is for the whole registry), so IAM only accepts it on `*`.
+    """
+    return [
+        allow(ECR_PULL_ACTIONS, repository_arn, sid="PullModelImage"),
+        allow(["ecr:GetAuthorizationToken"], "*", sid="GetRegistryToken"),
+    ]

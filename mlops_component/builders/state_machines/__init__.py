@@ -1,0 +1,1 @@
+"""State machine definitions as pure builders: plain values in, ASL dicts out."""

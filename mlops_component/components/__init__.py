@@ -1,0 +1,1 @@
+"""The Pulumi components: each takes its own args and creates resources."""

@@ -1,0 +1,35 @@
+"""The S3 layout: every prefix and key the pipeline reads or writes, in one place (docs/data-contract.md).
+
+The bottom layer of the package: plain constants that the config, the builders, the components and the tools all
+share, so nothing defines a prefix twice.
+"""
+
+from __future__ import annotations
+
+# Feature store: where raw data lands; the trigger watches exactly these prefixes.
+TRAIN_PREFIX = "data/train/"
+SCORE_PREFIX = "data/score/"
+# Feature store: scratch space for the dev environment; no trigger watches it and no crawler catalogs it.
+SANDBOX_PREFIX = "sandbox/"
+
+# Source repository: the Glue job's code, its extra wheels and the notebook's bundle.
+ETL_CODE_PREFIX = "etl/"
+WHEEL_PREFIX = f"{ETL_CODE_PREFIX}python/"
+BUNDLE_PREFIX = "devenv/"
+
+# Extracts store: what the ETL writes and the training and scoring jobs read.
+TRAIN_CHANNEL_PREFIX = "train/"
+VALIDATION_CHANNEL_PREFIX = "validation/"
+SCORE_EXTRACT_PREFIX = "score/"
+SCORE_EXTRACT_KEY = f"{SCORE_EXTRACT_PREFIX}score.csv"
+SCHEMA_PREFIX = "schema/"
+SCHEMA_KEY = f"{SCHEMA_PREFIX}columns.json"
+EXTRACT_PREFIXES = [TRAIN_CHANNEL_PREFIX, SCORE_EXTRACT_PREFIX, SCHEMA_PREFIX]
+
+# Models store: the tuning job's training outputs.
+MODELS_PREFIX = "tuning/"
+# Metadata store: one record per run.
+METADATA_PREFIX = "runs/"
+# Output store: batch predictions (crawled into a table) and Athena's query results.
+PREDICTIONS_PREFIX = "predictions/"
+ATHENA_RESULTS_PREFIX = "athena-results/"

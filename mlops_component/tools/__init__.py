@@ -1,0 +1,1 @@
+"""Offline tools: the CLI, rendering, docs and the local run. Nothing here is deployed."""

@@ -1,0 +1,679 @@
+"""`mlops local-run`: the whole pipeline on this machine, stage by stage, with the code the cloud runs.
+
+The run follows one execution of the training workflow. The trigger function starts it in the embedded AWS;
+then each stage the state machine would run is run here, with the parameters the real definition gives it,
+resolved against a state document shaped like the execution's (`asl.py`):
+
+| stage     | the workflow                         | here                                                       |
+|-----------|--------------------------------------|------------------------------------------------------------|
+| data      | (data lands in the feature store)    | the given files, or generated sample data                  |
+| aws       | the stack                            | moto: the six stores, the state machine                    |
+| land      | S3 event -> trigger function         | PutObject, then the trigger handler with the S3 event      |
+| etl       | Transform Data (Glue)                | the Glue script's `run_s3` on the embedded S3              |
+| tuning    | Name Run, Tune Hyperparameters       | `run_name`; the container's `train` per trial, with Optuna |
+| metadata  | Record Run Metadata (function)       | the run-metadata handler, answering its Describe calls     |
+| gate      | Check Objective Metric               | `gate_passes`; the Fail state's cause when it fails        |
+| inference | Batch Transform + Rename Output, or  | `serve` + line-split mini-batches + the rename handler, or |
+|           | endpoint config + endpoint           | `serve` + `/ping` + one smoke request                      |
+| outputs   | (Glue crawler, metadata store)       | predictions.csv, summary.json, report.html, model/, s3/    |
+
+Whatever happens, `summary.json` says how far the run got, the report shows the trials, and `s3/` holds every
+object the embedded AWS stored; a failed stage says what went wrong and where to look.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import logging
+import os
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlops_component import layout
+from mlops_component.builders import naming
+from mlops_component.builders.state_machines import gate
+from mlops_component.builders.state_machines import training_workflow as workflow
+from mlops_component.builders.state_machines.training_workflow import (
+    TrainingResources,
+    run_name,
+    training_definition,
+)
+from mlops_component.config import MlOpsConfig
+from mlops_component.tools.local_run import asl, report
+from mlops_component.tools.local_run.aws import DEFAULT_REGION, EmbeddedAws
+from mlops_component.tools.local_run.errors import LocalRunError
+from mlops_component.tools.local_run.outputs import (
+    DATA_DIR,
+    LOGS_DIR,
+    MODEL_DIR,
+    PREDICTIONS_FILE,
+    REPORT_FILE,
+    S3_DIR,
+    SERVING_DIR,
+    SUMMARY_FILE,
+    TRIALS_DIR,
+    atomic,
+    clear_previous_outputs,
+    describe_outputs,
+    display,
+    output_paths,
+    replace_folder,
+    write_text,
+)
+from mlops_component.tools.local_run.progress import Progress
+from mlops_component.tools.local_run.scoring import (
+    ModelServer,
+    TransformRequest,
+    batch_transform,
+    smoke_request,
+    unpack_model,
+)
+from mlops_component.tools.local_run.shipped import load_etl_script, program_command, program_environment
+from mlops_component.tools.local_run.tuning import LocalSageMaker, TrainingJob, TuningResult, tune
+from mlops_component.tools.sample_data import DEFAULT_ROWS, DEFAULT_SEED, write_sample_data
+
+STAGES = ["data", "aws", "land", "etl", "tuning", "metadata", "gate", "inference", "outputs"]
+LOCAL_JOB_NAME = "employee-attrition"
+LOCAL_NAME_PREFIX = "mlops-local"
+
+
+@dataclass(frozen=True)
+class LocalRunOptions:
+    """What the command line gives a local run besides the config."""
+
+    out_dir: Path
+    train: Path | None = None
+    score: Path | None = None
+    stack_file: Path | None = None
+    rows: int = DEFAULT_ROWS
+    """Training rows of the generated sample data (when no training file is given)."""
+    seed: int = DEFAULT_SEED
+    """Seeds the sample data and the tuner's sampler."""
+
+
+def local_config() -> MlOpsConfig:
+    """The configuration of a local run without a stack file: the defaults, plus names and no upload paths."""
+    return MlOpsConfig.model_validate(
+        {
+            "job_name": LOCAL_JOB_NAME,
+            "name_prefix": LOCAL_NAME_PREFIX,
+            "train_local_path": None,
+            "score_local_path": None,
+        },
+        context={"base_dir": Path.cwd()},
+    )
+
+
+def unsupported(config: MlOpsConfig) -> list[str]:
+    """Settings a local run cannot honour, each with the reason."""
+    problems = []
+    if config.built_in_model_image:
+        problems.append(
+            f"built_in_model_image ({config.built_in_model_image}) is a SageMaker image that needs Docker and "
+            "AWS to run; local runs train and serve with the bring-your-own container folder "
+            "(byo_model_image_source_path)"
+        )
+    return problems
+
+
+def run_local(
+    config: MlOpsConfig, options: LocalRunOptions, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Run the pipeline locally; return the summary. Raises LocalRunError after writing what it could."""
+    return LocalRun(config, options, progress or Progress(STAGES)).run()
+
+
+class LocalRun:
+    """One local run: the state it has reached, and a method per stage."""
+
+    def __init__(self, config: MlOpsConfig, options: LocalRunOptions, progress: Progress) -> None:
+        self.config = config
+        self.options = options
+        self.progress = progress
+        # Absolute, because the container's programs run in folders of their own.
+        self.out = options.out_dir.resolve()
+        self.mode = "batch" if config.is_batch else "endpoint"
+        self.region = (config.environment.aws_region if config.environment else None) or DEFAULT_REGION
+        self.container_dir = Path(config.byo_model_image_source_path)
+        self.state: dict[str, Any] = {}
+        """The execution's state document, as the state machine would hold it."""
+        self.summary: dict[str, Any] = {
+            "status": "running",
+            "failed_stage": None,
+            "error": None,
+            "mode": self.mode,
+            "run_name": None,
+            "config": {
+                "stack_file": str(options.stack_file) if options.stack_file else None,
+                "name_prefix": config.name_prefix,
+                "job_name": config.job_name,
+                "region": self.region,
+                "etl_script": config.script_path,
+                "container": str(self.container_dir),
+            },
+            "objective": {"metric": config.tuning_metric, "type": config.tuning_objective},
+            "operator": config.inference_comparison_operator,
+            "threshold": config.inference_metric_threshold,
+            "gate_passed": None,
+            "static_hyperparameters": dict(config.static_hyperparameters),
+            "trials": [],
+            "best": None,
+            "timings": {},
+        }
+        self.tuning: TuningResult | None = None
+        self.aws: EmbeddedAws | None = None
+        self.inputs: tuple[Path | None, Path | None] = (None, None)
+        self.definition: dict[str, Any] = {}
+        """The training workflow's definition, as the stack would deploy it for this config."""
+        self.state_machine_arn = ""
+
+    # --- The run ------------------------------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        started = time.perf_counter()
+        # Bad input files stop the run before anything in the output folder changes.
+        self.inputs = (
+            self._input_file("--train", self.options.train),
+            self._input_file("--score", self.options.score),
+        )
+        self._prepare_output_folder()
+        self.progress.note(
+            f"mlops local-run: {self.mode} mode, {self.config.max_number_training_jobs} trial(s) "
+            f"({self.config.max_parallel_training_jobs} at a time), gate {self.config.tuning_metric} "
+            f"{self.config.inference_comparison_operator} {self.config.inference_metric_threshold}"
+        )
+        try:
+            try:
+                self._stages()
+                self.summary["status"] = "succeeded"
+            except LocalRunError as error:
+                self.summary.update(status="failed", failed_stage=error.stage, error=error.message)
+                raise
+            except KeyboardInterrupt:
+                self.summary.update(status="interrupted", error="interrupted (Ctrl-C)")
+                raise
+            except Exception as error:  # unexpected: the traceback is kept with the run's other traces
+                self.summary.update(
+                    status="failed", failed_stage="unexpected", error=f"{type(error).__name__}: {error}"
+                )
+                write_text(self.out / LOGS_DIR / "traceback.txt", traceback.format_exc())
+                raise
+            finally:
+                self._write_outputs(started)
+        except LocalRunError as error:
+            error.kept = describe_outputs(self.out)
+            raise
+        finally:
+            if self.aws is not None:
+                self.aws.stop()
+        return self.summary
+
+    def _stages(self) -> None:
+        with self.progress.stage("data", "input files"):
+            train, score = self._data()
+        with self.progress.stage("aws", "embedded AWS (moto, in this process)"):
+            self.aws = EmbeddedAws(
+                self.config.name_prefix, self.region, feature_store=self.config.feature_store_override
+            ).start()
+            self._aws(self.aws)
+        self._pipeline(self.aws, train, score)
+
+    def _pipeline(self, aws: EmbeddedAws, train: Path, score: Path | None) -> None:
+        stage = self.progress.stage
+        with stage("land", f"data into the feature store; the trigger function decides ({self.mode} mode)"):
+            self._land(aws, train, score)
+        with stage("etl", f"Transform Data: {display(Path(self.config.script_path))} on the embedded S3"):
+            self._etl(aws)
+        with stage("tuning", "Name Run, Tune Hyperparameters: the container's train program per trial"):
+            self._tune(aws)
+        with stage("metadata", "Record Run Metadata: the run-metadata function"):
+            self._record(aws)
+        with stage("gate", "Check Objective Metric"):
+            self._gate()
+        what = (
+            "Batch Transform: serve + line-split mini-batches, then Rename Output"
+            if self.mode == "batch"
+            else "endpoint: serve + /ping + one smoke request"
+        )
+        with stage("inference", what):
+            self._inference(aws)
+
+    def _parameters(self, state: str) -> dict[str, Any]:
+        """The parameters the workflow's `state` would send, resolved against the run's state document."""
+        resolved: dict[str, Any] = asl.resolve(asl.state_parameters(self.definition, state), self.state)
+        return resolved
+
+    # --- Stages ---------------------------------------------------------------------------------------------------
+
+    def _data(self) -> tuple[Path, Path | None]:
+        line = self.progress.line
+        train, score = self.inputs
+        if train is None and self.config.train_local_path:
+            train = Path(self.config.train_local_path)
+            line(f"train: {display(train)} (trainLocalPath of the stack)")
+        if score is None and self.config.score_local_path and self.config.is_batch:
+            score = Path(self.config.score_local_path)
+            line(f"score: {display(score)} (scoreLocalPath of the stack)")
+        if train is None:
+            files = write_sample_data(self.out / DATA_DIR, self.options.rows, seed=self.options.seed)
+            line(
+                f"generated sample data (seed {self.options.seed}): {display(files.train)} ({files.train_rows} rows), "
+                f"{display(files.score)} ({files.score_rows} rows)"
+            )
+            train = files.train
+            if score is None:
+                score = files.score
+        elif self.options.train:
+            line(f"train: {display(train)}")
+        if not self.config.is_batch:
+            if score is not None:
+                line("endpoint mode scores nothing from a file: the score file is not used")
+            score = None
+        elif score is None:
+            score = train
+            line(
+                f"score: {display(train)} (no score file given: batch mode scores the training file; its label is ignored)"
+            )
+        elif self.options.score:
+            line(f"score: {display(score)}")
+        self.summary["data"] = {"train": str(train), "score": str(score) if score else None}
+        return train, score
+
+    def _input_file(self, option: str, path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        if not path.exists():
+            raise LocalRunError("data", f"{option} {path}: no such file")
+        if not path.is_file():
+            raise LocalRunError("data", f"{option} {path}: not a file")
+        if not os.access(path, os.R_OK):
+            raise LocalRunError("data", f"{option} {path}: not readable")
+        return path
+
+    def _aws(self, aws: EmbeddedAws) -> None:
+        aws.create_stores()
+        for store, bucket in aws.buckets.items():
+            self.progress.line(f"{store:<17} s3://{bucket}")
+        if self.config.kms_key_arn:
+            self.progress.line("kms_key_arn is not emulated: the local stores use SSE-S3")
+        self.definition = training_definition(self.config, self._resources(aws))
+        machine = naming.resource_name(self.config.name_prefix, "training")
+        self.state_machine_arn = aws.create_state_machine(machine, self.definition)
+        self.progress.line(
+            f"state machine {self.state_machine_arn} (the real definition; moto does not run it)"
+        )
+        self.summary["stores"] = dict(aws.buckets)
+        self.summary["state_machine"] = self.state_machine_arn
+
+    def _resources(self, aws: EmbeddedAws) -> TrainingResources:
+        """What the definition names; the ARNs follow the deployment's naming, for a realistic definition."""
+        prefix, account = self.config.name_prefix, aws.account
+
+        def function(module: str) -> str:
+            return account.arn("lambda", f"function:{naming.resource_name(prefix, module)}")
+
+        return TrainingResources(
+            glue_job_name=naming.resource_name(prefix, self.config.glue_job_name),
+            etl_timeout_seconds=self.config.glue_job_timeout_minutes * 60,
+            extracts_bucket=aws.buckets["extracts"],
+            models_bucket=aws.buckets["models"],
+            output_bucket=aws.buckets["output"],
+            image_uri=self.container_dir.resolve().as_uri(),
+            sagemaker_role_arn=account.arn("iam", f"role/{prefix}-sagemaker", regional=False),
+            topic_arn=account.arn("sns", naming.resource_name(prefix, "failures")),
+            run_metadata_function_arn=function("run-metadata"),
+            rename_output_function_arn=function("rename-output") if self.config.is_batch else None,
+            prediction_crawler_name=naming.resource_name(prefix, "predictions-crawler")
+            if self.config.is_batch
+            else None,
+            endpoint_function_arn=None if self.config.is_batch else function("endpoint"),
+        )
+
+    def _land(self, aws: EmbeddedAws, train: Path, score: Path | None) -> None:
+        log = self.out / LOGS_DIR / "trigger.log"
+        started: list[dict[str, Any]] = []
+        for path, prefix in ((train, layout.TRAIN_PREFIX), (score, layout.SCORE_PREFIX)):
+            if path is None:
+                continue
+            landed = aws.land(path, prefix)
+            self.progress.line(f"landed {landed.uri} (version {landed.version_id}, {landed.size} bytes)")
+            result = aws.notify_trigger(
+                landed, state_machine_arn=self.state_machine_arn, inference_mode=self.mode, log_path=log
+            )
+            started += result["started"]
+            self.progress.line(_trigger_outcome(result))
+        if not started:
+            raise LocalRunError("land", f"the trigger function started no run; see {display(log)}")
+        execution = started[-1]
+        self.state = aws.execution_input(execution["execution_arn"])
+        self.summary["execution"] = {
+            "name": execution["execution_name"],
+            "arn": execution["execution_arn"],
+            "input": copy.deepcopy(self.state),
+        }
+
+    def _etl(self, aws: EmbeddedAws) -> None:
+        parameters = self._parameters(workflow.TRANSFORM_DATA)
+        arguments = {name.removeprefix("--"): value for name, value in parameters["Arguments"].items()}
+        self.progress.line(" ".join(f"--{k} {v or '(empty)'}" for k, v in arguments.items()))
+        script = load_etl_script(Path(self.config.script_path))
+        rejected = getattr(script, "TransformError", ValueError)
+        log = self.out / LOGS_DIR / "etl.log"
+        with _logging_to(log):
+            try:
+                written = script.run_s3(aws.s3, **arguments)
+            except rejected as error:
+                files = self.summary["data"]
+                raise LocalRunError(
+                    "etl",
+                    f"the ETL rejected the data: {error}\n  train file: {files['train']}\n  score file: "
+                    f"{files['score'] or '(none: endpoint mode)'}",
+                ) from None
+            # A user's own script may fail in any way; its traceback goes to the log.
+            except Exception as error:
+                logging.getLogger("mlops.local_run").exception("the ETL script failed")
+                raise LocalRunError(
+                    "etl",
+                    f"the ETL script failed: {type(error).__name__}: {error} (traceback in {display(log)})",
+                ) from None
+        for key, outcome in written.items():
+            self.progress.line(f"{outcome} s3://{arguments['destination_bucket']}/{key}")
+
+    def _tune(self, aws: EmbeddedAws) -> None:
+        name = run_name(self.config.job_name)
+        self.state["run"] = {"name": name}
+        self.summary["run_name"] = name
+        self.progress.line(f"run name {name}")
+        request = self._parameters(workflow.TUNE)
+        job = TrainingJob.from_request(
+            request,
+            s3=aws.s3,
+            command=program_command(self.container_dir, "train"),
+            channels_dir=self.out / TRIALS_DIR / ".channels",
+            environment=program_environment(),
+        )
+        self.tuning = tune(
+            request,
+            job=job,
+            s3=aws.s3,
+            trials_dir=self.out / TRIALS_DIR,
+            seed=self.options.seed,
+            cpus=_cpus(),
+            say=self.progress.line,
+        )
+        self._summarise_trials()
+        self.tuning.check(lambda path: display(path))
+        best = self.tuning.best
+        assert best is not None  # check() fails the run when no trial completed
+        self.progress.line(
+            f"best: trial {best.number} ({best.name}) {self.tuning.objective_metric}={best.objective:.4f}"
+        )
+
+    def _record(self, aws: EmbeddedAws) -> None:
+        assert self.tuning is not None and self.tuning.best is not None
+        best = self.tuning.best
+        sagemaker = LocalSageMaker(
+            self.tuning,
+            arn=aws.account.sagemaker,
+            training_image=self.container_dir.resolve().as_uri(),
+        )
+        described = sagemaker.describe_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=self.tuning.name
+        )
+        # Tune Hyperparameters' ResultSelector keeps the tuning job's name and its best training job.
+        self.state["tuning"] = {
+            "name": described["HyperParameterTuningJobName"],
+            "best": described["BestTrainingJob"],
+        }
+        payload = self._parameters(workflow.RECORD_METADATA)["Payload"]
+        result = aws.invoke(
+            "run_metadata",
+            payload,
+            environment={
+                "METADATA_BUCKET": aws.buckets["metadata"],
+                "layout.METADATA_PREFIX": layout.METADATA_PREFIX,
+            },
+            clients={"sagemaker": sagemaker},
+            log_path=self.out / LOGS_DIR / "run_metadata.log",
+            stage="metadata",
+        )
+        # The Lambda task's ResultSelector keeps the function's payload as `result`.
+        self.state["metadata"] = {"result": result}
+        self.summary["run_record"] = result["metadata_uri"]
+        self.progress.line(f"run record {result['metadata_uri']}")
+        self.progress.line(f"best model {result['model_data_url']}")
+        replace_folder(best.model_dir, self.out / MODEL_DIR)
+        self.progress.line(f"the best trial's model folder copied to {display(self.out / MODEL_DIR)}")
+
+    def _gate(self) -> None:
+        value = float(asl.path_value(gate.OBJECTIVE_VALUE_PATH, self.state))
+        operator, threshold = (
+            self.config.inference_comparison_operator,
+            self.config.inference_metric_threshold,
+        )
+        passed = gate.gate_passes(operator, value, threshold)
+        self.summary["gate_passed"] = passed
+        if not passed:
+            # The words of the workflow's own Fail state, evaluated from the definition.
+            failure = self._parameters(workflow.EXPLAIN_GATE_FAILURE)
+            raise LocalRunError("gate", f"{failure['Error']}: {failure['Cause']}")
+        self.progress.line(f"{self.config.tuning_metric} {value:.4f} {operator} {threshold}: passed")
+
+    def _inference(self, aws: EmbeddedAws) -> None:
+        model = self._parameters(workflow.CREATE_MODEL)
+        model_data_url = model["PrimaryContainer"]["ModelDataUrl"]
+        root = self.out / SERVING_DIR
+        root.mkdir(parents=True, exist_ok=True)
+        archive = root / "model.tar.gz"
+        bucket, _, key = model_data_url.removeprefix("s3://").partition("/")
+        aws.s3.download_file(bucket, key, str(archive))
+        unpack_model(archive, root / "model")
+        self.progress.line(
+            f"model {model['ModelName']}: {model_data_url} unpacked into {display(root / 'model')}"
+        )
+        server = ModelServer(
+            program_command(self.container_dir, "serve"),
+            root,
+            self.out / LOGS_DIR / "serve.log",
+            program_environment(),
+        )
+        if self.mode == "batch":
+            self._batch(aws, server)
+        else:
+            self._endpoint(aws, server)
+
+    def _batch(self, aws: EmbeddedAws, server: ModelServer) -> None:
+        request = TransformRequest.from_parameters(self._parameters(workflow.BATCH_TRANSFORM))
+        with server:
+            self.progress.line(f"serve answered /ping on 127.0.0.1:{server.port}")
+            result = batch_transform(server, aws.s3, request, server.root)
+        self.progress.line(
+            f"{result.records} records in {result.batches} mini-batch(es) of at most "
+            f"{request.max_payload_bytes // (1024 * 1024)} MB, {result.concurrency} in flight; "
+            f"wrote s3://{request.output_bucket}/{result.output_key}"
+        )
+        self._check_stopped(server)
+        payload = self._parameters(workflow.RENAME_OUTPUT)["Payload"]
+        renamed = aws.invoke(
+            "rename_output",
+            payload,
+            environment={},
+            clients={},
+            log_path=self.out / LOGS_DIR / "rename_output.log",
+            stage="inference",
+        )
+        self.progress.line(f"renamed to s3://{renamed['bucket']}/{renamed['key']}")
+        rows = self._write_predictions(aws, renamed["bucket"], renamed["key"])
+        if rows != result.records:
+            raise LocalRunError(
+                "inference",
+                f"{rows} predictions for {result.records} scoring rows; every row needs one prediction",
+            )
+        self.summary["inference"] = {
+            "mode": "batch",
+            "records": result.records,
+            "mini_batches": result.batches,
+            "max_payload_mb": request.max_payload_bytes // (1024 * 1024),
+            "concurrent_requests": result.concurrency,
+            "output": f"s3://{renamed['bucket']}/{renamed['key']}",
+            "server_stopped": f"exit {server.exit_status} after SIGTERM in {server.stop_seconds}s",
+        }
+        self.summary["predictions"] = {"path": str(self.out / PREDICTIONS_FILE), "rows": rows}
+        self.progress.line(f"{rows} predictions in {display(self.out / PREDICTIONS_FILE)}")
+
+    def _endpoint(self, aws: EmbeddedAws, server: ModelServer) -> None:
+        extracts = aws.buckets["extracts"]
+        schema = json.loads(aws.s3.get_object(Bucket=extracts, Key=layout.SCHEMA_KEY)["Body"].read())
+        body = aws.s3.get_object(Bucket=extracts, Key=f"{layout.TRAIN_CHANNEL_PREFIX}train.csv")["Body"]
+        lines = body.iter_lines()
+        header = next(csv.reader([next(lines).decode("utf-8")]))
+        first = dict(zip(header, next(csv.reader([next(lines).decode("utf-8")])), strict=True))
+        record = [first[name] for name in schema["features"]]
+        with server:
+            ping = time.perf_counter()
+            self.progress.line(f"serve answered /ping on 127.0.0.1:{server.port}")
+            probability = smoke_request(server, record)
+            seconds = round(time.perf_counter() - ping, 3)
+            self.progress.line(
+                f"smoke request: {schema['id']} {first.get(schema['id'])} -> probability {probability:.4f}; "
+                f"endpoint {self.config.endpoint_name} would be created or updated in AWS"
+            )
+        self._check_stopped(server)
+        self.summary["inference"] = {
+            "mode": "endpoint",
+            "endpoint_name": self.config.endpoint_name,
+            "ping": 200,
+            "smoke_request": {
+                "id": first.get(schema["id"]),
+                "probability": probability,
+                "seconds": seconds,
+            },
+            "server_stopped": f"exit {server.exit_status} after SIGTERM in {server.stop_seconds}s",
+        }
+
+    def _check_stopped(self, server: ModelServer) -> None:
+        if not server.stopped_cleanly:
+            raise LocalRunError(
+                "inference",
+                f"the model server did not stop cleanly on SIGTERM (exit {server.exit_status}); see {display(server.log_path)}",
+            )
+        self.progress.line(
+            f"serve stopped on SIGTERM in {server.stop_seconds:.1f}s (exit {server.exit_status})"
+        )
+
+    # --- Outputs --------------------------------------------------------------------------------------------------
+
+    def _write_predictions(self, aws: EmbeddedAws, bucket: str, key: str) -> int:
+        """The renamed Batch Transform output, with a header, as `predictions.csv`; returns the row count."""
+        extracts = aws.buckets["extracts"]
+        schema = json.loads(aws.s3.get_object(Bucket=extracts, Key=layout.SCHEMA_KEY)["Body"].read())
+        id_column = schema.get("id") or "id"
+        target = self.out / PREDICTIONS_FILE
+        rows = 0
+        with atomic(target) as partial, partial.open("w", encoding="utf-8", newline="") as sink:
+            sink.write(f"{id_column},probability\n")
+            for line in aws.s3.get_object(Bucket=bucket, Key=key)["Body"].iter_lines():
+                if line.strip():
+                    sink.write(line.decode("utf-8") + "\n")
+                    rows += 1
+        return rows
+
+    def _summarise_trials(self) -> None:
+        assert self.tuning is not None
+        self.summary["tuning_job"] = self.tuning.name
+        self.summary["trials"] = [
+            {
+                "number": t.number,
+                "name": t.name,
+                "status": t.status,
+                "hyperparameters": t.tuned,
+                "objective": t.objective,
+                "metrics": t.metrics,
+                "seconds": t.seconds,
+                "failure": t.failure,
+                "model_data_url": t.model_data_url,
+                "folder": str(t.folder),
+            }
+            for t in self.tuning.trials
+        ]
+        best = self.tuning.best
+        if best is not None:
+            self.summary["best"] = {
+                "trial": best.number,
+                "training_job": best.name,
+                "hyperparameters": best.tuned,
+                "objective_metric": self.tuning.objective_metric,
+                "value": best.objective,
+                "metrics": best.metrics,
+                "model_data_url": best.model_data_url,
+                "model": str(self.out / MODEL_DIR),
+            }
+
+    def _prepare_output_folder(self) -> None:
+        if self.out.exists() and not self.out.is_dir():
+            raise LocalRunError("data", f"--out {self.options.out_dir}: exists and is not a folder")
+        try:
+            cleared = clear_previous_outputs(self.out)
+            (self.out / LOGS_DIR).mkdir()
+        except OSError as error:
+            raise LocalRunError(
+                "data", f"cannot write to {self.options.out_dir}: {error.strerror or error}"
+            ) from None
+        if cleared:
+            self.progress.note(f"cleared the previous run's {', '.join(cleared)} in {display(self.out)}")
+
+    def _write_outputs(self, started: float) -> None:
+        """The embedded S3's objects, summary.json and report.html, whatever state the run ended in."""
+        with self.progress.stage(
+            "outputs", f"summary, report and the embedded S3's objects in {display(self.out)}"
+        ):
+            if self.aws is not None and self.aws.active:
+                count = self.aws.dump(self.out / S3_DIR)
+                self.progress.line(f"{count} object(s) of the embedded S3 in {display(self.out / S3_DIR)}")
+        self.summary["timings"] = {**self.progress.timings, "total": round(time.perf_counter() - started, 3)}
+        self.summary["outputs"] = output_paths(self.out)
+        write_text(self.out / REPORT_FILE, report.render(self.summary))
+        write_text(self.out / SUMMARY_FILE, json.dumps(self.summary, indent=2, default=str) + "\n")
+
+
+def _trigger_outcome(result: dict[str, Any]) -> str:
+    if result["started"]:
+        return f"trigger: started execution {result['started'][0]['execution_name']}"
+    if result["duplicates"]:
+        return f"trigger: execution {result['duplicates'][0]['execution_name']} already exists"
+    reasons = "; ".join(item["reason"] for item in result["ignored"]) or "no reason given"
+    return f"trigger: no run yet ({reasons})"
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@contextmanager
+def _logging_to(path: Path) -> Iterator[None]:
+    """Send INFO and above from every logger to `path` for the block (the ETL logs as Glue would)."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        handler.close()
+
+
+__all__ = ["STAGES", "LocalRun", "LocalRunOptions", "local_config", "run_local", "unsupported"]
