@@ -239,13 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--partition", default="aws", help="AWS partition (default: aws)")
     render.set_defaults(run=_render)
 
-    docs = commands.add_parser(
-        "docs", help="regenerate the config reference, migration table and diagrams in docs/"
-    )
+    docs = commands.add_parser("docs", help="regenerate the reference, tables and diagrams in docs/")
     docs.add_argument("--root", default=".", help="repository folder holding docs/ (default: .)")
-    docs.add_argument(
-        "--check", action="store_true", help="only report whether the generated docs are up to date"
-    )
+    docs.add_argument("--check", action="store_true", help="only report whether docs/ is up to date")
     docs.set_defaults(run=_docs)
 
     local = commands.add_parser(
