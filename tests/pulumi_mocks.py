@@ -105,13 +105,15 @@ def _arn(typ: str, physical: str) -> str:
     return template.format(region=REGION, account=ACCOUNT_ID, name=physical)
 
 
-def run_program(program: Callable[[], Any]) -> tuple[RecordingMocks, Any]:
-    """Run `program` under fresh mocks and wait for every registration.
+def run_program(
+    program: Callable[[], Any], project: str = "mlops", stack: str = "test"
+) -> tuple[RecordingMocks, Any]:
+    """Run `program` under fresh mocks, as stack `stack` of project `project`, and wait for every registration.
 
     Returns the recording and the resolved value of whatever `program` returned (Outputs included).
     """
     mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project="mlops", stack="test", preview=False)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
     resolved: dict[str, Any] = {}
 
     def program_and_outputs() -> pulumi.Output[Any]:

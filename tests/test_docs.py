@@ -1,8 +1,11 @@
-"""Generated docs: the README matches the code, every field is referenced, and `mlops render` works."""
+"""The docs: generated parts match the code, every link resolves, the README is a short front door, and
+`mlops render` and `mlops docs` work."""
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import boto3
@@ -14,21 +17,60 @@ from mlops_component.tools import docs, render
 from mlops_component.tools.cli import main
 from mlops_component.tools.reference import config_reference
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
 ENDPOINT_MODE = "Create Model Endpoint Config"
+# Every markdown file a reader can reach: the README, the docs and the examples' READMEs.
+MARKDOWN = [README, *sorted(DOCS.glob("*.md")), *sorted((ROOT / "examples").glob("*/README.md"))]
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 
-def test_readme_generated_sections_are_up_to_date() -> None:
-    text = README.read_text()
-    assert docs.update_readme(text) == text, "README.md is out of date: run `mlops docs`"
+def test_generated_docs_are_up_to_date() -> None:
+    stale = docs.stale_files(ROOT)
+    assert not stale, f"out of date: {sorted(p.name for p in stale)}; run `mlops docs`"
 
 
 def test_every_config_field_appears_in_the_reference() -> None:
     reference = config_reference()
-    readme = README.read_text()
+    documented = (DOCS / "configuration.md").read_text()
     for name in MlOpsConfig.model_fields:
         assert f"`mlops:{name}`" in reference, name
-        assert f"`mlops:{name}`" in readme, name
+        assert f"`mlops:{name}`" in documented, name
+
+
+def test_readme_is_a_front_door() -> None:
+    text = README.read_text()
+    assert len(text.encode()) <= 12_000
+    quickstart = text.split("## Quickstart", 1)[1]
+    assert quickstart.split("```")[1] == "bash\nmake demo\nmake test\n"
+    # Every document is reachable from the README by a link.
+    linked = {(README.parent / target.split("#")[0]).resolve() for target in LINK.findall(text)}
+    for path in [*DOCS.glob("*.md"), *(ROOT / "examples").glob("*/")]:
+        assert path.resolve() in linked, f"README does not link {path.relative_to(ROOT)}"
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's anchors for the headings of `markdown` (those outside code blocks)."""
+    anchors, fenced = set(), False
+    for line in markdown.splitlines():
+        fenced ^= line.startswith("```")
+        if not fenced and (heading := re.match(r"#+ (.*)", line)):
+            anchors.add(re.sub(r"[^\w\- ]", "", heading.group(1).strip().lower()).replace(" ", "-"))
+    return anchors
+
+
+@pytest.mark.parametrize("page", MARKDOWN, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relative_link_resolves(page: Path) -> None:
+    text = page.read_text()
+    for target in LINK.findall(text):
+        if re.match(r"[a-z]+:", target):
+            continue  # an address on the web
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        assert linked.exists(), f"{page.name}: {target} does not exist"
+        if anchor:
+            assert anchor in _anchors(linked.read_text()), f"{page.name}: {target} names no heading"
 
 
 @pytest.mark.parametrize(
@@ -69,7 +111,7 @@ def test_render_writes_parseable_definitions_and_diagrams(tmp_path: Path, overri
 
 
 def test_render_command_on_the_example_stack(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(README.parent)
+    monkeypatch.chdir(ROOT)
     assert (
         main(
             [
@@ -90,10 +132,24 @@ def test_render_command_on_the_example_stack(tmp_path: Path, capsys, monkeypatch
     assert str(tmp_path / "architecture.mmd") in capsys.readouterr().out
 
 
-def test_docs_check_reports_a_stale_readme(tmp_path: Path, capsys) -> None:
-    stale = tmp_path / "README.md"
-    stale.write_text(README.read_text().replace("| `mlops:jobName`", "| `mlops:jobNameOld`", 1))
-    assert main(["docs", "--check", "--readme", str(stale)]) == 1
-    assert main(["docs", "--readme", str(stale)]) == 0
-    assert main(["docs", "--check", "--readme", str(stale)]) == 0
-    assert stale.read_text() == README.read_text()
+def test_docs_check_reports_stale_docs_and_regenerates_them(tmp_path: Path, capsys) -> None:
+    shutil.copytree(DOCS, tmp_path / "docs")
+    reference = tmp_path / "docs" / "configuration.md"
+    reference.write_text(reference.read_text().replace("| `mlops:jobName`", "| `mlops:jobNameOld`", 1))
+    assert main(["docs", "--check", "--root", str(tmp_path)]) == 1
+    assert "configuration.md is out of date" in capsys.readouterr().err
+    assert main(["docs", "--root", str(tmp_path)]) == 0
+    assert main(["docs", "--check", "--root", str(tmp_path)]) == 0
+    assert reference.read_text() == (DOCS / "configuration.md").read_text()
+
+
+def test_docs_names_a_missing_section_in_one_line(tmp_path: Path, capsys) -> None:
+    shutil.copytree(DOCS, tmp_path / "docs")
+    workflows = tmp_path / "docs" / "workflows.md"
+    workflows.write_text(workflows.read_text().replace("<!-- /generated:workflow-diagrams -->", ""))
+    assert main(["docs", "--root", str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "workflow-diagrams" in error and "workflows.md" in error
+    assert main(["docs", "--root", str(tmp_path / "nowhere")]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "nowhere" in error

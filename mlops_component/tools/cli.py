@@ -88,18 +88,7 @@ def _render(args: argparse.Namespace) -> int:
 def _docs(args: argparse.Namespace) -> int:
     from mlops_component.tools import docs
 
-    readme = Path(args.readme)
-    current = readme.read_text()
-    updated = docs.update_readme(current)
-    if args.check:
-        if updated != current:
-            print(f"{readme} is out of date: run `mlops docs`", file=sys.stderr)
-            return 1
-        print(f"{readme} is up to date")
-        return 0
-    readme.write_text(updated)
-    print(f"{readme}: {'updated' if updated != current else 'already up to date'}")
-    return 0
+    return docs.regenerate(Path(args.root), args.check)
 
 
 def _at_least(minimum: int) -> Callable[[str], int]:
@@ -250,9 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--partition", default="aws", help="AWS partition (default: aws)")
     render.set_defaults(run=_render)
 
-    docs = commands.add_parser("docs", help="regenerate the README's config reference and diagrams")
-    docs.add_argument("--readme", default="README.md", help="README to update (default: README.md)")
-    docs.add_argument("--check", action="store_true", help="only report whether the README is up to date")
+    docs = commands.add_parser("docs", help="regenerate the reference, tables and diagrams in docs/")
+    docs.add_argument("--root", default=".", help="repository folder holding docs/ (default: .)")
+    docs.add_argument("--check", action="store_true", help="only report whether docs/ is up to date")
     docs.set_defaults(run=_docs)
 
     local = commands.add_parser(

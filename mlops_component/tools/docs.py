@@ -1,13 +1,15 @@
-"""The README's generated sections: config reference, workflow diagrams and architecture picture.
+"""The generated sections of the docs: config reference, migration table, workflow diagrams, architecture.
 
-`mlops docs` rewrites the text between `<!-- generated:<name> -->` and `<!-- /generated:<name> -->`;
-a test fails when the README differs from what this module generates, so the docs cannot go stale.
+`mlops docs` rewrites the text between `<!-- generated:<name> -->` and `<!-- /generated:<name> -->` in every file
+of `GENERATED`; a test fails when a file differs from what this module generates, so the docs cannot go stale.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from mlops_component.builders import iam
 from mlops_component.builders.state_machines.processing_pipeline import processing_definition
@@ -15,7 +17,7 @@ from mlops_component.builders.state_machines.training_workflow import training_d
 from mlops_component.config import ENDPOINT, MlOpsConfig
 from mlops_component.tools import diagrams, reference, render
 
-# The configuration the README pictures: the seed's example, uploads off (they change nothing drawn).
+# The configuration the docs picture: the seed's example, uploads off (they change nothing drawn).
 EXAMPLE = {
     "job_name": "employee-attrition",
     "name_prefix": "mlops-dev",
@@ -26,7 +28,7 @@ EXAMPLE_ACCOUNT = iam.Account("aws", render.DEFAULT_REGION, render.PLACEHOLDER_A
 
 
 def example_config(**overrides: object) -> MlOpsConfig:
-    """The README's example configuration, with `overrides`."""
+    """The docs' example configuration, with `overrides`."""
     return MlOpsConfig.model_validate({**EXAMPLE, **overrides})
 
 
@@ -66,21 +68,24 @@ def architecture() -> str:
     return _mermaid(diagrams.architecture_diagram(example_config()))
 
 
-SECTIONS: dict[str, Callable[[], str]] = {
-    "architecture": architecture,
-    "workflow-diagrams": workflow_diagrams,
-    "processing-diagram": processing_diagram,
-    "config-reference": reference.config_reference,
-    "migration-table": reference.migration_table,
+Section = Callable[[], str]
+
+# Each generated file, relative to the repository root, and the sections it holds.
+GENERATED: dict[str, dict[str, Section]] = {
+    "docs/architecture.md": {"architecture": architecture},
+    "docs/workflows.md": {"workflow-diagrams": workflow_diagrams},
+    "docs/processing.md": {"processing-diagram": processing_diagram},
+    "docs/configuration.md": {"config-reference": reference.config_reference},
+    "docs/migration.md": {"migration-table": reference.migration_table},
 }
 
 
-def update_readme(text: str) -> str:
-    """`text` with every generated section replaced by its current content."""
-    for name, generate in SECTIONS.items():
+def update_text(text: str, sections: dict[str, Section]) -> str:
+    """`text` with each of `sections` replaced by its current content."""
+    for name, generate in sections.items():
         pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.S)
         if not pattern.search(text):
-            raise ValueError(f"README has no generated section {name!r}")
+            raise ValueError(f"no generated section {name!r}")
         text = pattern.sub(_filler(generate()), text)
     return text
 
@@ -88,3 +93,36 @@ def update_readme(text: str) -> str:
 def _filler(content: str) -> Callable[[re.Match[str]], str]:
     # A function, not a replacement string, so backslashes in the content are not read as escapes.
     return lambda match: match.group(1) + content + match.group(2)
+
+
+def stale_files(root: Path) -> dict[Path, str]:
+    """Every generated file under `root` that differs from what the code generates, with its new text."""
+    stale = {}
+    for relative, sections in GENERATED.items():
+        path = root / relative
+        current = path.read_text()
+        try:
+            updated = update_text(current, sections)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+        if updated != current:
+            stale[path] = updated
+    return stale
+
+
+def regenerate(root: Path, check: bool) -> int:
+    """`mlops docs`: rewrite the stale generated files under `root` (or, with `check`, only name them)."""
+    try:
+        stale = stale_files(root)
+    except (OSError, ValueError) as error:
+        print(f"mlops docs: {error}", file=sys.stderr)
+        return 1
+    for path, updated in stale.items():
+        if check:
+            print(f"{path} is out of date: run `mlops docs`", file=sys.stderr)
+        else:
+            path.write_text(updated)
+            print(f"{path}: updated")
+    if not stale:
+        print(f"{len(GENERATED)} generated files are up to date")
+    return 1 if check and stale else 0

@@ -223,12 +223,50 @@ def _clip(column: str, values: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(values), low, high).astype(np.int64)
 
 
-def _draw(rng: np.random.Generator, n: int) -> dict[str, Any]:
-    """All 35 columns for `n` rows, with the label drawn last from the others."""
-    col: dict[str, Any] = {}
-    role = {name: i for i, name in enumerate(CATEGORIES["JobRole"])}
+# Each department's roles, with their weights for junior staff (levels 1-3) and for senior staff (levels 4-5):
+# managers and directors sit at the higher levels.
+_ROLES_BY_DEPARTMENT: tuple[tuple[list[str], list[float], list[float]], ...] = (
+    (["Human Resources", "Manager"], [0.95, 0.05], [0.3, 0.7]),
+    (
+        [
+            "Healthcare Representative",
+            "Laboratory Technician",
+            "Manager",
+            "Manufacturing Director",
+            "Research Director",
+            "Research Scientist",
+        ],
+        [0.12, 0.33, 0.0, 0.12, 0.0, 0.43],
+        [0.2, 0.02, 0.35, 0.18, 0.23, 0.02],
+    ),
+    (["Manager", "Sales Executive", "Sales Representative"], [0.0, 0.7, 0.3], [0.45, 0.55, 0.0]),
+)
 
-    # Careers: age bounds working years, which bound tenure, which bounds time in role and with the manager.
+Columns = dict[str, np.ndarray]
+
+
+def _draw(rng: np.random.Generator, n: int) -> dict[str, Any]:
+    """All 35 columns for `n` rows, with the label drawn last from the others.
+
+    The helpers draw in a fixed order, so a seed always gives the same rows. Categorical columns are kept as
+    codes (indexes into CATEGORIES) until the label has been drawn from them.
+    """
+    col = _careers(rng, n)
+    col.update(_level_and_income(rng, n, col["TotalWorkingYears"]))
+    codes = _department_role_field(rng, n, col["JobLevel"])
+    col["Education"] = _levels(rng, n, [0.12, 0.19, 0.39, 0.27, 0.03], 1)
+    personal, personal_codes = _personal(rng, n, col["Age"])
+    col.update(personal)
+    codes.update(personal_codes)
+    col.update(_reviews_and_constants(rng, n))
+    label = _label(rng, col, codes)
+    columns: dict[str, Any] = {**col, **{name: _text(name, c) for name, c in codes.items()}}
+    columns[LABEL_COLUMN] = label
+    return columns
+
+
+def _careers(rng: np.random.Generator, n: int) -> Columns:
+    """Age bounds working years, which bound tenure, which bounds time in role and with the manager."""
     age = _clip("Age", rng.normal(37, 9, n))
     working = _clip("TotalWorkingYears", rng.binomial(age - 18, rng.beta(4, 3, n)))
     at_company = _clip("YearsAtCompany", rng.binomial(working, rng.beta(2.5, 1.8, n)))
@@ -236,52 +274,36 @@ def _draw(rng: np.random.Generator, n: int) -> dict[str, Any]:
     since_promotion = _clip("YearsSinceLastPromotion", rng.binomial(at_company, 0.32))
     with_manager = _clip("YearsWithCurrManager", rng.binomial(at_company, 0.6))
     companies = np.where(working - at_company > 0, rng.binomial(9, np.clip(working / 30, 0.05, 0.9)), 0)
-    col.update(
-        Age=age,
-        TotalWorkingYears=working,
-        YearsAtCompany=at_company,
-        YearsInCurrentRole=in_role,
-        YearsSinceLastPromotion=since_promotion,
-        YearsWithCurrManager=with_manager,
-        NumCompaniesWorked=_clip("NumCompaniesWorked", companies),
-    )
+    return {
+        "Age": age,
+        "TotalWorkingYears": working,
+        "YearsAtCompany": at_company,
+        "YearsInCurrentRole": in_role,
+        "YearsSinceLastPromotion": since_promotion,
+        "YearsWithCurrManager": with_manager,
+        "NumCompaniesWorked": _clip("NumCompaniesWorked", companies),
+    }
 
-    # Level follows experience; income follows level.
+
+def _level_and_income(rng: np.random.Generator, n: int, working: np.ndarray) -> Columns:
+    """Level follows experience; income follows level."""
     level = _clip("JobLevel", 0.6 + working / 8.5 + rng.normal(0, 0.8, n))
     income_by_level = np.array([0, 2800, 5600, 10000, 15500, 19200])
     income = _clip("MonthlyIncome", income_by_level[level] * rng.lognormal(0, 0.2, n))
-    col.update(JobLevel=level, MonthlyIncome=income)
+    return {"JobLevel": level, "MonthlyIncome": income}
 
-    # Department, then a role that exists in it (managers and directors at higher levels), then a field.
+
+def _department_role_field(rng: np.random.Generator, n: int, level: np.ndarray) -> Columns:
+    """Codes of a department, then a role that exists in it at the row's level, then a field of education."""
+    role = {name: i for i, name in enumerate(CATEGORIES["JobRole"])}
     department = _pick(rng, "Department", n, [0.04, 0.65, 0.31])
     senior = level >= 4
-    hr, rnd, sales = (department == i for i in range(3))
+    hr, _, sales = (department == i for i in range(3))
     job_role = np.empty(n, dtype=np.int64)
-    for mask, roles, junior_weights, senior_weights in (
-        (hr, ["Human Resources", "Manager"], [0.95, 0.05], [0.3, 0.7]),
-        (
-            rnd,
-            [
-                "Healthcare Representative",
-                "Laboratory Technician",
-                "Manager",
-                "Manufacturing Director",
-                "Research Director",
-                "Research Scientist",
-            ],
-            [0.12, 0.33, 0.0, 0.12, 0.0, 0.43],
-            [0.2, 0.02, 0.35, 0.18, 0.23, 0.02],
-        ),
-        (
-            sales,
-            ["Manager", "Sales Executive", "Sales Representative"],
-            [0.0, 0.7, 0.3],
-            [0.45, 0.55, 0.0],
-        ),
-    ):
+    for index, (roles, junior_weights, senior_weights) in enumerate(_ROLES_BY_DEPARTMENT):
         codes = np.array([role[r] for r in roles])
         for is_senior, weights in ((False, junior_weights), (True, senior_weights)):
-            picked = mask & (senior == is_senior)
+            picked = (department == index) & (senior == is_senior)
             p = np.asarray(weights) / np.sum(weights)
             job_role[picked] = codes[rng.choice(len(codes), size=int(picked.sum()), p=p)]
     field = np.where(
@@ -293,37 +315,35 @@ def _draw(rng: np.random.Generator, n: int) -> dict[str, Any]:
             _pick(rng, "EducationField", n, [0.0, 0.45, 0.0, 0.33, 0.07, 0.15]),
         ),
     )
-    col.update(
-        Department=_text("Department", department),
-        JobRole=_text("JobRole", job_role),
-        EducationField=_text("EducationField", field),
-        Education=_levels(rng, n, [0.12, 0.19, 0.39, 0.27, 0.03], 1),
-    )
+    return {"Department": department, "JobRole": job_role, "EducationField": field}
 
-    # Personal details: the young are more often single; single people rarely hold stock options.
-    young = age < 30
+
+def _personal(rng: np.random.Generator, n: int, age: np.ndarray) -> tuple[Columns, Columns]:
+    """Personal details (numbers, codes): the young are more often single; single people rarely hold stock options."""
     marital = np.where(
-        young,
+        age < 30,
         _pick(rng, "MaritalStatus", n, [0.1, 0.35, 0.55]),
         _pick(rng, "MaritalStatus", n, [0.25, 0.5, 0.25]),
     )
-    single = marital == 2
-    stock = np.where(single, 0, _levels(rng, n, [0.25, 0.55, 0.15, 0.05], 0))
-    travel = _pick(rng, "BusinessTravel", n, [0.1, 0.71, 0.19])
-    overtime = _pick(rng, "OverTime", n, [0.72, 0.28])
-    col.update(
-        MaritalStatus=_text("MaritalStatus", marital),
-        StockOptionLevel=stock,
-        BusinessTravel=_text("BusinessTravel", travel),
-        OverTime=_text("OverTime", overtime),
-        Gender=_text("Gender", _pick(rng, "Gender", n, [0.4, 0.6])),
-        DistanceFromHome=_clip("DistanceFromHome", 1 + rng.gamma(1.2, 7.5, n)),
-    )
+    stock = np.where(marital == 2, 0, _levels(rng, n, [0.25, 0.55, 0.15, 0.05], 0))
+    codes = {
+        "MaritalStatus": marital,
+        "BusinessTravel": _pick(rng, "BusinessTravel", n, [0.1, 0.71, 0.19]),
+        "OverTime": _pick(rng, "OverTime", n, [0.72, 0.28]),
+        "Gender": _pick(rng, "Gender", n, [0.4, 0.6]),
+    }
+    numbers = {
+        "StockOptionLevel": stock,
+        "DistanceFromHome": _clip("DistanceFromHome", 1 + rng.gamma(1.2, 7.5, n)),
+    }
+    return numbers, codes
 
-    # Pay reviews: a rating of 4 comes with a hike of 20% or more, as in the public data.
+
+def _reviews_and_constants(rng: np.random.Generator, n: int) -> Columns:
+    """Pay reviews, satisfaction surveys, rates, and the columns that never vary."""
+    # A rating of 4 comes with a hike of 20% or more, as in the public data.
     hike = _clip("PercentSalaryHike", 11 + rng.gamma(1.4, 2.6, n))
-    col.update(PercentSalaryHike=hike, PerformanceRating=np.where(hike >= 20, 4, 3))
-
+    col = {"PercentSalaryHike": hike, "PerformanceRating": np.where(hike >= 20, 4, 3)}
     satisfaction = [0.19, 0.19, 0.31, 0.31]
     for name in ("EnvironmentSatisfaction", "JobSatisfaction", "RelationshipSatisfaction"):
         col[name] = _levels(rng, n, satisfaction, 1)
@@ -340,25 +360,29 @@ def _draw(rng: np.random.Generator, n: int) -> dict[str, Any]:
         # Unique, increasing, with gaps, as staff numbers are.
         EmployeeNumber=np.cumsum(rng.integers(1, 4, n)),
     )
+    return col
 
+
+def _label(rng: np.random.Generator, col: Columns, codes: Columns) -> np.ndarray:
+    """Attrition, drawn from a logistic model of the drivers in the public data."""
+    at_company = col["YearsAtCompany"]
     drivers = (
-        1.6 * overtime
-        + 0.9 * (level == 1)
-        - 0.9 * np.log(income / 6500)
-        + 0.9 * single
+        1.6 * codes["OverTime"]
+        + 0.9 * (col["JobLevel"] == 1)
+        - 0.9 * np.log(col["MonthlyIncome"] / 6500)
+        + 0.9 * (codes["MaritalStatus"] == 2)
         - 0.12 * np.minimum(at_company, 10)
         + 0.6 * (at_company <= 1)
-        + np.array([-0.5, 0.0, 0.7])[travel]
+        + np.array([-0.5, 0.0, 0.7])[codes["BusinessTravel"]]
         - 0.35 * (col["JobSatisfaction"] - 2.5)
         - 0.3 * (col["EnvironmentSatisfaction"] - 2.5)
         - 0.35 * (col["JobInvolvement"] - 2.5)
         - 0.3 * (col["WorkLifeBalance"] - 2.5)
-        + 0.5 * young
+        + 0.5 * (col["Age"] < 30)
         + 0.03 * (col["DistanceFromHome"] - 9)
         + 0.35 * (col["NumCompaniesWorked"] >= 5)
-        + 0.5 * (job_role == role["Sales Representative"])
+        + 0.5 * (codes["JobRole"] == CATEGORIES["JobRole"].index("Sales Representative"))
     )
     logit = _INTERCEPT + _STRENGTH * drivers
-    leaves = rng.random(n) < 1 / (1 + np.exp(-logit))
-    col[LABEL_COLUMN] = np.where(leaves, "Yes", "No").astype(object)
-    return col
+    leaves = rng.random(len(drivers)) < 1 / (1 + np.exp(-logit))
+    return np.where(leaves, "Yes", "No").astype(object)
