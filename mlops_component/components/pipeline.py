@@ -123,7 +123,9 @@ def training_workflow_args(
     config: MlOpsConfig,
     *,
     buckets: Buckets,
-    etl: Etl,
+    glue_job_name: pulumi.Input[str],
+    etl_timeout_seconds: int,
+    prediction_crawler_name: pulumi.Input[str] | None,
     image_uri: pulumi.Input[str],
     image_repository_arn: pulumi.Input[str] | None,
     account: pulumi.Output[iam.Account],
@@ -140,13 +142,13 @@ def training_workflow_args(
         models_bucket=buckets["models"].name,
         metadata_bucket=buckets["metadata"].name,
         output_bucket=buckets["output"].name,
-        glue_job_name=etl.job_name,
-        etl_timeout_seconds=etl.timeout_seconds,
+        glue_job_name=glue_job_name,
+        etl_timeout_seconds=etl_timeout_seconds,
         image_uri=image_uri,
         log_retention_days=config.log_retention_days,
         image_repository_arn=image_repository_arn,
         endpoint_name=None if config.is_batch else config.endpoint_name,
-        prediction_crawler_name=etl.prediction_crawler_name if config.is_batch else None,
+        prediction_crawler_name=prediction_crawler_name if config.is_batch else None,
         notification_email=email,
         kms_key_arn=config.kms_key_arn,
         enable_xray_tracing=config.enable_xray_tracing,
@@ -231,14 +233,13 @@ def dev_environment_args(
     config: MlOpsConfig,
     *,
     buckets: Buckets,
-    etl: Etl,
-    state_machine_arn: pulumi.Input[str],
-    account: pulumi.Output[iam.Account],
+    database_name: pulumi.Input[str],
+    crawler_name: pulumi.Input[str],
+    state_machine_arn: pulumi.Input[str] | None,
+    account: pulumi.Output[iam.Account] | None,
 ) -> DevEnvironmentArgs:
-    """The notebook over the ETL's catalog (it crawls the feature store whenever the dev environment is on)."""
+    """The notebook over the lake's catalog: `database_name` and its feature-store crawler `crawler_name`."""
     settings = config.dev_environment
-    if etl.feature_store_crawler_name is None:
-        raise ValueError("the development environment needs the ETL's feature store crawler")
     environment = config.environment
     network = None
     if environment is not None and environment.private_subnets:
@@ -255,8 +256,8 @@ def dev_environment_args(
         job_name=config.job_name,
         batch=config.is_batch,
         bucket_names={store: ref.name for store, ref in buckets.items()},
-        database_name=etl.database_name,
-        crawler_name=etl.feature_store_crawler_name,
+        database_name=database_name,
+        crawler_name=crawler_name,
         instance_type=settings.instance_type,
         volume_size_in_gb=settings.volume_size_in_gb,
         platform_identifier=settings.platform_identifier,
@@ -358,7 +359,9 @@ class MlOpsPipeline(pulumi.ComponentResource):
             training_workflow_args(
                 config,
                 buckets=buckets,
-                etl=self.etl,
+                glue_job_name=self.etl.job_name,
+                etl_timeout_seconds=self.etl.timeout_seconds,
+                prediction_crawler_name=self.etl.prediction_crawler_name,
                 image_uri=self.model_image_uri,
                 image_repository_arn=self.model_image.repository_arn if self.model_image else None,
                 account=account,
@@ -391,22 +394,31 @@ class MlOpsPipeline(pulumi.ComponentResource):
             if config.enable_processing_pipeline
             else None
         )
-        self.dev_environment = (
-            DevEnvironment(
-                f"{name}-devenv",
-                dev_environment_args(
-                    config,
-                    buckets=buckets,
-                    etl=self.etl,
-                    state_machine_arn=self.training.state_machine_arn,
-                    account=account,
-                ),
-                opts=child,
-            )
-            if config.enable_dev_environment
-            else None
-        )
+        self.dev_environment = self._dev_environment(name, config, account, child)
         self._outputs(config)
+
+    def _dev_environment(
+        self,
+        name: str,
+        config: MlOpsConfig,
+        account: pulumi.Output[iam.Account],
+        opts: pulumi.ResourceOptions,
+    ) -> DevEnvironment | None:
+        """The notebook over the ETL's catalog: the ETL crawls the feature store whenever this is on."""
+        if not config.enable_dev_environment:
+            return None
+        crawler = self.etl.feature_store_crawler_name
+        if crawler is None:
+            raise ValueError("the development environment needs the ETL's feature store crawler")
+        args = dev_environment_args(
+            config,
+            buckets=self.stores.buckets,
+            database_name=self.etl.database_name,
+            crawler_name=crawler,
+            state_machine_arn=self.training.state_machine_arn,
+            account=account,
+        )
+        return DevEnvironment(f"{name}-devenv", args, opts=opts)
 
     def _outputs(self, config: MlOpsConfig) -> None:
         """The pipeline's outputs: bucket names, the summary, and what each part exports."""
