@@ -14,7 +14,7 @@ from mlops_component.builders import iam, naming
 from mlops_component.builders.state_machines.training_workflow import TrainingResources, training_definition
 from mlops_component.components.data_stores import BucketRef
 from mlops_component.components.landing_trigger import DataLandingTrigger
-from mlops_component.components.pipeline import trigger_args, training_workflow_args
+from mlops_component.components.pipeline import training_workflow_args, trigger_args
 from mlops_component.components.training_workflow import TrainingWorkflow
 from tests.pulumi_mocks import ACCOUNT_ID, REGION, RecordingMocks, run_program
 

@@ -47,10 +47,12 @@ from mlops_component.config import MlOpsConfig
 PREVIOUS_TYPE = "mlops:index:Pipeline"
 
 Buckets = dict[naming.Store, BucketRef]
+# The account a part builds ARNs for; None lets the part look it up from its AWS provider.
+AccountInput = pulumi.Input[iam.Account] | None
 
 
 # --- The one place the config maps onto the components' arguments ------------------------------------------------
-def data_stores_args(config: MlOpsConfig, account: pulumi.Output[iam.Account]) -> DataStoresArgs:
+def data_stores_args(config: MlOpsConfig, account: AccountInput) -> DataStoresArgs:
     """The stores: named after the prefix, protected by the config's key, an existing feature store if given."""
     return DataStoresArgs(
         name_prefix=config.name_prefix,
@@ -63,7 +65,7 @@ def data_stores_args(config: MlOpsConfig, account: pulumi.Output[iam.Account]) -
 
 
 def etl_args(
-    config: MlOpsConfig, buckets: Buckets, script_key: pulumi.Input[str], account: pulumi.Output[iam.Account]
+    config: MlOpsConfig, buckets: Buckets, script_key: pulumi.Input[str], account: AccountInput
 ) -> EtlArgs:
     """The Glue job and catalog over the stores, with the config's job settings."""
     return EtlArgs(
@@ -128,7 +130,7 @@ def training_workflow_args(
     prediction_crawler_name: pulumi.Input[str] | None,
     image_uri: pulumi.Input[str],
     image_repository_arn: pulumi.Input[str] | None,
-    account: pulumi.Output[iam.Account],
+    account: AccountInput,
 ) -> TrainingWorkflowArgs:
     """The training workflow over the stores and the ETL job, with the config's definition and mode."""
     email: pulumi.Input[str] | None = config.notification_email
@@ -161,7 +163,7 @@ def trigger_args(
     config: MlOpsConfig,
     feature_store: BucketRef,
     state_machine_arn: pulumi.Input[str],
-    account: pulumi.Output[iam.Account],
+    account: AccountInput,
 ) -> DataLandingTriggerArgs:
     """The trigger on the feature store, starting the training workflow."""
     return DataLandingTriggerArgs(
@@ -199,7 +201,7 @@ def processing_args(
     buckets: Buckets,
     topic_arn: pulumi.Input[str],
     model_image: ModelImage | None,
-    account: pulumi.Output[iam.Account],
+    account: AccountInput,
 ) -> ProcessingPipelineArgs:
     """The processing pipeline over the stores; its Inference job runs the own image, or builds its own."""
     settings = config.processing
@@ -236,7 +238,7 @@ def dev_environment_args(
     database_name: pulumi.Input[str],
     crawler_name: pulumi.Input[str],
     state_machine_arn: pulumi.Input[str] | None,
-    account: pulumi.Output[iam.Account] | None,
+    account: AccountInput,
 ) -> DevEnvironmentArgs:
     """The notebook over the lake's catalog: `database_name` and its feature-store crawler `crawler_name`."""
     settings = config.dev_environment
