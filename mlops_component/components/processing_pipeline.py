@@ -148,17 +148,7 @@ class ProcessingPipeline(pulumi.ComponentResource):
             if args.framework_image_uri
             else account.apply(lambda a: sklearn_image_uri(a.region, args.framework_version))
         )
-        role = aws.iam.Role(
-            f"{name}-jobs-role",
-            name=naming.resource_name(args.name_prefix, naming.PROCESSING_ROLE),
-            description="Runs the processing pipeline's SageMaker Processing jobs",
-            assume_role_policy=account.apply(
-                lambda a: json.dumps(
-                    iam.assume_role_policy("sagemaker.amazonaws.com", source_account=a.account_id)
-                )
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        role = self._jobs_role(name)
         resources = pulumi.Output.all(
             args.feature_store_bucket,
             args.source_bucket,
@@ -217,6 +207,20 @@ class ProcessingPipeline(pulumi.ComponentResource):
                 str(path),
                 self,
             )
+
+    def _jobs_role(self, name: str) -> aws.iam.Role:
+        """The processing jobs' execution role, trusted by SageMaker on behalf of this account only."""
+        return aws.iam.Role(
+            f"{name}-jobs-role",
+            name=naming.resource_name(self._args.name_prefix, naming.PROCESSING_ROLE),
+            description="Runs the processing pipeline's SageMaker Processing jobs",
+            assume_role_policy=self._account.apply(
+                lambda a: json.dumps(
+                    iam.assume_role_policy("sagemaker.amazonaws.com", source_account=a.account_id)
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _inference_image(self, name: str) -> ExistingImage:
         """The image the Inference job runs: the one given, or one built into a repository of its own."""
