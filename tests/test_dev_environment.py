@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from mlops_component.builders import iam
 from mlops_component.builders.notebook_bundle import bundle
 from mlops_component.components.data_stores import BucketRef
 from mlops_component.components.dev_environment import DevEnvironment
+from mlops_component.components.pipeline import dev_environment_args
 from tests.iam_checks import allows, lint, wildcard_problems
 from tests.pulumi_mocks import ACCOUNT_ID, REGION, RecordingMocks, Registered, run_program
 
@@ -279,16 +281,15 @@ def test_the_component_uses_the_database_and_crawler_it_is_given(make_config: An
             )
             for store in stores
         }
-        env = DevEnvironment(
-            "devenv",
+        args = dev_environment_args(
             config,
             account=pulumi.Output.from_input(account),
             buckets=buckets,  # type: ignore[arg-type]
             state_machine_arn=f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:mlops-test-training",
-            endpoint_name="training-endpoint",
             database_name="etl_catalog",
             crawler_name="mlops-test-etl-features",
         )
+        env = DevEnvironment("devenv", dataclasses.replace(args, endpoint_name="training-endpoint"))
         return {"database": env.database_name, "crawler": env.crawler_name}
 
     mocks, outputs = run_program(program)

@@ -7,10 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 from pydantic import ValidationError
 
 from mlops_component import MlOpsPipeline
+from mlops_component.builders import naming
+from mlops_component.components.data_stores import BucketRef
+from mlops_component.components.etl import Etl
+from mlops_component.components.pipeline import etl_args
 from tests.pulumi_mocks import ACCOUNT_ID, REGION, RecordingMocks, run_program
 
 JOB = "aws:glue/job:Job"
@@ -23,9 +28,33 @@ def bucket(word: str) -> str:
     return f"mlops-test-{word}-{ACCOUNT_ID}-{REGION}"
 
 
-def deploy(config) -> tuple[RecordingMocks, dict[str, Any]]:
+def existing_buckets() -> dict[naming.Store, BucketRef]:
+    """The stores as buckets that already exist: plain names, no resource."""
+    names = {
+        "feature_store": "features",
+        "source_repository": "source",
+        "extracts": "extracts",
+        "output": "output",
+    }
+    return {
+        store: BucketRef(
+            name=pulumi.Output.from_input(bucket(word)),
+            arn=pulumi.Output.from_input(f"arn:aws:s3:::{bucket(word)}"),
+        )
+        for store, word in names.items()
+    }
+
+
+def deploy(config, *, in_pipeline: bool = False) -> tuple[RecordingMocks, dict[str, Any]]:
+    """The ETL component alone, from the pipeline's mapping of `config`, over buckets that already exist
+    (or, `in_pipeline`, as part of the whole pipeline)."""
+
     def program() -> dict[str, Any]:
-        etl = MlOpsPipeline("mlops", config).etl
+        if in_pipeline:
+            etl = MlOpsPipeline("mlops", config).etl
+        else:
+            args = etl_args(config, existing_buckets(), script_key="etl/transform.py", account=None)
+            etl = Etl("mlops-etl", args)
         return {
             "job_name": etl.job_name,
             "job_arn": etl.job_arn,
@@ -175,7 +204,9 @@ def test_catalog_database_and_predictions_crawler(make_config) -> None:
 
 @pytest.mark.parametrize("override", [None, "existing-features"])
 def test_optional_feature_store_crawler(make_config, override: str | None) -> None:
-    mocks, outputs = deploy(make_config(crawl_feature_store=True, feature_store_override=override))
+    # The pipeline wires an existing feature store into the ETL.
+    config = make_config(crawl_feature_store=True, feature_store_override=override)
+    mocks, outputs = deploy(config, in_pipeline=True)
     crawler = mocks.named("mlops-etl-feature-store-crawler").inputs
     features = override or bucket("features")
     assert crawler["s3Targets"] == [
@@ -268,7 +299,7 @@ def test_kms_key_is_usable_through_s3_only(make_config) -> None:
 
 def test_glue_resources_carry_the_tags(make_config) -> None:
     config = make_config()
-    mocks, _ = deploy(config)
+    mocks, _ = deploy(config, in_pipeline=True)
     for typ in (JOB, CRAWLER, ROLE, "aws:glue/catalogDatabase:CatalogDatabase"):
         for resource in mocks.of_type(typ):
             assert resource.inputs["tags"] == config.tags, resource.name

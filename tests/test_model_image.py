@@ -8,17 +8,21 @@ import os
 import re
 from pathlib import Path
 
+import pulumi
 import pytest
 from pydantic import ValidationError
 
 from mlops_component import MlOpsPipeline
 from mlops_component.components.model_image import (
+    ModelImage,
     build_context_digest,
     build_context_files,
     content_tag,
     ecr_lifecycle_policy,
     repository_name,
 )
+from mlops_component.components.pipeline import model_image_args
+from mlops_component.components.tagging import tag_everything
 from tests.pulumi_mocks import ECR_PASSWORD, REGION, REGISTRY, RecordingMocks, run_program
 
 REPOSITORY = "aws:ecr/repository:Repository"
@@ -32,9 +36,14 @@ SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
 
 
 def deploy(config) -> tuple[RecordingMocks, dict]:
+    """The image alone from the pipeline's mapping of `config`; the whole pipeline for a built-in image."""
+
     def program() -> dict:
-        pipeline = MlOpsPipeline("mlops", config)
-        return {"model_image_uri": pipeline.model_image_uri}
+        if config.built_in_model_image:
+            return {"model_image_uri": MlOpsPipeline("mlops", config).model_image_uri}
+        tagged = pulumi.ResourceOptions(transformations=[tag_everything(config.tags)])
+        image = ModelImage("mlops-model-image", model_image_args(config), opts=tagged)
+        return {"model_image_uri": image.image_uri}
 
     return run_program(program)
 

@@ -40,7 +40,7 @@ def test_program_builds_the_pipeline_from_stack_config(in_project: Path) -> None
     engine_config({"mlops:namePrefix": "dev", "mlops:jobName": "attrition", "mlops:maxNumberTrainingJobs": 2})
     mocks, pipeline = run_program(lambda: program.main().bucket_names)
     assert pipeline["feature_store"].startswith("dev-features-")
-    assert mocks.named("mlops").typ == "mlops:index:Pipeline"
+    assert mocks.named("mlops").typ == "mlops:index:MlOpsPipeline"
 
 
 def test_invalid_stack_config_stops_before_any_resource(in_project: Path) -> None:

@@ -14,6 +14,7 @@ from mlops_component.builders import iam, naming
 from mlops_component.builders.state_machines.training_workflow import TrainingResources, training_definition
 from mlops_component.components.data_stores import BucketRef
 from mlops_component.components.landing_trigger import DataLandingTrigger
+from mlops_component.components.pipeline import training_workflow_args, trigger_args
 from mlops_component.components.training_workflow import TrainingWorkflow
 from tests.pulumi_mocks import ACCOUNT_ID, REGION, RecordingMocks, run_program
 
@@ -35,21 +36,19 @@ def deploy(config) -> tuple[RecordingMocks, dict[str, Any]]:
         buckets = {store: bucket(store) for store in naming.STORES}
         workflow = TrainingWorkflow(
             "wf",
-            config,
-            account=account,
-            buckets=buckets,
-            glue_job_name="mlops-test-data-transformation",
-            etl_timeout_seconds=3900,
-            prediction_crawler_name="mlops-test-predictions" if config.is_batch else None,
-            image_uri=IMAGE,
-            image_repository_arn=REPOSITORY_ARN,
+            training_workflow_args(
+                config,
+                buckets=buckets,
+                glue_job_name="mlops-test-data-transformation",
+                etl_timeout_seconds=3900,
+                prediction_crawler_name="mlops-test-predictions",
+                image_uri=IMAGE,
+                image_repository_arn=REPOSITORY_ARN,
+                account=account,
+            ),
         )
         trigger = DataLandingTrigger(
-            "trigger",
-            config,
-            account=account,
-            feature_store=buckets["feature_store"],
-            state_machine_arn=workflow.state_machine_arn,
+            "trigger", trigger_args(config, buckets["feature_store"], workflow.state_machine_arn, account)
         )
         return {
             "definition": workflow.definition,

@@ -11,7 +11,7 @@ import pulumi_aws as aws
 
 from mlops_component import layout
 from mlops_component.builders import iam, naming
-from mlops_component.config import MlOpsConfig
+from mlops_component.components.aws_account import account_or_lookup
 
 _ABORT_MULTIPART_AFTER_DAYS = 7
 _KEEP_NONCURRENT_VERSIONS_DAYS = 90
@@ -35,12 +35,12 @@ def file_sha256(path: str | Path) -> str:
 
 
 def upload_file(
-    name: str, bucket: BucketRef, prefix: str, path: str, parent: pulumi.Resource
+    name: str, bucket: pulumi.Input[str], prefix: str, path: str, parent: pulumi.Resource
 ) -> pulumi.Output[str]:
-    """Upload a local file under `prefix`; its content hash decides whether Pulumi uploads it again."""
+    """Upload a local file to `bucket` under `prefix`; its content hash decides whether Pulumi uploads it again."""
     obj = aws.s3.BucketObjectv2(
         name,
-        bucket=bucket.name,
+        bucket=bucket,
         key=prefix + Path(path).name,
         source=pulumi.FileAsset(path),
         source_hash=file_sha256(path),
@@ -92,6 +92,22 @@ class SecureBucket(pulumi.ComponentResource):
             rule={"object_ownership": "BucketOwnerEnforced"},
             opts=child,
         )
+        self._encryption(name, bucket, kms_key_arn)
+        # S3 rejects a bucket policy while the public access block is still being applied.
+        aws.s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=bucket.id,
+            policy=pulumi.Output.json_dumps(bucket.arn.apply(iam.tls_only_bucket_policy)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+        )
+        self._lifecycle(name, bucket, versioned)
+
+        self.bucket_name = bucket.bucket
+        self.arn = bucket.arn
+        self.register_outputs({"bucket_name": self.bucket_name, "arn": self.arn})
+
+    def _encryption(self, name: str, bucket: aws.s3.Bucket, kms_key_arn: str | None) -> None:
+        """Default encryption: the KMS key with a bucket key when one is given, SSE-S3 otherwise."""
         encryption_default: aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgsDict = (
             {"sse_algorithm": "aws:kms", "kms_master_key_id": kms_key_arn}
             if kms_key_arn
@@ -107,16 +123,11 @@ class SecureBucket(pulumi.ComponentResource):
                     "bucket_key_enabled": kms_key_arn is not None,
                 }
             ],
-            opts=child,
-        )
-        # S3 rejects a bucket policy while the public access block is still being applied.
-        aws.s3.BucketPolicy(
-            f"{name}-tls-only",
-            bucket=bucket.id,
-            policy=pulumi.Output.json_dumps(bucket.arn.apply(iam.tls_only_bucket_policy)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _lifecycle(self, name: str, bucket: aws.s3.Bucket, versioned: bool) -> None:
+        """Versioning when asked for, and lifecycle rules that clean up failed uploads and old versions."""
         lifecycle_rules: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict] = [
             {
                 "id": "abort-incomplete-multipart-uploads",
@@ -131,7 +142,7 @@ class SecureBucket(pulumi.ComponentResource):
                 f"{name}-versioning",
                 bucket=bucket.id,
                 versioning_configuration={"status": "Enabled"},
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
             lifecycle_depends_on.append(versioning)
             lifecycle_rules.append(
@@ -149,9 +160,23 @@ class SecureBucket(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=lifecycle_depends_on),
         )
 
-        self.bucket_name = bucket.bucket
-        self.arn = bucket.arn
-        self.register_outputs({"bucket_name": self.bucket_name, "arn": self.arn})
+
+@dataclass(frozen=True)
+class DataStoresArgs:
+    """What `DataStores` needs: how to name the buckets, how to protect them, and the Glue script to upload."""
+
+    name_prefix: str
+    """Prefix of every bucket name: `<prefix>-<store>-<account id>-<region>`."""
+    etl_script_path: str
+    """Local Glue script uploaded to the source repository under `etl/code/`, for the ETL job to run."""
+    kms_key_arn: str | None = None
+    """KMS key the buckets encrypt with by default; SSE-S3 (AES256) when None."""
+    force_destroy: bool = False
+    """Whether `pulumi destroy` may delete buckets that still hold objects."""
+    existing_feature_store: pulumi.Input[str] | None = None
+    """Name of an existing bucket to use as the feature store; it is only referenced, never created or changed."""
+    account: pulumi.Input[iam.Account] | None = None
+    """The account and region the bucket names are for; looked up from the AWS provider when None."""
 
 
 class DataStores(pulumi.ComponentResource):
@@ -162,47 +187,55 @@ class DataStores(pulumi.ComponentResource):
     script_key: pulumi.Output[str]
     """Source-repository key of the uploaded Glue script."""
 
-    def __init__(
-        self,
-        name: str,
-        config: MlOpsConfig,
-        *,
-        account: pulumi.Output[iam.Account],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: DataStoresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:DataStores", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-
+        account = account_or_lookup(args.account, self)
         self.buckets = {}
-        override = config.feature_store_override
-        if override:
-            # Only referenced: no resource, so nothing about the existing bucket can change.
-            self.buckets["feature_store"] = BucketRef(
-                name=pulumi.Output.from_input(override),
-                arn=account.apply(lambda a: iam.bucket_arn(a.partition, override)),
-            )
+        if args.existing_feature_store is not None:
+            self.buckets["feature_store"] = _existing_bucket(args.existing_feature_store, account)
         for store in naming.STORES:
-            if store in self.buckets:
-                continue
-            secure = SecureBucket(
-                f"{name}-{naming.STORES[store]}",
-                bucket_name=_bucket_name(config.name_prefix, store, account),
-                versioned=store in naming.VERSIONED_STORES,
-                kms_key_arn=config.kms_key_arn,
-                force_destroy=config.force_destroy,
-                opts=child,
-            )
-            self.buckets[store] = BucketRef(name=secure.bucket_name, arn=secure.arn)
-
+            if store not in self.buckets:
+                self.buckets[store] = self._bucket(name, store, args, account)
         self.script_key = upload_file(
             f"{name}-etl-script",
-            self.buckets["source_repository"],
+            self.buckets["source_repository"].name,
             layout.ETL_CODE_PREFIX,
-            config.script_path,
+            args.etl_script_path,
             self,
         )
-
         self.register_outputs({store: ref.name for store, ref in self.buckets.items()})
+
+    def _bucket(
+        self, name: str, store: naming.Store, args: DataStoresArgs, account: pulumi.Output[iam.Account]
+    ) -> BucketRef:
+        secure = SecureBucket(
+            f"{name}-{naming.STORES[store]}",
+            bucket_name=_bucket_name(args.name_prefix, store, account),
+            versioned=store in naming.VERSIONED_STORES,
+            kms_key_arn=args.kms_key_arn,
+            force_destroy=args.force_destroy,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return BucketRef(name=secure.bucket_name, arn=secure.arn)
+
+
+def _existing_bucket(bucket_name: pulumi.Input[str], account: pulumi.Output[iam.Account]) -> BucketRef:
+    """A bucket that is only referenced: no resource, so nothing about the existing bucket can change."""
+    name = pulumi.Output.from_input(bucket_name)
+    arn = pulumi.Output.all(account, name).apply(lambda v: iam.bucket_arn(v[0].partition, v[1]))
+    return BucketRef(name=name, arn=arn)
+
+
+@dataclass(frozen=True)
+class LandedDataArgs:
+    """The local data files to land in the feature store."""
+
+    feature_store_bucket: pulumi.Input[str]
+    """Name of the feature store bucket the files are uploaded to."""
+    train_file: str | None = None
+    """Local training CSV, uploaded under `train/`."""
+    score_file: str | None = None
+    """Local scoring CSV, uploaded under `score/` (batch mode)."""
 
 
 class LandedData(pulumi.ComponentResource):
@@ -213,26 +246,16 @@ class LandedData(pulumi.ComponentResource):
     """
 
     train_key: pulumi.Output[str] | None
-    """Feature-store key of the uploaded training file, when `train_local_path` is set."""
+    """Feature-store key of the uploaded training file, when `train_file` is set."""
     score_key: pulumi.Output[str] | None
-    """Feature-store key of the uploaded scoring file, when `score_local_path` is set (batch mode)."""
+    """Feature-store key of the uploaded scoring file, when `score_file` is set."""
 
-    def __init__(
-        self,
-        name: str,
-        config: MlOpsConfig,
-        *,
-        feature_store: BucketRef,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: LandedDataArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:LandedData", name, None, opts)
+        bucket = args.feature_store_bucket
         self.train_key = self.score_key = None
-        if config.train_local_path:
-            self.train_key = upload_file(
-                f"{name}-train", feature_store, layout.TRAIN_PREFIX, config.train_local_path, self
-            )
-        if config.score_local_path:
-            self.score_key = upload_file(
-                f"{name}-score", feature_store, layout.SCORE_PREFIX, config.score_local_path, self
-            )
+        if args.train_file:
+            self.train_key = upload_file(f"{name}-train", bucket, layout.TRAIN_PREFIX, args.train_file, self)
+        if args.score_file:
+            self.score_key = upload_file(f"{name}-score", bucket, layout.SCORE_PREFIX, args.score_file, self)
         self.register_outputs({"train_key": self.train_key, "score_key": self.score_key})

@@ -14,7 +14,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,8 @@ import pulumi_aws as aws
 
 from mlops_component import layout
 from mlops_component.builders import iam, naming
-from mlops_component.components.data_stores import BucketRef, file_sha256
-from mlops_component.config import MlOpsConfig
+from mlops_component.components.aws_account import account_or_lookup
+from mlops_component.components.data_stores import file_sha256
 
 # The Glue version AWS lists for Python shell 3.9 jobs (Glue ignores the setting for Python shell otherwise).
 PYTHON_SHELL_GLUE_VERSION = "3.0"
@@ -94,9 +95,57 @@ FEATURE_TABLE_PREFIX = "features_"
 _START_UP_ALLOWANCE_SECONDS = 600
 
 
-def task_timeout_seconds(config: MlOpsConfig) -> int:
+def task_timeout_seconds(job_timeout_minutes: int) -> int:
     """How long the workflow waits for a job run: the run it started (not Glue's own retries of it)."""
-    return config.glue_job_timeout_minutes * 60 + _START_UP_ALLOWANCE_SECONDS
+    return job_timeout_minutes * 60 + _START_UP_ALLOWANCE_SECONDS
+
+
+@dataclass(frozen=True)
+class EtlArgs:
+    """What `Etl` needs: the buckets it reads and writes, the uploaded script, and the job's settings."""
+
+    name_prefix: str
+    """Prefix of the job, database, classifier and crawler names."""
+    job_name: str
+    """The Glue job's name, without the prefix (it is named `<prefix>-<job_name>`)."""
+    feature_store_bucket: pulumi.Input[str]
+    """Bucket the raw CSVs land in (`train/`, `score/`); the job reads it."""
+    source_bucket: pulumi.Input[str]
+    """Bucket the script (and wheel) are in; the job reads its code from it."""
+    extracts_bucket: pulumi.Input[str]
+    """Bucket the job writes the model-ready extracts to."""
+    output_bucket: pulumi.Input[str]
+    """Bucket whose `predictions/` the predictions crawler catalogs."""
+    script_key: pulumi.Input[str]
+    """Key of the job's script in `source_bucket`."""
+    inference_type: str
+    """`batch` or `endpoint`: which extracts the job writes (a job argument of the data contract)."""
+    output_layout: str
+    """`byo` or `builtin`: the extracts' layout, for the own image or a built-in algorithm."""
+    timeout_minutes: int
+    """The job's own timeout."""
+    max_retries: int
+    """How often Glue retries a failed run."""
+    spark: bool = False
+    """A Spark job (`glueetl`) instead of a Python shell job."""
+    glue_version: str = "5.0"
+    """Glue version of a Spark job (a Python shell job always runs on Glue 3.0, Python 3.9)."""
+    worker_type: str = "G.1X"
+    """Worker type of a Spark job."""
+    number_of_workers: int = 2
+    """Number of workers of a Spark job."""
+    python_shell_capacity: float = 0.0625
+    """DPUs of a Python shell job."""
+    wheel_path: str | None = None
+    """A local wheel uploaded next to the script and given to the job."""
+    additional_python_modules: Sequence[str] = field(default_factory=list)
+    """Modules Glue installs with pip before the job runs."""
+    crawl_feature_store: bool = False
+    """Also catalog the feature store's raw data (`train/`, `score/`) with a crawler of its own."""
+    kms_key_arn: str | None = None
+    """KMS key the buckets are encrypted with, which the roles may use through S3."""
+    account: pulumi.Input[iam.Account] | None = None
+    """The account and region ARNs are built for; looked up from the AWS provider when None."""
 
 
 class Etl(pulumi.ComponentResource):
@@ -125,146 +174,35 @@ class Etl(pulumi.ComponentResource):
     timeout_seconds: int
     """The longest one run of the job can take, start-up included: how long the workflow waits for it."""
 
-    def __init__(
-        self,
-        name: str,
-        config: MlOpsConfig,
-        *,
-        buckets: Mapping[naming.Store, BucketRef],
-        script_key: pulumi.Input[str],
-        account: pulumi.Output[iam.Account],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: EtlArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:Etl", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        self._config = config
-        self._buckets = buckets
-        self._account = account
-        spark = config.glue_job_spark_flag
-        source = buckets["source_repository"]
+        self._args = args
+        self._account = account_or_lookup(args.account, self)
+        self._buckets: dict[naming.Store, pulumi.Input[str]] = {
+            "feature_store": args.feature_store_bucket,
+            "source_repository": args.source_bucket,
+            "extracts": args.extracts_bucket,
+            "output": args.output_bucket,
+        }
 
-        self.wheel_key = None
-        wheel_uri: pulumi.Output[str] | None = None
-        if config.whl_path:
-            wheel = aws.s3.BucketObjectv2(
-                f"{name}-wheel",
-                bucket=source.name,
-                key=layout.WHEEL_PREFIX + Path(config.whl_path).name,
-                source=pulumi.FileAsset(config.whl_path),
-                source_hash=file_sha256(config.whl_path),
-                opts=child,
-            )
-            self.wheel_key = wheel.key
-            wheel_uri = pulumi.Output.concat("s3://", source.name, "/", wheel.key)
-
-        job_role, job_opts = self._role(
-            f"{name}-job",
-            lambda account, buckets: iam.glue_job_policy(
-                account,
-                feature_bucket=buckets["feature_store"],
-                source_bucket=buckets["source_repository"],
-                extracts_bucket=buckets["extracts"],
-                input_prefixes=[layout.TRAIN_PREFIX, layout.SCORE_PREFIX],
-                code_prefix=layout.ETL_CODE_PREFIX,
-                output_prefixes=layout.EXTRACT_PREFIXES,
-                log_group_prefix=iam.GLUE_SPARK_LOG_GROUPS if spark else iam.GLUE_PYTHON_SHELL_LOG_GROUPS,
-                kms_key_arn=config.kms_key_arn,
-            ),
-        )
-
-        arguments = pulumi.Output.all(
-            source=buckets["feature_store"].name,
-            destination=buckets["extracts"].name,
-            wheel=wheel_uri,
-        ).apply(
-            lambda v: job_default_arguments(
-                spark=spark,
-                source_bucket=v["source"],
-                destination_bucket=v["destination"],
-                inference_type="batch" if config.is_batch else "endpoint",
-                output_layout="byo" if config.uses_own_image else "builtin",
-                wheel_uri=v["wheel"],
-                python_modules=config.glue_additional_python_modules,
-            )
-        )
-        runtime: dict[str, Any] = (
-            {
-                "glue_version": config.glue_version,
-                "worker_type": config.glue_worker_type,
-                "number_of_workers": config.glue_number_of_workers,
-            }
-            if spark
-            else {
-                "glue_version": PYTHON_SHELL_GLUE_VERSION,
-                "max_capacity": config.glue_python_shell_capacity,
-            }
-        )
-        job = aws.glue.Job(
-            f"{name}-job",
-            name=naming.resource_name(config.name_prefix, config.glue_job_name),
-            description="Turns raw feature-store CSVs into model-ready extracts (mlops-component).",
-            role_arn=job_role.arn,
-            command={
-                "name": "glueetl" if spark else "pythonshell",
-                "python_version": "3" if spark else PYTHON_SHELL_PYTHON_VERSION,
-                "script_location": pulumi.Output.concat("s3://", source.name, "/", script_key),
-            },
-            default_arguments=arguments,
-            # The extracts have fixed keys, so two runs at once would race; the workflow runs one at a time.
-            execution_property={"max_concurrent_runs": 1},
-            timeout=config.glue_job_timeout_minutes,
-            max_retries=config.glue_job_max_retries,
-            opts=job_opts,
-            **runtime,
-        )
-
+        wheel_uri = self._wheel(name)
+        job, job_role = self._job(name, wheel_uri)
         database = aws.glue.CatalogDatabase(
             f"{name}-database",
-            name=catalog_database_name(config.name_prefix),
+            name=catalog_database_name(args.name_prefix),
             description="MLOps pipeline outputs (mlops-component): batch predictions, and raw data if crawled.",
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        classifier = aws.glue.Classifier(
-            f"{name}-predictions-csv",
-            name=naming.resource_name(config.name_prefix, "predictions-csv"),
-            csv_classifier={
-                "contains_header": "ABSENT",
-                "delimiter": ",",
-                "quote_symbol": '"',
-                "headers": PREDICTION_COLUMNS,
-            },
-            opts=child,
-        )
-        predictions = self._crawler(
-            f"{name}-predictions-crawler",
-            crawler_name=naming.resource_name(config.name_prefix, naming.PREDICTIONS_CRAWLER),
-            database=database,
-            store="output",
-            prefixes=[layout.PREDICTIONS_PREFIX],
-            classifiers=[classifier.name],
-            description="Catalogs batch predictions (predictions/run=<run>/) for Athena.",
-        )
+        predictions = self._predictions_crawler(name, database)
         crawlers = [predictions]
         self.feature_store_crawler_name = self.feature_store_crawler_arn = None
-        if config.crawls_feature_store:
-            features = self._crawler(
-                f"{name}-feature-store-crawler",
-                crawler_name=naming.resource_name(config.name_prefix, "feature-store-crawler"),
-                database=database,
-                store="feature_store",
-                prefixes=[layout.TRAIN_PREFIX, layout.SCORE_PREFIX],
-                classifiers=[],
-                description="Catalogs the raw training and scoring data in the feature store; run it after "
-                "landing new files.",
-                table_prefix=FEATURE_TABLE_PREFIX,
-            )
+        if args.crawl_feature_store:
+            features = self._feature_store_crawler(name, database)
             crawlers.append(features)
-            self.feature_store_crawler_name, self.feature_store_crawler_arn = (
-                features[0].name,
-                features[0].arn,
-            )
+            self.feature_store_crawler_name = features[0].name
+            self.feature_store_crawler_arn = features[0].arn
 
-        self.timeout_seconds = task_timeout_seconds(config)
+        self.timeout_seconds = task_timeout_seconds(args.timeout_minutes)
         self.job_name = job.name
         self.job_arn = job.arn
         self.job_role_arn = job_role.arn
@@ -282,6 +220,126 @@ class Etl(pulumi.ComponentResource):
             }
         )
 
+    def _wheel(self, name: str) -> pulumi.Output[str] | None:
+        """Upload `wheel_path` next to the script; its S3 URI, or None without a wheel."""
+        self.wheel_key = None
+        path = self._args.wheel_path
+        if not path:
+            return None
+        source = self._args.source_bucket
+        wheel = aws.s3.BucketObjectv2(
+            f"{name}-wheel",
+            bucket=source,
+            key=layout.WHEEL_PREFIX + Path(path).name,
+            source=pulumi.FileAsset(path),
+            source_hash=file_sha256(path),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.wheel_key = wheel.key
+        return pulumi.Output.concat("s3://", source, "/", wheel.key)
+
+    def _job(self, name: str, wheel_uri: pulumi.Output[str] | None) -> tuple[aws.glue.Job, aws.iam.Role]:
+        """The Glue job and the role it runs as."""
+        args = self._args
+        spark = args.spark
+        job_role, job_opts = self._role(
+            f"{name}-job",
+            lambda account, buckets: iam.glue_job_policy(
+                account,
+                feature_bucket=buckets["feature_store"],
+                source_bucket=buckets["source_repository"],
+                extracts_bucket=buckets["extracts"],
+                input_prefixes=[layout.TRAIN_PREFIX, layout.SCORE_PREFIX],
+                code_prefix=layout.ETL_CODE_PREFIX,
+                output_prefixes=layout.EXTRACT_PREFIXES,
+                log_group_prefix=iam.GLUE_SPARK_LOG_GROUPS if spark else iam.GLUE_PYTHON_SHELL_LOG_GROUPS,
+                kms_key_arn=args.kms_key_arn,
+            ),
+        )
+        arguments = pulumi.Output.all(
+            source=args.feature_store_bucket, destination=args.extracts_bucket, wheel=wheel_uri
+        ).apply(
+            lambda v: job_default_arguments(
+                spark=spark,
+                source_bucket=v["source"],
+                destination_bucket=v["destination"],
+                inference_type=args.inference_type,
+                output_layout=args.output_layout,
+                wheel_uri=v["wheel"],
+                python_modules=list(args.additional_python_modules),
+            )
+        )
+        runtime: dict[str, Any] = (
+            {
+                "glue_version": args.glue_version,
+                "worker_type": args.worker_type,
+                "number_of_workers": args.number_of_workers,
+            }
+            if spark
+            else {"glue_version": PYTHON_SHELL_GLUE_VERSION, "max_capacity": args.python_shell_capacity}
+        )
+        job = aws.glue.Job(
+            f"{name}-job",
+            name=naming.resource_name(args.name_prefix, args.job_name),
+            description="Turns raw feature-store CSVs into model-ready extracts (mlops-component).",
+            role_arn=job_role.arn,
+            command={
+                "name": "glueetl" if spark else "pythonshell",
+                "python_version": "3" if spark else PYTHON_SHELL_PYTHON_VERSION,
+                "script_location": pulumi.Output.concat("s3://", args.source_bucket, "/", args.script_key),
+            },
+            default_arguments=arguments,
+            # The extracts have fixed keys, so two runs at once would race; the workflow runs one at a time.
+            execution_property={"max_concurrent_runs": 1},
+            timeout=args.timeout_minutes,
+            max_retries=args.max_retries,
+            opts=job_opts,
+            **runtime,
+        )
+        return job, job_role
+
+    def _predictions_crawler(
+        self, name: str, database: aws.glue.CatalogDatabase
+    ) -> tuple[aws.glue.Crawler, aws.iam.Role]:
+        """The crawler over the output store's `predictions/`, with a classifier that names the columns."""
+        prefix = self._args.name_prefix
+        classifier = aws.glue.Classifier(
+            f"{name}-predictions-csv",
+            name=naming.resource_name(prefix, "predictions-csv"),
+            csv_classifier={
+                "contains_header": "ABSENT",
+                "delimiter": ",",
+                "quote_symbol": '"',
+                "headers": PREDICTION_COLUMNS,
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return self._crawler(
+            f"{name}-predictions-crawler",
+            crawler_name=naming.resource_name(prefix, naming.PREDICTIONS_CRAWLER),
+            database=database,
+            store="output",
+            prefixes=[layout.PREDICTIONS_PREFIX],
+            classifiers=[classifier.name],
+            description="Catalogs batch predictions (predictions/run=<run>/) for Athena.",
+        )
+
+    def _feature_store_crawler(
+        self, name: str, database: aws.glue.CatalogDatabase
+    ) -> tuple[aws.glue.Crawler, aws.iam.Role]:
+        """The crawler over the feature store's raw data: the dev environment's data lake."""
+        return self._crawler(
+            f"{name}-feature-store-crawler",
+            crawler_name=naming.resource_name(self._args.name_prefix, "feature-store-crawler"),
+            database=database,
+            store="feature_store",
+            prefixes=[layout.TRAIN_PREFIX, layout.SCORE_PREFIX],
+            classifiers=[],
+            description="Catalogs the raw training and scoring data in the feature store; run it after "
+            "landing new files.",
+            table_prefix=FEATURE_TABLE_PREFIX,
+        )
+
     def _role(self, name: str, policy: PolicyBuilder) -> tuple[aws.iam.Role, pulumi.ResourceOptions]:
         """A role only Glue can assume, with one inline policy built from the account ids and bucket ARNs.
 
@@ -293,7 +351,7 @@ class Etl(pulumi.ComponentResource):
             assume_role_policy=json.dumps(iam.assume_role_policy(iam.GLUE_SERVICE)),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        buckets = pulumi.Output.all(**{store: ref.name for store, ref in self._buckets.items()})
+        buckets = pulumi.Output.all(**self._buckets)
         inline = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
@@ -318,15 +376,16 @@ class Etl(pulumi.ComponentResource):
     ) -> tuple[aws.glue.Crawler, aws.iam.Role]:
         """A crawler over some prefixes of one store, with a role that can read only those prefixes."""
         bucket = self._buckets[store]
+        settings = self._args
         role, crawler_opts = self._role(
             name,
             lambda account, buckets: iam.glue_crawler_policy(
                 account,
-                database_name=catalog_database_name(self._config.name_prefix),
+                database_name=catalog_database_name(settings.name_prefix),
                 crawler_name=crawler_name,
                 bucket=buckets[store],
                 prefixes=prefixes,
-                kms_key_arn=self._config.kms_key_arn,
+                kms_key_arn=settings.kms_key_arn,
             ),
         )
         crawler = aws.glue.Crawler(
@@ -335,9 +394,7 @@ class Etl(pulumi.ComponentResource):
             description=description,
             role=role.arn,
             database_name=database.name,
-            s3_targets=[
-                {"path": pulumi.Output.concat("s3://", bucket.name, "/", prefix)} for prefix in prefixes
-            ],
+            s3_targets=[{"path": pulumi.Output.concat("s3://", bucket, "/", prefix)} for prefix in prefixes],
             classifiers=classifiers or None,
             table_prefix=table_prefix,
             configuration=pulumi.Output.json_dumps(crawler_configuration()),

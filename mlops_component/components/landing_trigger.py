@@ -3,50 +3,68 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from mlops_component import layout
 from mlops_component.builders import iam, naming
-from mlops_component.components.data_stores import BucketRef
+from mlops_component.components.aws_account import account_or_lookup
 from mlops_component.components.lambda_function import FunctionSpec, PythonFunction, log_group_name
-from mlops_component.config import MlOpsConfig
 
 TRIGGER = FunctionSpec(
     "trigger", "Starts the training workflow when train/score data lands in the feature store"
 )
 
 
+@dataclass(frozen=True)
+class DataLandingTriggerArgs:
+    """What `DataLandingTrigger` needs: the bucket it watches and the workflow it starts."""
+
+    name_prefix: str
+    """Prefix of the trigger function's name."""
+    feature_store_bucket: pulumi.Input[str]
+    """The bucket data lands in (`train/`, and `score/` in batch mode)."""
+    state_machine_arn: pulumi.Input[str]
+    """The training workflow the function starts."""
+    log_retention_days: int
+    """Retention of the function's log group."""
+    batch: bool
+    """Batch inference: scoring data landing under `score/` starts a run too (only `train/` otherwise)."""
+    feature_store_arn: pulumi.Input[str] | None = None
+    """ARN of `feature_store_bucket`; built from the name and the account's partition when None."""
+    account: pulumi.Input[iam.Account] | None = None
+    """The account and region ARNs are built for; looked up from the AWS provider when None."""
+
+
 class DataLandingTrigger(pulumi.ComponentResource):
     """Invokes the trigger function for objects created under the feature store's data prefixes.
 
-    S3 holds one notification configuration per bucket. With `feature_store_override`, this replaces whatever
-    notification configuration the existing bucket had.
+    S3 holds one notification configuration per bucket: this replaces whatever notification configuration
+    the bucket had (which matters for an existing feature store).
     """
 
     function_arn: pulumi.Output[str]
     """ARN of the trigger function."""
 
     def __init__(
-        self,
-        name: str,
-        config: MlOpsConfig,
-        *,
-        account: pulumi.Output[iam.Account],
-        feature_store: BucketRef,
-        state_machine_arn: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: DataLandingTriggerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlops:index:DataLandingTrigger", name, None, opts)
-        prefixes = [layout.TRAIN_PREFIX, layout.SCORE_PREFIX] if config.is_batch else [layout.TRAIN_PREFIX]
-        function_name = naming.function_name(config.name_prefix, TRIGGER.module)
+        account = account_or_lookup(args.account, self)
+        bucket = args.feature_store_bucket
+        bucket_arn = args.feature_store_arn or pulumi.Output.all(account, bucket).apply(
+            lambda v: iam.bucket_arn(v[0].partition, v[1])
+        )
+        prefixes = [layout.TRAIN_PREFIX, layout.SCORE_PREFIX] if args.batch else [layout.TRAIN_PREFIX]
+        function_name = naming.function_name(args.name_prefix, TRIGGER.module)
 
         function = PythonFunction(
             f"{name}-function",
             function_name=function_name,
             spec=TRIGGER,
-            policy=pulumi.Output.all(account, feature_store.name, state_machine_arn).apply(
+            policy=pulumi.Output.all(account, bucket, args.state_machine_arn).apply(
                 lambda v: json.dumps(
                     iam.trigger_function_policy(
                         v[0],
@@ -58,12 +76,12 @@ class DataLandingTrigger(pulumi.ComponentResource):
                 )
             ),
             environment={
-                "STATE_MACHINE_ARN": state_machine_arn,
-                "INFERENCE_MODE": "batch" if config.is_batch else "endpoint",
+                "STATE_MACHINE_ARN": args.state_machine_arn,
+                "INFERENCE_MODE": "batch" if args.batch else "endpoint",
                 "layout.TRAIN_PREFIX": layout.TRAIN_PREFIX,
                 "layout.SCORE_PREFIX": layout.SCORE_PREFIX,
             },
-            log_retention_days=config.log_retention_days,
+            log_retention_days=args.log_retention_days,
             opts=pulumi.ResourceOptions(parent=self),
         )
         # Only this bucket, in this account, may invoke the function (a bucket name alone can be re-registered
@@ -73,13 +91,13 @@ class DataLandingTrigger(pulumi.ComponentResource):
             action="lambda:InvokeFunction",
             function=function.arn,
             principal="s3.amazonaws.com",
-            source_arn=feature_store.arn,
+            source_arn=bucket_arn,
             source_account=account.apply(lambda a: a.account_id),
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.s3.BucketNotification(
             f"{name}-notification",
-            bucket=feature_store.name,
+            bucket=bucket,
             lambda_functions=[
                 {
                     "lambda_function_arn": function.arn,

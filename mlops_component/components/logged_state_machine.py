@@ -9,17 +9,17 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops_component.builders import iam
-from mlops_component.config import MlOpsConfig
 
 
 def logged_state_machine(
     name: str,
     parent: pulumi.Resource,
-    config: MlOpsConfig,
     *,
     machine_name: str,
     role_name: str | None,
     account: pulumi.Output[iam.Account],
+    log_retention_days: int,
+    tracing: bool,
     policy: pulumi.Input[str],
     definition: pulumi.Input[str],
     depends_on: Sequence[pulumi.Resource] = (),
@@ -27,14 +27,14 @@ def logged_state_machine(
     """Create `<name>-logs`, `<name>-role`, `<name>-policy` and `<name>-state-machine` under `parent`.
 
     The role is trusted by Step Functions on behalf of this account only and holds exactly `policy`. Every
-    execution is logged (with its data) to a log group with the config's retention, and traced with X-Ray when
-    the config says so.
+    execution is logged (with its data) to a log group kept `log_retention_days`, and traced with X-Ray when
+    `tracing` is set.
     """
     child = pulumi.ResourceOptions(parent=parent)
     log_group = aws.cloudwatch.LogGroup(
         f"{name}-logs",
         name=f"/aws/vendedlogs/states/{machine_name}",
-        retention_in_days=config.log_retention_days,
+        retention_in_days=log_retention_days,
         opts=child,
     )
     role = aws.iam.Role(
@@ -57,7 +57,7 @@ def logged_state_machine(
             "include_execution_data": True,
             "level": "ALL",
         },
-        tracing_configuration={"enabled": config.enable_xray_tracing},
+        tracing_configuration={"enabled": tracing},
         # The role must hold its permissions before Step Functions validates the logging destination.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[role_policy, *depends_on]),
     )

@@ -5,13 +5,15 @@ and the repository can make tags immutable. `byo_model_image_tag` (e.g. `latest`
 that the repository exempts from immutability, so it can follow the newest build. The workflow never uses a
 tag: it gets `image_uri`, the digest-pinned reference (`<repository>@sha256:...`) of what was pushed.
 
-Nothing here exists when `built_in_model_image` is set.
+The pipeline creates one when `built_in_model_image` is not set, and the processing pipeline one of its own for
+its Inference job when training uses a built-in image.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ import pulumi_docker
 from docker.utils.build import exclude_paths
 
 from mlops_component.components.data_stores import file_sha256
-from mlops_component.config import CONTENT_TAG_PREFIX, MlOpsConfig
+from mlops_component.config import CONTENT_TAG_PREFIX
 
 PLATFORM = "linux/amd64"
 _CONTENT_TAG_HEX = 16
@@ -85,6 +87,24 @@ def _registry_host(repository_url: str) -> str:
 
 
 # --- The component ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModelImageArgs:
+    """What `ModelImage` builds and where it pushes it."""
+
+    repository_name: str
+    """The ECR repository to create, e.g. `<prefix>/byo-xgboost`."""
+    source_path: str
+    """The build context: a folder with a `Dockerfile`."""
+    keep_images: int
+    """How many of the most recently pushed images the repository keeps."""
+    extra_tag: str | None = None
+    """An optional mutable tag (e.g. `latest`) pushed with every build, besides the immutable content tag."""
+    kms_key_arn: str | None = None
+    """KMS key the repository encrypts images with; AES256 when None."""
+    force_delete: bool = False
+    """Whether `pulumi destroy` may delete the repository while it still holds images."""
+
+
 class ModelImage(pulumi.ComponentResource):
     """An encrypted, scanned ECR repository with immutable tags, and the model image built and pushed to it."""
 
@@ -99,37 +119,9 @@ class ModelImage(pulumi.ComponentResource):
     image_uri: pulumi.Output[str]
     """The pushed image pinned by digest: `<registry>/<repository>@sha256:<digest>`."""
 
-    def __init__(self, name: str, config: MlOpsConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: ModelImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:ModelImage", name, None, opts)
-        if not config.uses_own_image:
-            raise ValueError("ModelImage is only for the bring-your-own image; built_in_model_image is set")
-        child = pulumi.ResourceOptions(parent=self)
-        extra_tag = config.byo_model_image_tag
-
-        encryption: aws.ecr.RepositoryEncryptionConfigurationArgsDict = (
-            {"encryption_type": "KMS", "kms_key": config.kms_key_arn}
-            if config.kms_key_arn
-            else {"encryption_type": "AES256"}
-        )
-        repository = aws.ecr.Repository(
-            f"{name}-repository",
-            name=repository_name(config.name_prefix, config.byo_model_image_name),
-            image_scanning_configuration={"scan_on_push": True},
-            image_tag_mutability="IMMUTABLE_WITH_EXCLUSION" if extra_tag else "IMMUTABLE",
-            image_tag_mutability_exclusion_filters=(
-                [{"filter": extra_tag, "filter_type": "WILDCARD"}] if extra_tag else None
-            ),
-            encryption_configurations=[encryption],
-            force_delete=config.force_destroy,
-            opts=child,
-        )
-        aws.ecr.LifecyclePolicy(
-            f"{name}-lifecycle",
-            repository=repository.name,
-            policy=json.dumps(ecr_lifecycle_policy(config.ecr_keep_images)),
-            opts=child,
-        )
-
+        repository = self._repository(name, args)
         # A short-lived token from ECR itself: no `docker login` on the machine that runs `pulumi up`.
         token = aws.ecr.get_authorization_token_output(
             registry_id=repository.registry_id, opts=pulumi.InvokeOutputOptions(parent=self)
@@ -137,7 +129,7 @@ class ModelImage(pulumi.ComponentResource):
         username = token.apply(lambda result: result.user_name)
         password: pulumi.Output[str] = pulumi.Output.secret(token.apply(lambda result: result.password))
 
-        context = Path(config.byo_model_image_source_path)
+        context = Path(args.source_path)
         self.content_tag = content_tag(build_context_digest(context))
         build: pulumi_docker.DockerBuildArgsDict = {
             "context": str(context),
@@ -155,32 +147,10 @@ class ModelImage(pulumi.ComponentResource):
             image_name=pulumi.Output.concat(repository.repository_url, ":", self.content_tag),
             build=build,
             registry=registry,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-
-        if extra_tag:
-            # The local image gets the extra tag and that tag is pushed again whenever the digest changes.
-            # keep_remotely: deleting it from the registry would delete the image the content tag names.
-            local_tag = pulumi_docker.Tag(
-                f"{name}-extra-tag",
-                source_image=image.image_name,
-                target_image=pulumi.Output.concat(repository.repository_url, ":", extra_tag),
-                tag_triggers=[image.repo_digest],
-                opts=child,
-            )
-            auth: pulumi_docker.RegistryImageAuthConfigArgsDict = {
-                "address": repository.repository_url.apply(_registry_host),
-                "username": username,
-                "password": password,
-            }
-            pulumi_docker.RegistryImage(
-                f"{name}-extra-tag-push",
-                name=local_tag.target_image,
-                keep_remotely=True,
-                triggers={"repo_digest": image.repo_digest},
-                auth_config=auth,
-                opts=child,
-            )
+        if args.extra_tag:
+            self._push_extra_tag(name, args.extra_tag, repository, image, username, password)
 
         self.repository_name = repository.name
         self.repository_arn = repository.arn
@@ -194,4 +164,66 @@ class ModelImage(pulumi.ComponentResource):
                 "content_tag": self.content_tag,
                 "image_uri": self.image_uri,
             }
+        )
+
+    def _repository(self, name: str, args: ModelImageArgs) -> aws.ecr.Repository:
+        """The repository: encrypted, scanned on push, tags immutable but the extra one, old images expired."""
+        child = pulumi.ResourceOptions(parent=self)
+        extra_tag = args.extra_tag
+        encryption: aws.ecr.RepositoryEncryptionConfigurationArgsDict = (
+            {"encryption_type": "KMS", "kms_key": args.kms_key_arn}
+            if args.kms_key_arn
+            else {"encryption_type": "AES256"}
+        )
+        repository = aws.ecr.Repository(
+            f"{name}-repository",
+            name=args.repository_name,
+            image_scanning_configuration={"scan_on_push": True},
+            image_tag_mutability="IMMUTABLE_WITH_EXCLUSION" if extra_tag else "IMMUTABLE",
+            image_tag_mutability_exclusion_filters=(
+                [{"filter": extra_tag, "filter_type": "WILDCARD"}] if extra_tag else None
+            ),
+            encryption_configurations=[encryption],
+            force_delete=args.force_delete,
+            opts=child,
+        )
+        aws.ecr.LifecyclePolicy(
+            f"{name}-lifecycle",
+            repository=repository.name,
+            policy=json.dumps(ecr_lifecycle_policy(args.keep_images)),
+            opts=child,
+        )
+        return repository
+
+    def _push_extra_tag(
+        self,
+        name: str,
+        extra_tag: str,
+        repository: aws.ecr.Repository,
+        image: pulumi_docker.Image,
+        username: pulumi.Output[str],
+        password: pulumi.Output[str],
+    ) -> None:
+        """Tag the local image with `extra_tag` and push that tag again whenever the digest changes."""
+        child = pulumi.ResourceOptions(parent=self)
+        local_tag = pulumi_docker.Tag(
+            f"{name}-extra-tag",
+            source_image=image.image_name,
+            target_image=pulumi.Output.concat(repository.repository_url, ":", extra_tag),
+            tag_triggers=[image.repo_digest],
+            opts=child,
+        )
+        auth: pulumi_docker.RegistryImageAuthConfigArgsDict = {
+            "address": repository.repository_url.apply(_registry_host),
+            "username": username,
+            "password": password,
+        }
+        # keep_remotely: deleting it from the registry would delete the image the content tag names.
+        pulumi_docker.RegistryImage(
+            f"{name}-extra-tag-push",
+            name=local_tag.target_image,
+            keep_remotely=True,
+            triggers={"repo_digest": image.repo_digest},
+            auth_config=auth,
+            opts=child,
         )

@@ -1,7 +1,7 @@
 """The processing pipeline for legacy ML code (seed 004), deployed when `enable_processing_pipeline` is true.
 
 It owns a Step Functions state machine that runs three SageMaker Processing jobs (definition:
-`workflows/processing.py`), the code location the script jobs run from, the image the Inference job runs,
+`builders/state_machines/processing_pipeline.py`), the code location the script jobs run from, the image the Inference job runs,
 the jobs' execution role, the state machine's own role and log group, and what a user needs to start it: an
 example execution input and the permission policy. Failures are published to the training workflow's topic,
 so one subscription hears about both pipelines.
@@ -10,7 +10,10 @@ so one subscription hears about both pipelines.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -21,15 +24,13 @@ from mlops_component.builders.framework_images import sklearn_image_uri
 from mlops_component.builders.state_machines.processing_pipeline import (
     POSTPROCESS_SCRIPT,
     PREPROCESS_SCRIPT,
+    Areas,
     ProcessingResources,
-    example_execution_input,
-    processing_areas,
-    processing_definition,
 )
-from mlops_component.components.data_stores import BucketRef, upload_file
+from mlops_component.components.aws_account import account_or_lookup
+from mlops_component.components.data_stores import upload_file
 from mlops_component.components.logged_state_machine import logged_state_machine
-from mlops_component.components.model_image import ModelImage
-from mlops_component.config import MlOpsConfig
+from mlops_component.components.model_image import ModelImage, ModelImageArgs
 
 # The scripts' shared module (processing/processing_job.py), uploaded with them.
 PROCESSING_JOB_MODULE = "processing_job.py"
@@ -47,22 +48,66 @@ def code_files() -> dict[str, Path]:
     }
 
 
-def inference_image_config(config: MlOpsConfig) -> MlOpsConfig:
-    """The settings of the inference image built for this pipeline alone (when training uses a built-in image).
+@dataclass(frozen=True)
+class ProcessingPlan:
+    """The documents that describe one deployment of the pipeline, given its resources' names and ARNs."""
 
-    It is the bring-your-own image's build (same context by default, same tagging and repository rules) in a
-    repository of its own.
-    """
-    context = config.processing.inference_image_source_path
-    if context is None:
-        raise ValueError("the inference image's build context was not resolved; validate the config first")
-    return config.model_copy(
-        update={
-            "built_in_model_image": None,
-            "byo_model_image_name": config.processing.inference_image_name,
-            "byo_model_image_source_path": context,
-        }
-    )
+    definition: dict[str, Any]
+    """The state machine's Amazon States Language definition."""
+    areas: Areas
+    """The store prefixes the jobs read and write; the jobs' role may use exactly these."""
+    example_input: dict[str, Any]
+    """A ready-to-use execution input."""
+
+
+@dataclass(frozen=True)
+class ExistingImage:
+    """An image that is already pushed, e.g. the training workflow's own model image."""
+
+    uri: pulumi.Input[str]
+    """The image, pinned by digest."""
+    repository_arn: pulumi.Input[str]
+    """Its ECR repository, which the jobs' role may pull from."""
+
+
+@dataclass(frozen=True)
+class ProcessingPipelineArgs:
+    """What `ProcessingPipeline` needs: the stores it works in, its images, and the plan of its runs."""
+
+    name_prefix: str
+    """Prefix of the state machine, role and policy names."""
+    job_name: str
+    """The pipeline's job name: processing jobs it starts are named after it."""
+    plan: Callable[[ProcessingResources], ProcessingPlan]
+    """Builds the definition, areas and example input from the resources (`MlOpsPipeline` maps its config)."""
+    feature_store_bucket: pulumi.Input[str]
+    """Bucket of the raw input data."""
+    source_bucket: pulumi.Input[str]
+    """Bucket the scripts are uploaded to."""
+    extracts_bucket: pulumi.Input[str]
+    """Bucket of the preprocessed data."""
+    models_bucket: pulumi.Input[str]
+    """Bucket of the models the Inference job loads."""
+    output_bucket: pulumi.Input[str]
+    """Bucket predictions and reports are written to."""
+    code_prefix: str
+    """Prefix of `source_bucket` the scripts are uploaded under."""
+    topic_arn: pulumi.Input[str]
+    """The topic failures are published to (the training workflow's, so one subscription hears both)."""
+    inference_image: ModelImageArgs | ExistingImage
+    """The image the Inference job runs: one to build and push, or one that already exists."""
+    framework_version: str
+    """scikit-learn version of the framework image the scripts run on, when `framework_image_uri` is None."""
+    log_retention_days: int
+    """Retention of the state machine's log group."""
+    framework_image_uri: pulumi.Input[str] | None = None
+    """An image for the scripts instead of SageMaker's scikit-learn image."""
+    kms_key_arn: str | None = None
+    """KMS key the buckets are encrypted with, which the jobs' role may use through S3."""
+    enable_xray_tracing: bool = False
+    """Trace executions with X-Ray."""
+    account: pulumi.Input[iam.Account] | None = None
+    """The account and region ARNs are built for; looked up from the AWS provider when None."""
 
 
 class ProcessingPipeline(pulumi.ComponentResource):
@@ -90,117 +135,52 @@ class ProcessingPipeline(pulumi.ComponentResource):
     """The same policy as a managed policy, to attach to users, groups or roles."""
 
     def __init__(
-        self,
-        name: str,
-        config: MlOpsConfig,
-        *,
-        account: pulumi.Output[iam.Account],
-        buckets: dict[naming.Store, BucketRef],
-        topic_arn: pulumi.Input[str],
-        model_image: ModelImage | None,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: ProcessingPipelineArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlops:index:ProcessingPipeline", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        settings = config.processing
-        names = {store: ref.name for store, ref in buckets.items()}
+        self._args = args
+        self._account = account = account_or_lookup(args.account, self)
 
-        for file_name, path in code_files().items():
-            upload_file(
-                f"{name}-code-{Path(file_name).stem.replace('_', '-')}",
-                buckets["source_repository"],
-                settings.code_prefix,
-                str(path),
-                self,
-            )
-
-        # The bring-your-own image already holds batch-predict; only a stack that trains on a built-in image
-        # builds the same context into a repository of its own.
-        image = model_image or ModelImage(
-            f"{name}-inference-image", inference_image_config(config), opts=child
-        )
+        self._upload_code(name)
+        image = self._inference_image(name)
         framework_image: pulumi.Output[str] = (
-            pulumi.Output.from_input(settings.framework_image_uri)
-            if settings.framework_image_uri
-            else account.apply(lambda a: sklearn_image_uri(a.region, settings.framework_version))
+            pulumi.Output.from_input(args.framework_image_uri)
+            if args.framework_image_uri
+            else account.apply(lambda a: sklearn_image_uri(a.region, args.framework_version))
         )
-
-        role = aws.iam.Role(
-            f"{name}-jobs-role",
-            name=naming.resource_name(config.name_prefix, naming.PROCESSING_ROLE),
-            description="Runs the processing pipeline's SageMaker Processing jobs",
-            assume_role_policy=account.apply(
-                lambda a: json.dumps(
-                    iam.assume_role_policy("sagemaker.amazonaws.com", source_account=a.account_id)
-                )
-            ),
-            opts=child,
-        )
+        role = self._jobs_role(name)
         resources = pulumi.Output.all(
-            names["feature_store"],
-            names["source_repository"],
-            names["extracts"],
-            names["models"],
-            names["output"],
+            args.feature_store_bucket,
+            args.source_bucket,
+            args.extracts_bucket,
+            args.models_bucket,
+            args.output_bucket,
             framework_image,
-            image.image_uri,
+            image.uri,
             role.arn,
-            topic_arn,
+            args.topic_arn,
         ).apply(lambda v: ProcessingResources(*v))
+        plan = resources.apply(args.plan)
         job_policy = aws.iam.RolePolicy(
             f"{name}-jobs-policy",
             role=role.id,
-            policy=pulumi.Output.all(account, resources, image.repository_arn).apply(
-                lambda v: json.dumps(_job_policy(config, v[0], v[1], v[2]))
+            policy=pulumi.Output.all(account, plan, image.repository_arn).apply(
+                lambda v: json.dumps(_job_policy(v[0], v[1].areas, v[2], args.kms_key_arn))
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-
-        machine_name = naming.resource_name(config.name_prefix, naming.PROCESSING_STATE_MACHINE)
-        definition = resources.apply(lambda r: json.dumps(processing_definition(config, r)))
-        machine = logged_state_machine(
-            name,
-            self,
-            config,
-            machine_name=machine_name,
-            role_name=None,
-            account=account,
-            policy=pulumi.Output.all(account, role.arn, topic_arn).apply(
-                lambda v: json.dumps(
-                    iam.processing_state_machine_policy(
-                        v[0],
-                        job_name=config.job_name,
-                        role_arn=v[1],
-                        topic_arn=v[2],
-                        tracing=config.enable_xray_tracing,
-                    )
-                )
-            ),
-            definition=definition,
-            depends_on=[job_policy],
-        )
-
-        start_policy = pulumi.Output.all(account, machine.name).apply(
-            lambda v: json.dumps(iam.start_processing_policy(v[0], v[1]), indent=2)
-        )
-        managed_start_policy = aws.iam.Policy(
-            f"{name}-start-policy",
-            name=naming.resource_name(config.name_prefix, "processing-start"),
-            description=f"Start the {machine_name} state machine and follow its runs",
-            policy=start_policy,
-            opts=child,
-        )
+        definition = plan.apply(lambda p: json.dumps(p.definition))
+        machine = self._state_machine(name, role, definition, job_policy)
+        start_policy, managed_start_policy = self._start_policy(name, machine)
 
         self.state_machine_arn = machine.arn
         self.state_machine_name = machine.name
         self.definition = definition
         self.role_arn = role.arn
-        self.code_uri = resources.apply(lambda r: processing_areas(config, r).code.uri)
+        self.code_uri = plan.apply(lambda p: p.areas.code.uri)
         self.framework_image_uri = framework_image
-        self.inference_image_uri = image.image_uri
-        self.example_input = resources.apply(
-            lambda r: json.dumps(example_execution_input(config, r), indent=2)
-        )
+        self.inference_image_uri = pulumi.Output.from_input(image.uri)
+        self.example_input = plan.apply(lambda p: json.dumps(p.example_input, indent=2))
         self.start_policy = start_policy
         self.start_policy_arn = managed_start_policy.arn
         self.register_outputs(
@@ -217,15 +197,92 @@ class ProcessingPipeline(pulumi.ComponentResource):
             }
         )
 
+    def _upload_code(self, name: str) -> None:
+        """The example scripts and the modules they import, under `code_prefix`."""
+        for file_name, path in code_files().items():
+            upload_file(
+                f"{name}-code-{Path(file_name).stem.replace('_', '-')}",
+                self._args.source_bucket,
+                self._args.code_prefix,
+                str(path),
+                self,
+            )
+
+    def _jobs_role(self, name: str) -> aws.iam.Role:
+        """The processing jobs' execution role, trusted by SageMaker on behalf of this account only."""
+        return aws.iam.Role(
+            f"{name}-jobs-role",
+            name=naming.resource_name(self._args.name_prefix, naming.PROCESSING_ROLE),
+            description="Runs the processing pipeline's SageMaker Processing jobs",
+            assume_role_policy=self._account.apply(
+                lambda a: json.dumps(
+                    iam.assume_role_policy("sagemaker.amazonaws.com", source_account=a.account_id)
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _inference_image(self, name: str) -> ExistingImage:
+        """The image the Inference job runs: the one given, or one built into a repository of its own."""
+        wanted = self._args.inference_image
+        if isinstance(wanted, ExistingImage):
+            return wanted
+        built = ModelImage(f"{name}-inference-image", wanted, opts=pulumi.ResourceOptions(parent=self))
+        return ExistingImage(uri=built.image_uri, repository_arn=built.repository_arn)
+
+    def _state_machine(
+        self, name: str, role: aws.iam.Role, definition: pulumi.Output[str], job_policy: aws.iam.RolePolicy
+    ) -> aws.sfn.StateMachine:
+        """The state machine with its own role, which may only pass the jobs' role and publish failures."""
+        args = self._args
+        return logged_state_machine(
+            name,
+            self,
+            machine_name=naming.resource_name(args.name_prefix, naming.PROCESSING_STATE_MACHINE),
+            role_name=None,
+            account=self._account,
+            log_retention_days=args.log_retention_days,
+            tracing=args.enable_xray_tracing,
+            policy=pulumi.Output.all(self._account, role.arn, args.topic_arn).apply(
+                lambda v: json.dumps(
+                    iam.processing_state_machine_policy(
+                        v[0],
+                        job_name=args.job_name,
+                        role_arn=v[1],
+                        topic_arn=v[2],
+                        tracing=args.enable_xray_tracing,
+                    )
+                )
+            ),
+            definition=definition,
+            depends_on=[job_policy],
+        )
+
+    def _start_policy(
+        self, name: str, machine: aws.sfn.StateMachine
+    ) -> tuple[pulumi.Output[str], aws.iam.Policy]:
+        """What a user needs to start the pipeline: as JSON, and as a managed policy to attach."""
+        machine_name = naming.resource_name(self._args.name_prefix, naming.PROCESSING_STATE_MACHINE)
+        start_policy = pulumi.Output.all(self._account, machine.name).apply(
+            lambda v: json.dumps(iam.start_processing_policy(v[0], v[1]), indent=2)
+        )
+        managed = aws.iam.Policy(
+            f"{name}-start-policy",
+            name=naming.resource_name(self._args.name_prefix, "processing-start"),
+            description=f"Start the {machine_name} state machine and follow its runs",
+            policy=start_policy,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return start_policy, managed
+
 
 def _job_policy(
-    config: MlOpsConfig, account: iam.Account, resources: ProcessingResources, repository_arn: str
+    account: iam.Account, areas: Areas, repository_arn: str, kms_key_arn: str | None
 ) -> iam.Policy:
-    areas = processing_areas(config, resources)
     return iam.processing_job_policy(
         account,
         read=[(area.bucket, area.prefix) for area in areas.readable],
         write=[(area.bucket, area.prefix) for area in areas.writable],
         repository_arn=repository_arn,
-        kms_key_arn=config.kms_key_arn,
+        kms_key_arn=kms_key_arn,
     )

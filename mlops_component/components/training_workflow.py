@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -10,11 +12,10 @@ import pulumi_aws as aws
 
 from mlops_component import layout
 from mlops_component.builders import iam, naming
-from mlops_component.builders.state_machines.training_workflow import TrainingResources, training_definition
-from mlops_component.components.data_stores import BucketRef
+from mlops_component.builders.state_machines.training_workflow import TrainingResources
+from mlops_component.components.aws_account import account_or_lookup
 from mlops_component.components.lambda_function import FunctionSpec, PythonFunction, log_group_name
 from mlops_component.components.logged_state_machine import logged_state_machine
-from mlops_component.config import MlOpsConfig
 
 RUN_METADATA = FunctionSpec(
     "run_metadata", "Records a tuning run's best model, metrics and hyperparameters", timeout_seconds=30
@@ -26,19 +27,71 @@ ENDPOINT = FunctionSpec(
     "endpoint", "Creates the inference endpoint or updates it to a new model", timeout_seconds=30
 )
 
+# Builds the Amazon States Language definition from the names and ARNs of what the workflow runs.
+DefinitionBuilder = Callable[[TrainingResources], dict[str, Any]]
 
-def failure_topic(name: str, config: MlOpsConfig, parent: pulumi.Resource) -> aws.sns.Topic:
+
+@dataclass(frozen=True)
+class TrainingWorkflowArgs:
+    """What `TrainingWorkflow` needs: the buckets, job and image it runs, and the definition of its steps."""
+
+    name_prefix: str
+    """Prefix of the state machine, role, topic and function names."""
+    job_name: str
+    """The pipeline's job name: SageMaker jobs, models and endpoint configs it creates start with it."""
+    definition: DefinitionBuilder
+    """Builds the state machine's definition from the resources' names and ARNs (`MlOpsPipeline` passes
+    `training_definition` with its config)."""
+    extracts_bucket: pulumi.Input[str]
+    """Bucket of the ETL's extracts, which training and batch inference read."""
+    models_bucket: pulumi.Input[str]
+    """Bucket the trained models are written to."""
+    metadata_bucket: pulumi.Input[str]
+    """Bucket each run's metadata (best model, metrics, hyperparameters) is recorded in."""
+    output_bucket: pulumi.Input[str]
+    """Bucket batch predictions are written to."""
+    glue_job_name: pulumi.Input[str]
+    """The Glue ETL job the workflow starts first."""
+    etl_timeout_seconds: int
+    """How long the workflow waits for one ETL run."""
+    image_uri: pulumi.Input[str]
+    """The image training and inference run."""
+    log_retention_days: int
+    """Retention of the state machine's and the functions' log groups."""
+    image_repository_arn: pulumi.Input[str] | None = None
+    """The ECR repository of `image_uri`, which SageMaker's role may pull from; None for a built-in image."""
+    endpoint_name: str | None = None
+    """The inference endpoint the workflow creates or updates; None for batch inference."""
+    prediction_crawler_name: pulumi.Input[str] | None = None
+    """The crawler the workflow starts after a batch run (batch inference only)."""
+    notification_email: pulumi.Input[str] | None = None
+    """An address subscribed to the failure topic."""
+    kms_key_arn: str | None = None
+    """KMS key the buckets are encrypted with, which the roles may use through S3."""
+    enable_xray_tracing: bool = False
+    """Trace executions with X-Ray."""
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags the endpoint function puts on the endpoints and configs it creates."""
+    account: pulumi.Input[iam.Account] | None = None
+    """The account and region ARNs are built for; looked up from the AWS provider when None."""
+
+    @property
+    def is_batch(self) -> bool:
+        """Batch inference rather than an endpoint."""
+        return self.endpoint_name is None
+
+
+def failure_topic(
+    name: str, name_prefix: str, email: pulumi.Input[str] | None, parent: pulumi.Resource
+) -> aws.sns.Topic:
     """The topic every workflow publishes its failures to, with the optional email subscription."""
     topic = aws.sns.Topic(
         f"{name}-failures",
-        name=naming.resource_name(config.name_prefix, naming.FAILURE_TOPIC),
+        name=naming.resource_name(name_prefix, naming.FAILURE_TOPIC),
         kms_master_key_id="alias/aws/sns",  # encrypted at rest with the account's SNS key
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    if config.notification_email:
-        email: pulumi.Input[str] = config.notification_email
-        if "notification_email" in config.secret_fields:
-            email = pulumi.Output.secret(config.notification_email)
+    if email is not None:
         aws.sns.TopicSubscription(
             f"{name}-failures-email",
             topic=topic.arn,
@@ -64,102 +117,36 @@ class TrainingWorkflow(pulumi.ComponentResource):
     """The role training jobs, transform jobs and endpoints run as."""
 
     def __init__(
-        self,
-        name: str,
-        config: MlOpsConfig,
-        *,
-        account: pulumi.Output[iam.Account],
-        buckets: dict[naming.Store, BucketRef],
-        glue_job_name: pulumi.Input[str],
-        etl_timeout_seconds: int,
-        prediction_crawler_name: pulumi.Input[str] | None,
-        image_uri: pulumi.Input[str],
-        image_repository_arn: pulumi.Input[str] | None,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: TrainingWorkflowArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlops:index:TrainingWorkflow", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        prefix = config.name_prefix
-        names = {store: ref.name for store, ref in buckets.items()}
+        self._args = args
+        self._account = account_or_lookup(args.account, self)
+        prefix = args.name_prefix
 
-        topic = failure_topic(name, config, self)
-
-        sagemaker_role = aws.iam.Role(
-            f"{name}-sagemaker-role",
-            name=naming.resource_name(prefix, naming.SAGEMAKER_ROLE),
-            description="Runs the pipeline's SageMaker training jobs, transform jobs and endpoints",
-            assume_role_policy=account.apply(
-                lambda a: json.dumps(
-                    iam.assume_role_policy("sagemaker.amazonaws.com", source_account=a.account_id)
-                )
-            ),
-            opts=child,
-        )
-        sagemaker_policy = aws.iam.RolePolicy(
-            f"{name}-sagemaker-policy",
-            role=sagemaker_role.id,
-            policy=pulumi.Output.all(
-                account, names["extracts"], names["models"], names["output"], image_repository_arn
-            ).apply(
-                lambda v: json.dumps(
-                    iam.sagemaker_execution_policy(
-                        v[0],
-                        iam.SageMakerTargets(
-                            extracts_bucket=v[1],
-                            models_bucket=v[2],
-                            output_bucket=v[3],
-                            repository_arn=v[4],
-                            endpoint_name=None if config.is_batch else config.endpoint_name,
-                            kms_key_arn=config.kms_key_arn,
-                        ),
-                    )
-                )
-            ),
-            opts=child,
-        )
-
-        functions = self._functions(name, config, account, names)
-
-        function_arns = [f.arn for f in functions.values()]
-        policy = pulumi.Output.all(
-            account, glue_job_name, sagemaker_role.arn, topic.arn, prediction_crawler_name, *function_arns
-        ).apply(
-            lambda v: json.dumps(
-                iam.state_machine_policy(
-                    v[0],
-                    iam.WorkflowTargets(
-                        job_name=config.job_name,
-                        glue_job_name=v[1],
-                        sagemaker_role_arn=v[2],
-                        topic_arn=v[3],
-                        prediction_crawler_name=v[4] if config.is_batch else None,
-                        function_arns=list(v[5:]),
-                        endpoint_name=None if config.is_batch else config.endpoint_name,
-                    ),
-                    tracing=config.enable_xray_tracing,
-                )
-            )
-        )
+        topic = failure_topic(name, prefix, args.notification_email, self)
+        sagemaker_role, sagemaker_policy = self._sagemaker_role(name)
+        functions = self._functions(name)
         definition = pulumi.Output.all(
-            glue_job_name=glue_job_name,
-            extracts=names["extracts"],
-            models=names["models"],
-            output=names["output"],
-            image_uri=image_uri,
+            glue_job_name=args.glue_job_name,
+            extracts=args.extracts_bucket,
+            models=args.models_bucket,
+            output=args.output_bucket,
+            image_uri=args.image_uri,
             sagemaker_role_arn=sagemaker_role.arn,
             topic_arn=topic.arn,
-            crawler=prediction_crawler_name,
+            crawler=args.prediction_crawler_name,
             **{f"fn_{module}": f.arn for module, f in functions.items()},
-        ).apply(lambda v: json.dumps(training_definition(config, _resources(v, etl_timeout_seconds))))
-
+        ).apply(lambda v: json.dumps(args.definition(_resources(v, args.etl_timeout_seconds))))
         machine = logged_state_machine(
             name,
             self,
-            config,
             machine_name=naming.resource_name(prefix, naming.TRAINING_STATE_MACHINE),
             role_name=naming.resource_name(prefix, naming.TRAINING_WORKFLOW_ROLE),
-            account=account,
-            policy=policy,
+            account=self._account,
+            log_retention_days=args.log_retention_days,
+            tracing=args.enable_xray_tracing,
+            policy=self._state_machine_policy(sagemaker_role, topic, functions),
             definition=definition,
             depends_on=[sagemaker_policy],
         )
@@ -178,87 +165,158 @@ class TrainingWorkflow(pulumi.ComponentResource):
             }
         )
 
-    def _functions(
+    def _sagemaker_role(self, name: str) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """The role training jobs, transform jobs and endpoints run as, and its inline policy."""
+        args = self._args
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-sagemaker-role",
+            name=naming.resource_name(args.name_prefix, naming.SAGEMAKER_ROLE),
+            description="Runs the pipeline's SageMaker training jobs, transform jobs and endpoints",
+            assume_role_policy=self._account.apply(
+                lambda a: json.dumps(
+                    iam.assume_role_policy("sagemaker.amazonaws.com", source_account=a.account_id)
+                )
+            ),
+            opts=child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-sagemaker-policy",
+            role=role.id,
+            policy=pulumi.Output.all(
+                self._account,
+                args.extracts_bucket,
+                args.models_bucket,
+                args.output_bucket,
+                args.image_repository_arn,
+            ).apply(
+                lambda v: json.dumps(
+                    iam.sagemaker_execution_policy(
+                        v[0],
+                        iam.SageMakerTargets(
+                            extracts_bucket=v[1],
+                            models_bucket=v[2],
+                            output_bucket=v[3],
+                            repository_arn=v[4],
+                            endpoint_name=args.endpoint_name,
+                            kms_key_arn=args.kms_key_arn,
+                        ),
+                    )
+                )
+            ),
+            opts=child,
+        )
+        return role, policy
+
+    def _state_machine_policy(
+        self, sagemaker_role: aws.iam.Role, topic: aws.sns.Topic, functions: Mapping[str, PythonFunction]
+    ) -> pulumi.Output[str]:
+        """The state machine role's policy: exactly what its steps call."""
+        args = self._args
+        function_arns = [f.arn for f in functions.values()]
+        return pulumi.Output.all(
+            self._account,
+            args.glue_job_name,
+            sagemaker_role.arn,
+            topic.arn,
+            args.prediction_crawler_name,
+            *function_arns,
+        ).apply(
+            lambda v: json.dumps(
+                iam.state_machine_policy(
+                    v[0],
+                    iam.WorkflowTargets(
+                        job_name=args.job_name,
+                        glue_job_name=v[1],
+                        sagemaker_role_arn=v[2],
+                        topic_arn=v[3],
+                        prediction_crawler_name=v[4] if args.is_batch else None,
+                        function_arns=list(v[5:]),
+                        endpoint_name=args.endpoint_name,
+                    ),
+                    tracing=args.enable_xray_tracing,
+                )
+            )
+        )
+
+    def _functions(self, name: str) -> dict[str, PythonFunction]:
+        """The functions this mode of the workflow calls, each with its own least-privilege role."""
+        functions = {RUN_METADATA.module: self._run_metadata_function(name)}
+        if self._args.is_batch:
+            functions[RENAME_OUTPUT.module] = self._rename_output_function(name)
+        else:
+            functions[ENDPOINT.module] = self._endpoint_function(name)
+        return functions
+
+    def _function(
         self,
         name: str,
-        config: MlOpsConfig,
-        account: pulumi.Output[iam.Account],
-        names: dict[naming.Store, pulumi.Output[str]],
-    ) -> dict[str, PythonFunction]:
-        """The functions this mode of the workflow calls, each with its own least-privilege role."""
-        prefix = config.name_prefix
-        options = pulumi.ResourceOptions(parent=self)
+        spec: FunctionSpec,
+        policy: Callable[[iam.Account, list[Any], str], iam.Policy],
+        inputs: list[pulumi.Input[Any]],
+        environment: Mapping[str, pulumi.Input[str]],
+    ) -> PythonFunction:
+        """One function whose policy is `policy(account, resolved inputs, log group)`."""
+        function_name = naming.function_name(self._args.name_prefix, spec.module)
+        log_group = log_group_name(function_name)
+        return PythonFunction(
+            name,
+            function_name=function_name,
+            spec=spec,
+            policy=pulumi.Output.all(self._account, *inputs).apply(
+                lambda v: json.dumps(policy(v[0], list(v[1:]), log_group))
+            ),
+            environment=environment,
+            log_retention_days=self._args.log_retention_days,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
-        metadata_name = naming.function_name(prefix, RUN_METADATA.module)
-        functions = {
-            RUN_METADATA.module: PythonFunction(
-                f"{name}-run-metadata",
-                function_name=metadata_name,
-                spec=RUN_METADATA,
-                policy=pulumi.Output.all(account, names["metadata"]).apply(
-                    lambda v: json.dumps(
-                        iam.run_metadata_function_policy(
-                            v[0],
-                            job_name=config.job_name,
-                            metadata_bucket=v[1],
-                            metadata_prefix=layout.METADATA_PREFIX,
-                            kms_key_arn=config.kms_key_arn,
-                            log_group=log_group_name(metadata_name),
-                        )
-                    )
-                ),
-                environment={
-                    "METADATA_BUCKET": names["metadata"],
-                    "layout.METADATA_PREFIX": layout.METADATA_PREFIX,
-                },
-                log_retention_days=config.log_retention_days,
-                opts=options,
-            )
-        }
-        if config.is_batch:
-            rename_name = naming.function_name(prefix, RENAME_OUTPUT.module)
-            functions[RENAME_OUTPUT.module] = PythonFunction(
-                f"{name}-rename-output",
-                function_name=rename_name,
-                spec=RENAME_OUTPUT,
-                policy=pulumi.Output.all(account, names["output"]).apply(
-                    lambda v: json.dumps(
-                        iam.rename_output_function_policy(
-                            v[0],
-                            output_bucket=v[1],
-                            prefix=layout.PREDICTIONS_PREFIX,
-                            kms_key_arn=config.kms_key_arn,
-                            log_group=log_group_name(rename_name),
-                        )
-                    )
-                ),
-                environment={},
-                log_retention_days=config.log_retention_days,
-                opts=options,
-            )
-        else:
-            endpoint_name = naming.function_name(prefix, ENDPOINT.module)
-            functions[ENDPOINT.module] = PythonFunction(
-                f"{name}-endpoint",
-                function_name=endpoint_name,
-                spec=ENDPOINT,
-                policy=account.apply(
-                    lambda a: json.dumps(
-                        iam.endpoint_function_policy(
-                            a,
-                            job_name=config.job_name,
-                            endpoint_name=config.endpoint_name,
-                            log_group=log_group_name(endpoint_name),
-                        )
-                    )
-                ),
-                environment={
-                    "RESOURCE_TAGS": json.dumps({**config.tags, "mlops:created-by": "training-workflow"})
-                },
-                log_retention_days=config.log_retention_days,
-                opts=options,
-            )
-        return functions
+    def _run_metadata_function(self, name: str) -> PythonFunction:
+        args = self._args
+        return self._function(
+            f"{name}-run-metadata",
+            RUN_METADATA,
+            lambda account, v, log_group: iam.run_metadata_function_policy(
+                account,
+                job_name=args.job_name,
+                metadata_bucket=v[0],
+                metadata_prefix=layout.METADATA_PREFIX,
+                kms_key_arn=args.kms_key_arn,
+                log_group=log_group,
+            ),
+            [args.metadata_bucket],
+            {"METADATA_BUCKET": args.metadata_bucket, "layout.METADATA_PREFIX": layout.METADATA_PREFIX},
+        )
+
+    def _rename_output_function(self, name: str) -> PythonFunction:
+        args = self._args
+        return self._function(
+            f"{name}-rename-output",
+            RENAME_OUTPUT,
+            lambda account, v, log_group: iam.rename_output_function_policy(
+                account,
+                output_bucket=v[0],
+                prefix=layout.PREDICTIONS_PREFIX,
+                kms_key_arn=args.kms_key_arn,
+                log_group=log_group,
+            ),
+            [args.output_bucket],
+            {},
+        )
+
+    def _endpoint_function(self, name: str) -> PythonFunction:
+        args = self._args
+        assert args.endpoint_name is not None
+        endpoint_name = args.endpoint_name
+        return self._function(
+            f"{name}-endpoint",
+            ENDPOINT,
+            lambda account, _, log_group: iam.endpoint_function_policy(
+                account, job_name=args.job_name, endpoint_name=endpoint_name, log_group=log_group
+            ),
+            [],
+            {"RESOURCE_TAGS": json.dumps({**args.resource_tags, "mlops:created-by": "training-workflow"})},
+        )
 
 
 def _resources(values: dict[str, Any], etl_timeout_seconds: int) -> TrainingResources:

@@ -20,7 +20,7 @@ from mlops_component.builders.state_machines.processing_pipeline import (
 )
 from mlops_component.builders.state_machines.training_workflow import TrainingResources, training_definition
 from mlops_component.components import etl, model_image
-from mlops_component.components.processing_pipeline import inference_image_config
+from mlops_component.components.pipeline import inference_image_args
 from mlops_component.components.training_workflow import ENDPOINT, RENAME_OUTPUT, RUN_METADATA
 from mlops_component.config import MlOpsConfig
 from mlops_component.tools import diagrams
@@ -41,10 +41,15 @@ def image_reference(config: MlOpsConfig, account: iam.Account) -> str:
     """The image the workflow runs: the built-in image, or the own image by its content tag."""
     if config.built_in_model_image:
         return config.built_in_model_image
-    context = Path(config.byo_model_image_source_path)
-    registry = f"{account.account_id}.dkr.ecr.{account.region}.amazonaws.com"
     repository = model_image.repository_name(config.name_prefix, config.byo_model_image_name)
-    return f"{registry}/{repository}:{model_image.content_tag(model_image.build_context_digest(context))}"
+    return _own_image_reference(account, repository, config.byo_model_image_source_path)
+
+
+def _own_image_reference(account: iam.Account, repository: str, source_path: str) -> str:
+    """An image `ModelImage` builds, by its content tag."""
+    registry = f"{account.account_id}.dkr.ecr.{account.region}.amazonaws.com"
+    digest = model_image.build_context_digest(Path(source_path))
+    return f"{registry}/{repository}:{model_image.content_tag(digest)}"
 
 
 def _bucket(config: MlOpsConfig, account: iam.Account, store: naming.Store) -> str:
@@ -67,7 +72,7 @@ def planned_training_resources(config: MlOpsConfig, account: iam.Account) -> Tra
 
     return TrainingResources(
         glue_job_name=naming.resource_name(prefix, config.glue_job_name),
-        etl_timeout_seconds=etl.task_timeout_seconds(config),
+        etl_timeout_seconds=etl.task_timeout_seconds(config.glue_job_timeout_minutes),
         extracts_bucket=bucket("extracts"),
         models_bucket=bucket("models"),
         output_bucket=bucket("output"),
@@ -88,9 +93,11 @@ def planned_training_resources(config: MlOpsConfig, account: iam.Account) -> Tra
 def planned_processing_resources(config: MlOpsConfig, account: iam.Account) -> ProcessingResources:
     """The names, images and ARNs the processing pipeline gets when this config is deployed to `account`."""
     settings = config.processing
-    inference_image = image_reference(
-        config if config.uses_own_image else inference_image_config(config), account
-    )
+    if config.uses_own_image:
+        inference_image = image_reference(config, account)
+    else:
+        image = inference_image_args(config)
+        inference_image = _own_image_reference(account, image.repository_name, image.source_path)
     return ProcessingResources(
         feature_bucket=_bucket(config, account, "feature_store"),
         source_bucket=_bucket(config, account, "source_repository"),

@@ -108,10 +108,20 @@ class NotebookTargets:
 
 def notebook_policy(account: Account, targets: NotebookTargets) -> Policy:
     """The data scientist's notebook: explore the lake, drive the pipeline, use git, and stop itself when idle."""
-    p = account.partition
-    results = targets.athena_results_prefix
-    statements = [
+    return document(
         *_lake_statements(account, targets.lake, land_data=True),
+        *_store_statements(account, targets),
+        *_athena_statements(account, targets),
+        *_own_notebook_statements(account, targets),
+        *_crawler_and_git_statements(account, targets),
+        *_pipeline_statements(account, targets),
+    )
+
+
+def _store_statements(account: Account, targets: NotebookTargets) -> list[dict[str, Any]]:
+    """Read the pipeline's other stores, and fetch the notebook's bundle."""
+    p = account.partition
+    return [
         allow(["s3:ListBucket"], [bucket_arn(p, b) for b in targets.read_buckets], sid="ListStores"),
         allow(["s3:GetObject"], [objects_arn(p, b) for b in targets.read_buckets], sid="ReadStores"),
         list_bucket(p, targets.bundle_bucket, [targets.bundle_prefix]),
@@ -120,13 +130,20 @@ def notebook_policy(account: Account, targets: NotebookTargets) -> Policy:
             objects_arn(p, targets.bundle_bucket, targets.bundle_prefix),
             sid="FetchNotebookBundle",
         ),
+    ]
+
+
+def _athena_statements(account: Account, targets: NotebookTargets) -> list[dict[str, Any]]:
+    """Query the lake in the workgroup, writing results to its results prefix."""
+    p = account.partition
+    return [
         # Athena writes query results with the caller's credentials, and checks the bucket's region first.
         allow(
             ["s3:GetBucketLocation"], bucket_arn(p, targets.athena_results_bucket), sid="LocateQueryResults"
         ),
         allow(
             ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-            objects_arn(p, targets.athena_results_bucket, results),
+            objects_arn(p, targets.athena_results_bucket, targets.athena_results_prefix),
             sid="WriteQueryResults",
         ),
         allow(
@@ -150,6 +167,12 @@ def notebook_policy(account: Account, targets: NotebookTargets) -> Policy:
             account.arn("athena", "datacatalog/AwsDataCatalog"),
             sid="BrowseCatalogInAthena",
         ),
+    ]
+
+
+def _own_notebook_statements(account: Account, targets: NotebookTargets) -> list[dict[str, Any]]:
+    """Read the pipeline's tuning runs, stop this notebook when idle, and write its logs."""
+    return [
         allow(
             [
                 "sagemaker:DescribeHyperParameterTuningJob",
@@ -174,6 +197,11 @@ def notebook_policy(account: Account, targets: NotebookTargets) -> Policy:
             sid="WriteNotebookLogs",
         ),
     ]
+
+
+def _crawler_and_git_statements(account: Account, targets: NotebookTargets) -> list[dict[str, Any]]:
+    """Re-crawl the lake, and pull and push the project repository, for whichever of them exist."""
+    statements = []
     if targets.crawler_name:
         statements.append(
             allow(
@@ -194,6 +222,12 @@ def notebook_policy(account: Account, targets: NotebookTargets) -> Policy:
         statements.append(
             allow(["secretsmanager:GetSecretValue"], targets.git_secret_arn, sid="ReadGitCredentials")
         )
+    return statements
+
+
+def _pipeline_statements(account: Account, targets: NotebookTargets) -> list[dict[str, Any]]:
+    """Start and follow runs, call the endpoint, and run Glue sessions, for whichever of them exist."""
+    statements = []
     if targets.state_machine_arn:
         machine = targets.state_machine_arn
         run = machine.split(":stateMachine:", 1)[1]
@@ -222,7 +256,7 @@ def notebook_policy(account: Account, targets: NotebookTargets) -> Policy:
             allow(["glue:ListSessions"], "*", sid="ListGlueSessions"),
             pass_role(targets.glue_session_role_arn, "glue.amazonaws.com"),
         ]
-    return document(*statements)
+    return statements
 
 
 def glue_session_policy(account: Account, *, lake: LakeTargets, extracts_bucket: str) -> Policy:
