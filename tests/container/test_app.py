@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from xgb_model.app import CUSTOM_ATTRIBUTES_HEADER, create_app
 from xgb_model.model import Model
 from xgb_model.paths import MlPaths
@@ -19,6 +21,9 @@ from tests.container.synthetic import FEATURES, ID_COLUMN, score_csv_text
 
 SETTINGS = ServingSettings(workers=2, timeout_s=60, max_payload_mb=1, cpu_count=2)
 CSV = {"Content-Type": "text/csv"}
+JSON = {"Content-Type": "application/json"}
+# What a request may get besides a result: every other status would be a fault of the server.
+CLIENT_ERRORS = {400, 406, 413, 415}
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +139,8 @@ def test_accept_header_chooses_the_response_type(client: FlaskClient, holdout_fr
         (CSV, ",".join(["1"] * 42 + ["x"]), 400, "line 1, column 43: 'x' is not a number"),
         (CSV, "a,b\n", 400, "line 1 has 2 columns"),
         ({"Content-Type": "application/json"}, "[[1]]", 400, "instance 0 has 1 values"),
+        (JSON, "[[" + "9" * 400 + ", " + ", ".join(["1"] * 42) + "]]", 400, "not a finite float32 number"),
+        (JSON, "[" * 100_000 + "]" * 100_000, 400, "nested too deeply"),
     ],
 )
 def test_bad_requests_get_a_status_and_a_message(
@@ -143,6 +150,50 @@ def test_bad_requests_get_a_status_and_a_message(
     assert response.status_code == status
     assert response.mimetype == "text/plain"
     assert message in response.get_data(as_text=True)
+
+
+_FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=45) | st.dictionaries(st.text(max_size=12), children),
+    max_leaves=200,
+)
+# Integers of any size up to 400 digits, the size that once overflowed the conversion to float.
+_BIG_INTEGERS = st.integers(min_value=-(10**400), max_value=10**400)
+
+
+@_FUZZ
+@given(body=st.binary(max_size=2000), content_type=st.sampled_from(["text/csv", "application/json"]))
+def test_any_bytes_get_a_result_or_a_client_error(
+    client: FlaskClient, body: bytes, content_type: str
+) -> None:
+    response = client.post("/invocations", data=body, headers={"Content-Type": content_type})
+    assert response.status_code in {200} | CLIENT_ERRORS, response.get_data(as_text=True)
+
+
+@_FUZZ
+@given(document=_JSON_VALUES | st.fixed_dictionaries({"instances": _JSON_VALUES}))
+def test_any_json_gets_a_result_or_a_client_error(client: FlaskClient, document: object) -> None:
+    response = client.post("/invocations", data=json.dumps(document), headers=JSON)
+    assert response.status_code in {200} | CLIENT_ERRORS, response.get_data(as_text=True)
+
+
+@_FUZZ
+@given(
+    instances=st.lists(
+        st.lists(st.none() | _BIG_INTEGERS | st.floats() | st.text(max_size=5), min_size=43, max_size=44)
+        | st.dictionaries(
+            st.sampled_from([*FEATURES, ID_COLUMN, "x"]), _BIG_INTEGERS | st.floats() | st.none()
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_json_rows_of_the_right_shape_get_a_result_or_a_client_error(
+    client: FlaskClient, instances: list[object]
+) -> None:
+    response = client.post("/invocations", data=json.dumps({"instances": instances}), headers=JSON)
+    assert response.status_code in {200} | CLIENT_ERRORS, response.get_data(as_text=True)
 
 
 def test_bodies_over_the_limit_get_413(client: FlaskClient, holdout_frame: pd.DataFrame) -> None:
