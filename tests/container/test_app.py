@@ -45,7 +45,9 @@ def test_ping_answers_once_the_model_is_loaded(client: FlaskClient, tmp_path: Pa
     broken = create_app(tmp_path, SETTINGS).test_client()
     response = broken.get("/ping")
     assert response.status_code == 503
-    assert f"model not loaded: no model.json in {tmp_path}" in response.get_data(as_text=True)
+    assert "model not loaded: the model folder has no model.json (found: nothing)" in response.get_data(
+        as_text=True
+    )
     assert broken.post("/invocations", data="1", headers=CSV).status_code == 503
 
 
@@ -270,10 +272,33 @@ def test_model_folder_errors_are_explained(trained_root: MlPaths, tmp_path: Path
     from xgb_model.model import ModelLoadError
 
     (tmp_path / "model.json").write_text("{not a model")
-    with pytest.raises(ModelLoadError, match="cannot load"):
+    with pytest.raises(ModelLoadError, match=r"model\.json is not a model XGBoost can load: Expecting"):
         Model.load(tmp_path)
     columns = json.loads((trained_root.model_dir / "columns.json").read_text())
     (tmp_path / "model.json").write_bytes((trained_root.model_dir / "model.json").read_bytes())
     (tmp_path / "columns.json").write_text(json.dumps({**columns, "features": columns["features"][::-1]}))
     with pytest.raises(ModelLoadError, match="lists different features"):
         Model.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"{not a model", "model.json is not a model XGBoost can load: Expecting"),
+        (b'{"learner": 1}', "model.json is not a model XGBoost can load: "),
+        (bytes(range(256)) * 40, "model.json is not a model XGBoost can load: "),
+        (b"", "model.json is not a model XGBoost can load: "),
+    ],
+)
+def test_a_corrupt_model_is_a_one_line_reason_without_paths_or_backtrace(
+    tmp_path: Path, content: bytes, reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.json").write_bytes(content)
+    response = create_app(folder, SETTINGS).test_client().get("/ping")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert text.startswith("model not loaded: " + reason), text
+    assert text.count("\n") == 1 and "/" not in text and "[bt]" not in text and "Stack trace" not in text
+    assert "model.json" in caplog.text  # the full detail is in the log
