@@ -487,8 +487,10 @@ def schema_document(features: Sequence[str]) -> dict[str, Any]:
     return {"id": ID, "label": LABEL, "features": list(features)}
 
 
-def features_from_schema(text: str) -> list[str]:
-    """The feature list of a `schema/columns.json` document, checked."""
+def features_from_schema(text: str | bytes) -> list[str]:
+    """The feature list of a `schema/columns.json` document (text, or its UTF-8 bytes), checked."""
+    if isinstance(text, bytes):
+        text = _utf8(text, SCHEMA_KEY)
     try:
         document = json.loads(text)
     except ValueError:
@@ -504,13 +506,20 @@ def features_from_schema(text: str) -> list[str]:
     return features
 
 
+def _utf8(content: bytes, name: str) -> str:
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise TransformError(f"{name} is not UTF-8 text (byte {error.start})") from None
+
+
 def run_local(
     out_dir: str,
     train_path: str | None,
     score_path: str | None = None,
     *,
     layout: str = "byo",
-    schema_text: str | None = None,
+    schema_text: str | bytes | None = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
 ) -> dict[str, str]:
     """Transform local raw files into `out_dir`; return the written files by their store key.
@@ -635,11 +644,11 @@ def _download(s3: Any, bucket: str, key: str, path: str) -> str:
     return path
 
 
-def _read_text(s3: Any, bucket: str, key: str) -> str:
+def _read_text(s3: Any, bucket: str, key: str) -> bytes:
     from botocore.exceptions import ClientError
 
     try:
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()  # decoded by features_from_schema
     except ClientError as error:
         raise TransformError(
             f"a scoring-only run needs s3://{bucket}/{key} from a training run: {_client_error(error)}"
