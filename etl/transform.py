@@ -115,6 +115,32 @@ INTEGER_INPUTS = (
     "NumCompaniesWorked",
 )
 
+# The documented domain (docs/dataset.md's raw schema) of the id and of every raw integer column the transform
+# reads, as inclusive (lowest, highest) bounds; None: no upper bound. A test compares these with the document.
+DOMAINS: dict[str, tuple[int, int | None]] = {
+    ID: (1, None),  # unique positive integer
+    "Age": (18, 60),
+    "DistanceFromHome": (1, 29),
+    "Education": (1, 5),
+    "EnvironmentSatisfaction": (1, 4),
+    "JobInvolvement": (1, 4),
+    "JobLevel": (1, 5),
+    "JobSatisfaction": (1, 4),
+    "MonthlyIncome": (1009, 19999),
+    "NumCompaniesWorked": (0, 9),
+    "PercentSalaryHike": (11, 25),
+    "PerformanceRating": (3, 4),
+    "RelationshipSatisfaction": (1, 4),
+    "StockOptionLevel": (0, 3),
+    "TotalWorkingYears": (0, 40),
+    "TrainingTimesLastYear": (0, 6),
+    "WorkLifeBalance": (1, 4),
+    "YearsAtCompany": (0, 40),
+    "YearsInCurrentRole": (0, 18),
+    "YearsSinceLastPromotion": (0, 15),
+    "YearsWithCurrManager": (0, 17),
+}
+
 
 def one_hot_name(column: str, category: str) -> str:
     """The output column for one category of a one-hot column, as `pandas.get_dummies` names it."""
@@ -198,10 +224,8 @@ def _features(raw: pd.DataFrame, features: Sequence[str], *, label: bool) -> pd.
     check_features(features)
     ids = _integers(raw, ID)
     columns: dict[str, Any] = {c: _integers(raw, c) for c in INTEGER_INPUTS}
-    companies = columns["NumCompaniesWorked"]
-    if (companies < 0).any():
-        raise TransformError(_bad_rows(raw, "NumCompaniesWorked", "is negative", companies < 0))
-    columns[RATIO] = columns["TotalWorkingYears"] / (companies + 1)
+    check_domains(raw, {ID: ids, **columns})
+    columns[RATIO] = columns["TotalWorkingYears"] / (columns["NumCompaniesWorked"] + 1)
     for column in ENCODED:
         if column != LABEL:
             columns[column] = _encode(raw, column)
@@ -222,6 +246,26 @@ def _features(raw: pd.DataFrame, features: Sequence[str], *, label: bool) -> pd.
         columns[LABEL] = _encode(raw, LABEL)
     # copy=False keeps one array per column (no 2-D block copy), which the CSV writer then takes as it is.
     return pd.DataFrame({name: columns[name] for name in names}, index=pd.Index(ids, name=ID), copy=False)
+
+
+def check_domains(raw: pd.DataFrame, columns: dict[str, np.ndarray]) -> None:
+    """Fail on any value outside DOMAINS, naming each such column, its domain and its first such rows.
+
+    Rows are numbered from 1 for the first data row, after the header: `raw`'s index plus one (the chunked
+    reader gives each chunk's rows their position in the file, and stops at the first chunk that fails).
+    """
+    problems = []
+    for column, (low, high) in DOMAINS.items():
+        values = columns[column]
+        outside = values < low if high is None else (values < low) | (values > high)
+        if outside.any():
+            domain = f"at least {low}" if high is None else f"from {low} to {high}"
+            rows = (raw.index[outside][:_EXAMPLES] + 1).tolist()
+            found = sorted(set(values[outside][:_EXAMPLES].tolist()))
+            more = " and more" if outside.sum() > _EXAMPLES else ""
+            problems.append(f"{column} must be {domain}; found {found} in rows {rows}{more}")
+    if problems:
+        raise TransformError("values outside the domains of docs/dataset.md: " + "; ".join(problems))
 
 
 def _require(raw: pd.DataFrame, needed: Sequence[str]) -> None:
@@ -291,7 +335,7 @@ _CATEGORY_TYPE = pa.dictionary(pa.int32(), pa.string())
 def read_header(path: str) -> list[str]:
     """The column names in a CSV file's first line, with or without a UTF-8 byte order mark."""
     with open(path, "rb") as handle:
-        first = handle.readline()
+        first = _first_line(handle)
     if first.startswith(_BOM):
         first = first[len(_BOM) :]
     try:
@@ -300,6 +344,17 @@ def read_header(path: str) -> list[str]:
         raise TransformError("the header is not UTF-8 text") from None
     rows = list(csv.reader([text]))
     return rows[0] if rows else []
+
+
+def _first_line(handle: Any) -> bytes:
+    """The bytes before the first line end: LF, CR LF or a lone CR (old Mac files end lines with CR only)."""
+    read = b""
+    while True:
+        block = handle.read(1 << 16)
+        read += block
+        ends = [i for i in (read.find(b"\n"), read.find(b"\r")) if i >= 0]
+        if ends or not block:
+            return read[: min(ends)] if ends else read
 
 
 def read_chunks(
@@ -327,6 +382,7 @@ def read_chunks(
         )
     except pa.ArrowInvalid as error:
         raise TransformError(_describe_parse_error(str(error), header)) from None
+    first_row = 0
     while True:
         try:
             batch = reader.read_next_batch()
@@ -335,7 +391,11 @@ def read_chunks(
         except pa.ArrowInvalid as error:
             raise TransformError(_describe_parse_error(str(error), header)) from None
         if batch.num_rows:
-            yield batch.to_pandas()
+            frame = batch.to_pandas()
+            # Each row's position among the file's data rows, so that errors can name the rows.
+            frame.index = pd.RangeIndex(first_row, first_row + len(frame))
+            first_row += len(frame)
+            yield frame
 
 
 def _describe_parse_error(message: str, header: Sequence[str]) -> str:
@@ -427,8 +487,10 @@ def schema_document(features: Sequence[str]) -> dict[str, Any]:
     return {"id": ID, "label": LABEL, "features": list(features)}
 
 
-def features_from_schema(text: str) -> list[str]:
-    """The feature list of a `schema/columns.json` document, checked."""
+def features_from_schema(text: str | bytes) -> list[str]:
+    """The feature list of a `schema/columns.json` document (text, or its UTF-8 bytes), checked."""
+    if isinstance(text, bytes):
+        text = _utf8(text, SCHEMA_KEY)
     try:
         document = json.loads(text)
     except ValueError:
@@ -444,13 +506,20 @@ def features_from_schema(text: str) -> list[str]:
     return features
 
 
+def _utf8(content: bytes, name: str) -> str:
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise TransformError(f"{name} is not UTF-8 text (byte {error.start})") from None
+
+
 def run_local(
     out_dir: str,
     train_path: str | None,
     score_path: str | None = None,
     *,
     layout: str = "byo",
-    schema_text: str | None = None,
+    schema_text: str | bytes | None = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
 ) -> dict[str, str]:
     """Transform local raw files into `out_dir`; return the written files by their store key.
@@ -575,11 +644,11 @@ def _download(s3: Any, bucket: str, key: str, path: str) -> str:
     return path
 
 
-def _read_text(s3: Any, bucket: str, key: str) -> str:
+def _read_text(s3: Any, bucket: str, key: str) -> bytes:
     from botocore.exceptions import ClientError
 
     try:
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()  # decoded by features_from_schema
     except ClientError as error:
         raise TransformError(
             f"a scoring-only run needs s3://{bucket}/{key} from a training run: {_client_error(error)}"

@@ -57,6 +57,8 @@ def _read_file(path: Path, relative: str) -> pd.DataFrame:
         raise job.JobError(f"{relative} is empty") from None
     except pd.errors.ParserError as error:
         raise job.JobError(f"{relative} is not <id>,<probability> lines: {error}") from None
+    except UnicodeDecodeError:
+        raise job.JobError(f"{relative} is not UTF-8 text") from None
     if frame.shape[1] != 2:
         raise job.JobError(f"{relative} has {frame.shape[1]} columns; expected <id>,<probability> lines")
     frame.columns = ["id", "probability"]

@@ -30,7 +30,7 @@ def feature_columns(input_dir: Path) -> list[str]:
     if not schema.is_file():
         return list(transform.FEATURES)
     try:
-        return transform.features_from_schema(schema.read_text(encoding="utf-8"))
+        return transform.features_from_schema(schema.read_bytes())
     except transform.TransformError as error:
         raise job.JobError(f"{SCHEMA_FILE}: {error}") from None
 

@@ -19,6 +19,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def model_folder(path: Path) -> Iterator[Path]:
         try:
             with tarfile.open(archives[0]) as archive:
                 archive.extractall(unpacked, filter="data")  # refuses absolute paths and links out
-        except (tarfile.TarError, OSError) as error:
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as error:  # EOFError: a truncated gzip
             raise JobError(f"cannot unpack {archives[0]}: {error}") from None
         yield Path(unpacked)
 

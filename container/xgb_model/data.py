@@ -69,6 +69,7 @@ def read_channel(directory: Path, channel: str) -> LabeledData:
                 f"{path.name} has a different header from {files[0].name}: "
                 f"{_header_difference(header, other)}"
             )
+        _check_row_widths(path, len(header))
         parts.append(_read_file(path, header))
     features = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
     labels = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
@@ -106,6 +107,75 @@ def _read_header(path: Path) -> list[str]:
     if duplicates:
         raise DataError(f"{path.name}: header repeats column names {duplicates}")
     return header
+
+
+# Bytes read per step when checking row widths: the check holds two index arrays of about this size.
+_WIDTH_BLOCK = 8 << 20
+
+
+def _check_row_widths(path: Path, width: int) -> None:
+    """Fail on the first row whose column count differs from the header's.
+
+    pandas pads a short row with missing values and drops the extra fields of a long one; the scoring
+    parser rejects both, so training must too. Blank lines are skipped, as pandas skips them.
+    """
+    found = _first_bad_width(path, width)
+    if found is not None:
+        line, columns = found
+        raise DataError(
+            f"{path.name}, line {line} has {columns} columns; the header has {width} (the id, the label "
+            "and every feature)"
+        )
+
+
+def _first_bad_width(path: Path, width: int) -> tuple[int, int] | None:
+    """(line number, column count) of the first row of the wrong width, counting separators per line."""
+    done = 0  # lines before the current block
+    carry = b""
+    with path.open("rb") as handle:
+        while block := handle.read(_WIDTH_BLOCK):
+            if b'"' in block:  # quoted fields may hold separators and line breaks: the csv module decides
+                return _first_bad_width_quoted(path, width)
+            data = carry + block
+            # CR LF and a lone CR end lines too; a CR at the very end may be the first half of a CR LF.
+            keep_cr = data.endswith(b"\r")
+            data = (data[:-1] if keep_cr else data).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            end = data.rfind(b"\n") + 1
+            complete, carry = data[:end], data[end:] + (b"\r" if keep_cr else b"")
+            found = _bad_width_in(complete, width, done)
+            if found is not None:
+                return found
+            done += complete.count(b"\n")
+    tail = carry.replace(b"\r", b"")
+    return _bad_width_in(tail + b"\n", width, done) if tail.strip() else None
+
+
+def _bad_width_in(data: bytes, width: int, done: int) -> tuple[int, int] | None:
+    """The first complete line of `data` (lines after the first `done` of the file) of the wrong width."""
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buffer == ord("\n"))
+    separators = np.diff(np.searchsorted(np.flatnonzero(buffer == ord(",")), ends), prepend=0)
+    lengths = np.diff(ends, prepend=-1) - 1
+    bad = (separators != width - 1) & (lengths > 0)
+    if done == 0 and bad.size:
+        bad[0] = False  # the header, checked on its own
+    if not bad.any():
+        return None
+    first = int(np.flatnonzero(bad)[0])
+    return done + first + 1, int(separators[first]) + 1
+
+
+def _first_bad_width_quoted(path: Path, width: int) -> tuple[int, int] | None:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            next(reader, None)
+            for row in reader:
+                if row and len(row) != width:
+                    return reader.line_num, len(row)
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"{path.name} is not UTF-8 CSV text: {error}") from None
+    return None
 
 
 def _read_file(path: Path, header: list[str]) -> tuple[np.ndarray, np.ndarray]:

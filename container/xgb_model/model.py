@@ -11,7 +11,9 @@ into `/opt/ml/model` for serving):
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +27,10 @@ from xgb_model.jobs import JobError
 MODEL_FILE = "model.json"
 COLUMNS_FILE = "columns.json"
 _OBJECTIVE = "binary:logistic"
+LOG = logging.getLogger("xgb_model.model")
+# XGBoost's messages start with "[12:00:00] /path/of/source.cc:409: " and end with a native backtrace.
+_XGBOOST_PREFIX = re.compile(r"^\[[\d:]+\] \S+:\d+: ")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])/[\w.+-]+(?:/[\w.+-]+)+")
 
 
 class ModelLoadError(JobError):
@@ -87,15 +93,8 @@ class Model:
         path = model_dir / MODEL_FILE
         if not path.is_file():
             found = sorted(p.name for p in model_dir.iterdir()) if model_dir.is_dir() else []
-            raise ModelLoadError(f"no {MODEL_FILE} in {model_dir} (found: {found or 'nothing'})")
-        booster = xgb.Booster()
-        try:
-            booster.load_model(str(path))
-        except (xgb.core.XGBoostError, OSError) as error:
-            raise ModelLoadError(f"cannot load {path}: {error}") from None
-        objective = json.loads(booster.save_config())["learner"]["objective"]["name"]
-        if objective != _OBJECTIVE:
-            raise ModelLoadError(f"{path} was trained with objective {objective!r}, not {_OBJECTIVE!r}")
+            raise ModelLoadError(f"the model folder has no {MODEL_FILE} (found: {found or 'nothing'})")
+        booster = _load_booster(path)
         booster.set_param({"nthread": nthread})
         return cls(booster, _schema(model_dir, booster))
 
@@ -112,6 +111,36 @@ class Model:
         return np.asarray(self.booster.predict(matrix, pred_contribs=True), dtype=np.float32)
 
 
+def _load_booster(path: Path) -> xgb.Booster:
+    """The booster in `path`; a file XGBoost cannot read is a ModelLoadError with a one-line reason.
+
+    The message carries no path and no native backtrace (it reaches `/ping` and the job's failure reason);
+    XGBoost's full message goes to the log.
+    """
+    booster = xgb.Booster()
+    try:
+        booster.load_model(str(path))
+        objective = json.loads(booster.save_config())["learner"]["objective"]["name"]
+    except (xgb.core.XGBoostError, OSError, ValueError, KeyError, TypeError) as error:
+        LOG.warning("XGBoost cannot load %s: %s", path, error)
+        reason = _reason(error).replace(str(path), MODEL_FILE)
+        raise ModelLoadError(f"{MODEL_FILE} is not a model XGBoost can load: {reason}") from None
+    if objective != _OBJECTIVE:
+        raise ModelLoadError(f"{MODEL_FILE} was trained with objective {objective!r}, not {_OBJECTIVE!r}")
+    return booster
+
+
+def _reason(error: Exception) -> str:
+    """The first line of an error's message, without XGBoost's time and source-file prefix."""
+    if isinstance(error, UnicodeDecodeError):
+        return f"it is not UTF-8 JSON (byte {error.start})"
+    if isinstance(error, OSError):
+        return error.strerror or type(error).__name__
+    lines = str(error).strip().splitlines()
+    first = _XGBOOST_PREFIX.sub("", lines[0]) if lines else ""
+    return _ABSOLUTE_PATH.sub("<path>", first)[:200] or type(error).__name__
+
+
 def _schema(model_dir: Path, booster: xgb.Booster) -> FeatureSchema:
     booster_names = tuple(booster.feature_names or ())
     columns_path = model_dir / COLUMNS_FILE
@@ -122,12 +151,12 @@ def _schema(model_dir: Path, booster: xgb.Booster) -> FeatureSchema:
         columns = json.loads(columns_path.read_text(encoding="utf-8"))
         names = tuple(str(n) for n in columns["features"])
         id_column = columns.get("id")
-    except (ValueError, KeyError, TypeError) as error:
-        raise ModelLoadError(f"{columns_path} is not a columns file: {error!r}") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ModelLoadError(f"{COLUMNS_FILE} is not a columns file: {_reason(error)}") from None
     if booster_names and names != booster_names:
-        raise ModelLoadError(f"{columns_path} lists different features from {MODEL_FILE}")
+        raise ModelLoadError(f"{COLUMNS_FILE} lists different features from {MODEL_FILE}")
     if len(names) != booster.num_features():
         raise ModelLoadError(
-            f"{columns_path} lists {len(names)} features; the model has {booster.num_features()}"
+            f"{COLUMNS_FILE} lists {len(names)} features; the model has {booster.num_features()}"
         )
     return FeatureSchema(names=names, id_column=str(id_column) if id_column is not None else None)

@@ -256,6 +256,8 @@ def parse_json(body: bytes | str, schema: FeatureSchema, *, keep_ids: bool = Fal
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError) as error:
         raise PayloadError(f"the body is not valid JSON: {error}") from None
+    except RecursionError:  # the decoder recurses once per level of nesting
+        raise PayloadError("the body is not valid JSON: arrays or objects nested too deeply") from None
     instances = document.get("instances") if isinstance(document, dict) else document
     if not isinstance(instances, list):
         raise PayloadError('expected a list of instances, or {"instances": [...]}')
@@ -282,7 +284,7 @@ def _json_row(index: int, instance: Any, schema: FeatureSchema, ids: list[str]) 
                 f"instance {index} has {len(instance)} values; expected {n} features, or an id and {n} features"
             )
         if len(instance) == n + 1:
-            ids.append(str(instance[0]))
+            ids.append(_json_id(index, instance[0]))
             instance = instance[1:]
         return [_json_number(index, name, value) for name, value in zip(schema.names, instance, strict=True)]
     if isinstance(instance, dict):
@@ -291,17 +293,35 @@ def _json_row(index: int, instance: Any, schema: FeatureSchema, ids: list[str]) 
         if unknown:
             raise PayloadError(f"instance {index} has unknown features {_few(unknown)}")
         if schema.id_column in instance:
-            ids.append(str(instance[schema.id_column]))
+            ids.append(_json_id(index, instance[schema.id_column]))
         return [_json_number(index, name, instance.get(name)) for name in schema.names]
     raise PayloadError(f"instance {index} must be a list of values or an object of features")
+
+
+def _json_id(index: int, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise PayloadError(f"instance {index}: the id must be a string or a number, not {_short(value)}")
+    return str(value)
 
 
 def _json_number(index: int, name: str, value: Any) -> float:
     if value is None:
         return math.nan
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PayloadError(f"instance {index}, feature {name!r}: {value!r} is not a number")
-    return float(value)
+        raise PayloadError(f"instance {index}, feature {name!r}: {_short(value)} is not a number")
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float64: infinite, which the caller reports as not finite
+        return math.inf if value > 0 else -math.inf
+
+
+def _short(value: Any) -> str:
+    """A value for a message: containers by their kind only, since printing one recurses through its depth."""
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return repr(value[:40] if isinstance(value, str) else value)
 
 
 # --- Responses ---------------------------------------------------------------------------------------------

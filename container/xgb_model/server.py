@@ -5,7 +5,11 @@ bodies; gunicorn runs `MODEL_SERVER_WORKERS` workers of `wsgi:app` on a Unix soc
 once. When started as root (SageMaker's default), `serve` first switches to the unprivileged
 `MODEL_SERVER_USER`, so neither nginx nor the Python workers run as root.
 
-`serve --no-nginx --bind HOST:PORT` runs gunicorn alone on a TCP port: the shape tests and local runs use.
+`serve --no-nginx --bind HOST:PORT` runs gunicorn alone on a TCP port, for tests and local runs only. Its
+sync workers read each request themselves, so a few clients that send their bodies slowly hold every worker
+until gunicorn's timeout (`MODEL_SERVER_TIMEOUT`) kills it, and `/ping` goes unanswered meanwhile. With nginx
+in front (the default, and what SageMaker runs), nginx buffers each whole request first and gunicorn never
+waits on a client.
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ PROGRAM_DIR = Path(__file__).resolve().parent.parent
 NGINX_CONF = PROGRAM_DIR / "nginx.conf"
 GUNICORN_SOCKET = "unix:/tmp/gunicorn.sock"
 SAGEMAKER_PORT = 8080
+NO_NGINX_LIMIT = "without nginx, a few slow clients can hold every worker until MODEL_SERVER_TIMEOUT"
+NO_NGINX_HELP = (
+    f"test mode, for tests and local runs only: run gunicorn alone, bound to --bind ({NO_NGINX_LIMIT}; "
+    "never expose it to clients you do not control)"
+)
 
 
 def gunicorn_command(settings: ServingSettings, bind: str) -> list[str]:
@@ -102,7 +111,7 @@ def _supervise(commands: list[tuple[list[str], signal.Signals]]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `serve` program."""
     parser = argparse.ArgumentParser(prog="serve", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--no-nginx", action="store_true", help="run gunicorn alone, bound to --bind")
+    parser.add_argument("--no-nginx", action="store_true", help=NO_NGINX_HELP)
     parser.add_argument("--bind", default=f"0.0.0.0:{SAGEMAKER_PORT}", help="HOST:PORT with --no-nginx")
     args = parser.parse_args(argv)
     try:
@@ -117,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     if args.no_nginx:
+        print(f"serve: --no-nginx is a test mode: {NO_NGINX_LIMIT}", flush=True)
         command = gunicorn_command(settings, args.bind)
         os.execv(command[0], command)
     if shutil.which("nginx") is None:

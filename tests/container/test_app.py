@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from xgb_model.app import CUSTOM_ATTRIBUTES_HEADER, create_app
 from xgb_model.model import Model
 from xgb_model.paths import MlPaths
@@ -19,6 +21,9 @@ from tests.container.synthetic import FEATURES, ID_COLUMN, score_csv_text
 
 SETTINGS = ServingSettings(workers=2, timeout_s=60, max_payload_mb=1, cpu_count=2)
 CSV = {"Content-Type": "text/csv"}
+JSON = {"Content-Type": "application/json"}
+# What a request may get besides a result: every other status would be a fault of the server.
+CLIENT_ERRORS = {400, 406, 413, 415}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +45,9 @@ def test_ping_answers_once_the_model_is_loaded(client: FlaskClient, tmp_path: Pa
     broken = create_app(tmp_path, SETTINGS).test_client()
     response = broken.get("/ping")
     assert response.status_code == 503
-    assert f"model not loaded: no model.json in {tmp_path}" in response.get_data(as_text=True)
+    assert "model not loaded: the model folder has no model.json (found: nothing)" in response.get_data(
+        as_text=True
+    )
     assert broken.post("/invocations", data="1", headers=CSV).status_code == 503
 
 
@@ -134,6 +141,8 @@ def test_accept_header_chooses_the_response_type(client: FlaskClient, holdout_fr
         (CSV, ",".join(["1"] * 42 + ["x"]), 400, "line 1, column 43: 'x' is not a number"),
         (CSV, "a,b\n", 400, "line 1 has 2 columns"),
         ({"Content-Type": "application/json"}, "[[1]]", 400, "instance 0 has 1 values"),
+        (JSON, "[[" + "9" * 400 + ", " + ", ".join(["1"] * 42) + "]]", 400, "not a finite float32 number"),
+        (JSON, "[" * 100_000 + "]" * 100_000, 400, "nested too deeply"),
     ],
 )
 def test_bad_requests_get_a_status_and_a_message(
@@ -143,6 +152,50 @@ def test_bad_requests_get_a_status_and_a_message(
     assert response.status_code == status
     assert response.mimetype == "text/plain"
     assert message in response.get_data(as_text=True)
+
+
+_FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=45) | st.dictionaries(st.text(max_size=12), children),
+    max_leaves=200,
+)
+# Integers of any size up to 400 digits, the size that once overflowed the conversion to float.
+_BIG_INTEGERS = st.integers(min_value=-(10**400), max_value=10**400)
+
+
+@_FUZZ
+@given(body=st.binary(max_size=2000), content_type=st.sampled_from(["text/csv", "application/json"]))
+def test_any_bytes_get_a_result_or_a_client_error(
+    client: FlaskClient, body: bytes, content_type: str
+) -> None:
+    response = client.post("/invocations", data=body, headers={"Content-Type": content_type})
+    assert response.status_code in {200} | CLIENT_ERRORS, response.get_data(as_text=True)
+
+
+@_FUZZ
+@given(document=_JSON_VALUES | st.fixed_dictionaries({"instances": _JSON_VALUES}))
+def test_any_json_gets_a_result_or_a_client_error(client: FlaskClient, document: object) -> None:
+    response = client.post("/invocations", data=json.dumps(document), headers=JSON)
+    assert response.status_code in {200} | CLIENT_ERRORS, response.get_data(as_text=True)
+
+
+@_FUZZ
+@given(
+    instances=st.lists(
+        st.lists(st.none() | _BIG_INTEGERS | st.floats() | st.text(max_size=5), min_size=43, max_size=44)
+        | st.dictionaries(
+            st.sampled_from([*FEATURES, ID_COLUMN, "x"]), _BIG_INTEGERS | st.floats() | st.none()
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_json_rows_of_the_right_shape_get_a_result_or_a_client_error(
+    client: FlaskClient, instances: list[object]
+) -> None:
+    response = client.post("/invocations", data=json.dumps({"instances": instances}), headers=JSON)
+    assert response.status_code in {200} | CLIENT_ERRORS, response.get_data(as_text=True)
 
 
 def test_bodies_over_the_limit_get_413(client: FlaskClient, holdout_frame: pd.DataFrame) -> None:
@@ -219,10 +272,33 @@ def test_model_folder_errors_are_explained(trained_root: MlPaths, tmp_path: Path
     from xgb_model.model import ModelLoadError
 
     (tmp_path / "model.json").write_text("{not a model")
-    with pytest.raises(ModelLoadError, match="cannot load"):
+    with pytest.raises(ModelLoadError, match=r"model\.json is not a model XGBoost can load: Expecting"):
         Model.load(tmp_path)
     columns = json.loads((trained_root.model_dir / "columns.json").read_text())
     (tmp_path / "model.json").write_bytes((trained_root.model_dir / "model.json").read_bytes())
     (tmp_path / "columns.json").write_text(json.dumps({**columns, "features": columns["features"][::-1]}))
     with pytest.raises(ModelLoadError, match="lists different features"):
         Model.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"{not a model", "model.json is not a model XGBoost can load: Expecting"),
+        (b'{"learner": 1}', "model.json is not a model XGBoost can load: "),
+        (bytes(range(256)) * 40, "model.json is not a model XGBoost can load: "),
+        (b"", "model.json is not a model XGBoost can load: "),
+    ],
+)
+def test_a_corrupt_model_is_a_one_line_reason_without_paths_or_backtrace(
+    tmp_path: Path, content: bytes, reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.json").write_bytes(content)
+    response = create_app(folder, SETTINGS).test_client().get("/ping")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert text.startswith("model not loaded: " + reason), text
+    assert text.count("\n") == 1 and "/" not in text and "[bt]" not in text and "Stack trace" not in text
+    assert "model.json" in caplog.text  # the full detail is in the log

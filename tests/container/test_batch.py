@@ -145,3 +145,25 @@ def test_batch_predict_program_runs_as_a_process(trained_root: MlPaths, inputs: 
     assert (
         MlPaths(root).processing_message_file.read_text().startswith("batch-predict: no .csv files to score")
     )
+
+
+def test_a_corrupt_or_truncated_model_is_one_line(
+    trained_root: MlPaths, inputs: Path, tmp_path: Path
+) -> None:
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "model.json").write_text("{not a model")
+    with pytest.raises(JobError) as raised:
+        batch.predict_folder(corrupt, inputs, tmp_path / "out")
+    assert str(raised.value).startswith("model.json is not a model XGBoost can load: Expecting")
+    assert "\n" not in str(raised.value) and str(tmp_path) not in str(raised.value)
+
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in trained_root.model_dir.iterdir():
+            tar.add(path, arcname=path.name)
+    whole = archive.read_bytes()
+    for size in (len(whole) // 2, 100, 5):
+        archive.write_bytes(whole[:size])
+        with pytest.raises(JobError, match=r"cannot unpack .*model\.tar\.gz: .*(truncated|ended|not a)"):
+            batch.predict_folder(archive, inputs, tmp_path / "out")

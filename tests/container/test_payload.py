@@ -210,6 +210,12 @@ def test_json_absent_or_null_features_are_missing_and_ids_are_kept() -> None:
         ("[[1, 2, 3], 4]", "instance 1 must be a list of values or an object"),
         ("[[1, 2, 1e39]]", "not a finite float32 number"),
         ('[["E-7", 1, 2, 3], [1, 2, 3]]', "either every instance has an id or none has"),
+        ("[[1, 2, " + "9" * 400 + "]]", "instance 0, feature 'overtime': not a finite float32 number"),
+        ('[{"age": -' + "9" * 400 + "}]", "instance 0, feature 'age': not a finite float32 number"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"instances": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
+        ('[[["E", "7"], 1, 2, 3]]', "instance 0: the id must be a string or a number, not a list"),
+        ('[{"employee": {"a": 1}}]', "instance 0: the id must be a string or a number, not an object"),
     ],
 )
 def test_rejected_json_names_the_problem(body: str, message: str) -> None:

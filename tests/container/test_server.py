@@ -283,6 +283,54 @@ def test_serve_stops_everything_when_gunicorn_dies(trained_root: MlPaths, tmp_pa
     assert port_is_free(SAGEMAKER_PORT)
 
 
+SLOW_CLIENTS = 4
+
+
+def open_slow_bodies(port: int, count: int) -> list[socket.socket]:
+    """Connections that announce a body and send one byte of it: a client on a slow link, or an attacker."""
+    clients = []
+    for _ in range(count):
+        client = socket.create_connection(("127.0.0.1", port), timeout=10)
+        client.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/csv\r\n"
+            b"Content-Length: 100000\r\n\r\n1"
+        )
+        clients.append(client)
+    return clients
+
+
+@needs_nginx
+def test_with_nginx_slow_bodies_do_not_stop_ping_or_scoring(trained_root: MlPaths, tmp_path: Path) -> None:
+    """nginx buffers each request before gunicorn sees it, so slow clients cannot hold the only worker."""
+    log = tmp_path / "serve.log"
+    process = start_serve_with_nginx(trained_root, log)  # one worker: one held request would block it
+    url = f"http://127.0.0.1:{SAGEMAKER_PORT}"
+    clients: list[socket.socket] = []
+    try:
+        wait_until_ready(url, process, log)
+        clients = open_slow_bodies(SAGEMAKER_PORT, SLOW_CLIENTS)
+        time.sleep(1)  # let nginx hand on anything it would hand on
+        for _ in range(5):
+            assert requests.get(f"{url}/ping", timeout=5).status_code == 200
+            body = ",".join(["1"] * 43) + "\n"
+            scored = requests.post(f"{url}/invocations", data=body, headers=CSV, timeout=5)
+            assert len(probabilities(scored)) == 1
+    finally:
+        for client in clients:
+            client.close()
+        assert stop(process) == 0, log.read_text()
+
+
+def test_no_nginx_says_it_is_a_test_mode(trained_root: MlPaths) -> None:
+    done = subprocess.run(
+        [sys.executable, str(CONTAINER_DIR / "serve"), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0
+    help_text = " ".join(done.stdout.split())
+    assert "--no-nginx test mode, for tests and local runs only" in help_text
+    assert "a few slow clients can hold every worker" in help_text
+
+
 def child_pids(parent: int) -> list[int]:
     listing = subprocess.run(["ps", "-o", "pid=", "--ppid", str(parent)], capture_output=True, text=True)
     return [int(pid) for pid in listing.stdout.split()]

@@ -144,6 +144,87 @@ def test_bad_training_data_fails_with_a_clear_message(
     assert not paths.model_dir.exists()  # nothing half-written
 
 
+def _damage_line(path: Path, number: int, change: Callable[[str], str], newline: str = "\n") -> None:
+    lines = path.read_text().splitlines()
+    lines[number - 1] = change(lines[number - 1])
+    path.write_text(newline.join(lines) + newline, newline="")
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize(
+    ("line", "change", "columns"),
+    [
+        (1000, lambda text: text.rsplit(",", 1)[0], 44),  # too few: pandas would pad it with a missing value
+        (2, lambda text: text + ",7", 46),  # too many: pandas would drop the extra field
+        (1471, lambda text: text + ",", 46),  # the last line
+        (700, lambda text: "", None),  # a blank line is skipped, as pandas skips it
+    ],
+)
+def test_rows_of_the_wrong_width_fail_with_their_line_number(
+    ml_tree: Callable[..., MlPaths], line: int, change, columns: int | None, newline: str
+) -> None:
+    paths = ml_tree(hyperparameters={"num_round": "2", "kfold_splits": "2"})
+    _damage_line(paths.channel("train") / "train.csv", line, change, newline)
+    if columns is None:
+        run_train(paths)
+        return
+    with pytest.raises(DataError) as raised:
+        run_train(paths)
+    assert str(raised.value) == (
+        f"train.csv, line {line} has {columns} columns; the header has 45 (the id, the label and every feature)"
+    )
+    assert not paths.model_dir.exists()
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("block", [1, 2, 3, 7, 64, 1 << 20])
+def test_row_widths_are_checked_alike_across_read_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newline: str, block: int
+) -> None:
+    from xgb_model import data
+
+    monkeypatch.setattr(data, "_WIDTH_BLOCK", block)
+    path = tmp_path / "t.csv"
+    rows = ["id,label,a", "1,0,2", "", "2,1,3", "3,1", "4,0,5"]
+    path.write_bytes(newline.join(rows).encode())  # no line end after the last row
+    assert data._first_bad_width(path, 3) == (5, 2)
+    path.write_bytes(newline.join([*rows[:4], "4,0,5,6"]).encode())
+    assert data._first_bad_width(path, 3) == (5, 4)
+    path.write_bytes(newline.join(rows[:4]).encode() + newline.encode())
+    assert data._first_bad_width(path, 3) is None
+
+
+def test_quoted_fields_may_hold_separators(ml_tree: Callable[..., MlPaths]) -> None:
+    paths = ml_tree(hyperparameters={"num_round": "2", "kfold_splits": "2"})
+    train_csv = paths.channel("train") / "train.csv"
+    _damage_line(train_csv, 3, lambda text: '"E,1"' + text[text.index(",") :])
+    run_train(paths)  # the id holds a comma inside quotes: one field
+    _damage_line(train_csv, 5, lambda text: '"E,2",' + text)
+    with pytest.raises(DataError, match=r"train\.csv, line 5 has 46 columns"):
+        run_train(paths)
+    _damage_line(train_csv, 5, lambda text: text[len('"E,2",') :])
+    train_csv.write_bytes(train_csv.read_bytes()[:-30] + b"\xff\n")  # far past the header's first read
+    with pytest.raises(DataError, match=r"train\.csv is not UTF-8 CSV text"):
+        run_train(paths)
+
+
+@pytest.mark.slow
+def test_a_row_of_the_wrong_width_reaches_the_failure_file(ml_tree: Callable[..., MlPaths]) -> None:
+    paths = ml_tree()
+    _damage_line(paths.channel("train") / "train.csv", 10, lambda text: text.rsplit(",", 1)[0])
+    done = subprocess.run(
+        [sys.executable, str(CONTAINER_DIR / "train")],
+        env=process_env(paths.root),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert paths.failure_file.read_text() == (
+        "train: train.csv, line 10 has 44 columns; the header has 45 (the id, the label and every feature)\n"
+    )
+
+
 def test_a_file_without_header_is_recognised(
     ml_tree: Callable[..., MlPaths], train_frame: pd.DataFrame
 ) -> None:

@@ -66,7 +66,14 @@ def test_score_has_no_header_and_the_id_first(raw, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("prefix", "newline"), [(b"\xef\xbb\xbf", b"\n"), (b"", b"\r\n"), (b"\xef\xbb\xbf", b"\r\n")]
+    ("prefix", "newline"),
+    [
+        (b"\xef\xbb\xbf", b"\n"),
+        (b"", b"\r\n"),
+        (b"\xef\xbb\xbf", b"\r\n"),
+        (b"", b"\r"),
+        (b"\xef\xbb\xbf", b"\r"),
+    ],
 )
 def test_byte_order_mark_and_crlf_give_the_same_output(
     raw, tmp_path: Path, prefix: bytes, newline: bytes
@@ -120,6 +127,27 @@ def test_header_names_must_match_exactly(raw, tmp_path: Path) -> None:
     source.write_text(raw.score.read_text().replace("Age,", "Age ,", 1))
     with pytest.raises(TransformError, match=r"score file: missing required columns: Age$"):
         transform_file(str(source), str(tmp_path / "out.csv"), "score")
+
+
+def test_values_outside_their_domain_name_the_rows_of_the_file_and_nothing_is_written(
+    raw, tmp_path: Path
+) -> None:
+    lines = raw.train.read_text().splitlines(keepends=True)
+    column = lines[0].rstrip().split(",").index("Education")
+    for row in (1500, 2800):  # data rows, in later chunks of the file
+        fields = lines[row].split(",")
+        fields[column] = "99"
+        lines[row] = ",".join(fields)
+    source = tmp_path / "train.csv"
+    source.write_text("".join(lines))
+    out = tmp_path / "out"
+    with pytest.raises(TransformError) as raised:
+        run_local(str(out), str(source), str(raw.score), block_size=8192)
+    assert str(raised.value) == (
+        "train file: values outside the domains of docs/dataset.md: Education must be from 1 to 5; found [99] "
+        "in rows [1500]"
+    )
+    assert list(out.rglob("*")) == []
 
 
 def test_run_local_writes_all_three_outputs(raw, tmp_path: Path) -> None:

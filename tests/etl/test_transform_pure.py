@@ -137,11 +137,7 @@ def test_unused_raw_columns_are_not_required(raw) -> None:
         ("Age", "forty", r"Age must hold whole numbers; found \['forty'\] in 1 row"),
         ("Age", 40.5, r"Age must hold whole numbers; found \['40.5'\]"),
         ("Age", None, r"Age is empty in 1 row\(s\) \(e.g. EmployeeNumber \[\d+\]\)"),
-        (
-            "NumCompaniesWorked",
-            -1,
-            r"NumCompaniesWorked is negative in 1 row\(s\) \(e.g. EmployeeNumber \[\d+\]\)",
-        ),
+        ("NumCompaniesWorked", -1, r"NumCompaniesWorked must be from 0 to 9; found \[-1\] in rows \[3\]$"),
         ("EmployeeNumber", None, r"EmployeeNumber is empty in 1 row\(s\)$"),
     ],
 )
@@ -150,6 +146,58 @@ def test_bad_values_name_the_column_and_the_value(raw, column: str, value: objec
     frame.loc[frame.index[2], column] = value
     with pytest.raises(TransformError, match=message):
         transform_train(frame)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "domain"),
+    [
+        ("Age", -3, "from 18 to 60"),
+        ("Age", 61, "from 18 to 60"),
+        ("Education", 99, "from 1 to 5"),
+        ("Education", 0, "from 1 to 5"),
+        ("EmployeeNumber", 0, "at least 1"),
+        ("EmployeeNumber", -7, "at least 1"),
+        ("MonthlyIncome", 20000, "from 1009 to 19999"),
+        ("PerformanceRating", 2, "from 3 to 4"),
+        ("YearsWithCurrManager", 18, "from 0 to 17"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["train", "score"])
+def test_values_outside_the_documented_domain_name_column_and_rows(
+    raw, column: str, value: int, domain: str, kind: str
+) -> None:
+    frame = pd.read_csv(raw.train if kind == "train" else raw.score).head(20)
+    frame.loc[[4, 11], column] = value
+    with pytest.raises(TransformError) as raised:
+        transform_train(frame) if kind == "train" else transform_score(frame)
+    assert str(raised.value) == (
+        f"values outside the domains of docs/dataset.md: {column} must be {domain}; found [{value}] in rows "
+        "[5, 12]"
+    )
+
+
+def test_every_column_outside_its_domain_is_named_at_once(raw) -> None:
+    frame = pd.read_csv(raw.train).head(20)
+    frame.loc[3, "Age"] = 200
+    frame.loc[list(range(10, 20)), "Education"] = 6
+    with pytest.raises(TransformError) as raised:
+        transform_train(frame)
+    assert str(raised.value) == (
+        "values outside the domains of docs/dataset.md: Age must be from 18 to 60; found [200] in rows [4]; "
+        "Education must be from 1 to 5; found [6] in rows [11, 12, 13, 14, 15] and more"
+    )
+
+
+def test_the_domains_are_docs_dataset_md_s() -> None:
+    documented = {c.name: c for c in raw_schema()}
+    for name, (low, high) in transform.DOMAINS.items():
+        if documented[name].kind == "id":
+            assert (low, high, documented[name].values) == (1, None, "unique positive integer")
+        else:
+            assert documented[name].kind in ("integer", "ordinal"), name
+            assert (low, high) == documented[name].bounds, name
+    # Every integer column the transform reads has its domain, and nothing else does.
+    assert set(transform.DOMAINS) == {transform.ID, *transform.INTEGER_INPUTS}
 
 
 def test_feature_lists_are_checked() -> None:

@@ -150,6 +150,16 @@ def test_scoring_only_run_without_a_schema_fails_clearly(s3: Any, raw) -> None:
     assert objects(s3, EXTRACTS_BUCKET) == {}
 
 
+def test_a_schema_that_is_not_utf8_fails_in_one_line(s3: Any, raw) -> None:
+    land(s3, raw.score, SCORE_KEY)
+    document = json.dumps(transform.schema_document(list(FEATURES))).encode()
+    s3.put_object(Bucket=EXTRACTS_BUCKET, Key="schema/columns.json", Body=b"\xff\xfe" + document)
+    with pytest.raises(SystemExit) as stopped:
+        job(s3, train_key="")
+    assert str(stopped.value) == "transform failed: schema/columns.json is not UTF-8 text (byte 0)"
+    assert set(objects(s3, EXTRACTS_BUCKET)) == {"schema/columns.json"}  # nothing else was written
+
+
 def test_missing_columns_fail_naming_them_and_nothing_is_written(s3: Any, raw, caplog) -> None:
     land(s3, raw.train, TRAIN_KEY)
     land(s3, raw.score, SCORE_KEY, replace=(b"JobRole,", b"Role,"))

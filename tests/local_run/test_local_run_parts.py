@@ -372,3 +372,23 @@ def test_the_report_escapes_what_it_shows_and_marks_failed_trials() -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert html.count("<circle") == 1 and "l10,10 m0,-10" in html  # one point, one cross
     assert "threshold: NumericGreaterThan 0.7" in html
+
+
+def test_a_truncated_model_archive_is_one_line(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    from mlops_component.tools.local_run.errors import LocalRunError
+    from mlops_component.tools.local_run.scoring import unpack_model
+
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        content = bytes(range(256)) * 400
+        entry = tarfile.TarInfo("model.json")
+        entry.size = len(content)
+        tar.addfile(entry, io.BytesIO(content))
+    whole = archive.read_bytes()
+    for size in (len(whole) // 2, 5):
+        archive.write_bytes(whole[:size])
+        with pytest.raises(LocalRunError, match=r"^cannot unpack model\.tar\.gz: \S"):
+            unpack_model(archive, tmp_path / f"model-{size}")

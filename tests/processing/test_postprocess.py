@@ -88,6 +88,29 @@ def test_malformed_prediction_files_are_named(tmp_path: Path, content: str, mess
     assert not (tmp_path / "output").exists() or list((tmp_path / "output").rglob("*")) == []
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"1,0.2\n2,0.7\xff\n", "score.csv is not UTF-8 text"),
+        (b"\xff\xfe1\x00,\x000\x00.\x002\x00", "score.csv is not UTF-8 text"),
+    ],
+)
+def test_a_prediction_file_that_is_not_utf8_is_one_line(tmp_path: Path, content: bytes, message: str) -> None:
+    (tmp_path / "input").mkdir()
+    (tmp_path / "input" / "score.csv").write_bytes(content)
+    with pytest.raises(processing_job.JobError) as raised:
+        postprocess.postprocess(tmp_path / "input", tmp_path / "output", threshold=0.5)
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_any_line_end_reads_the_same(tmp_path: Path, newline: str) -> None:
+    (tmp_path / "input").mkdir()
+    (tmp_path / "input" / "score.csv").write_bytes(newline.join(["1,0.2", "2,0.7", "3,0.9"]).encode() + b"\r")
+    summary = postprocess.postprocess(tmp_path / "input", tmp_path / "output", threshold=0.5)
+    assert (summary["rows"], summary["predicted_positive"]) == (3, 2)
+
+
 def test_an_id_scored_twice_is_refused(tmp_path: Path) -> None:
     write_predictions(tmp_path / "input", "a.csv", [("7", 0.1), ("8", 0.2)])
     write_predictions(tmp_path / "input", "b.csv", [("8", 0.3)])

@@ -71,6 +71,10 @@ def test_a_bad_columns_file_is_named(inputs: Path, tmp_path: Path) -> None:
     (inputs / preprocess.SCHEMA_FILE).write_text('{"features": ["NoSuchColumn"]}')
     with pytest.raises(processing_job.JobError, match=r"^columns.json: "):
         preprocess.preprocess(inputs, tmp_path / "output")
+    (inputs / preprocess.SCHEMA_FILE).write_bytes(b'\xff\xfe{"features": []}')
+    with pytest.raises(processing_job.JobError) as raised:
+        preprocess.preprocess(inputs, tmp_path / "output")
+    assert str(raised.value) == "columns.json: schema/columns.json is not UTF-8 text (byte 0)"
 
 
 def test_a_bad_file_fails_the_job_naming_it_and_writes_nothing(inputs: Path, raw, tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ import socket
 import subprocess
 import tarfile
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -167,8 +168,11 @@ class ModelServer:
 def unpack_model(archive: Path, model_dir: Path) -> None:
     """Unpack a `model.tar.gz` into the model folder, as SageMaker does for ModelDataUrl."""
     model_dir.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(model_dir, filter="data")  # refuses absolute paths and links that leave the folder
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(model_dir, filter="data")  # refuses absolute paths and links that leave the folder
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as error:  # EOFError: a truncated gzip
+        raise LocalRunError("inference", f"cannot unpack {archive.name}: {error}") from None
 
 
 def _free_port() -> int:
