@@ -209,6 +209,35 @@ def _local_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    try:
+        # parliament is the `policy` extra, not a core dependency: import it only when asked.
+        from mlops_component.tools import check
+    except ImportError as error:
+        print(
+            f"mlops check needs the `policy` extra ({error.name} is missing); install it with:\n"
+            "  pip install 'mlops-component[policy]'",
+            file=sys.stderr,
+        )
+        return 1
+    path = Path(args.stack_file)
+    loaded = _load_stack(path)
+    if loaded is None:
+        return 1
+    config, encrypted = loaded
+    try:
+        resources = check.as_policy_resources(check.build(config, check.stack_name(path)))
+    except Exception as error:  # the component's own checks (a missing Dockerfile, ...) end the build
+        print(f"{path}: cannot build the stack offline: {error}", file=sys.stderr)
+        return 1
+    lines, status = check.report(check.check(resources))
+    print(f"{path}: {len(resources)} resources checked")
+    if encrypted:
+        print(f"  not checked offline (encrypted): {', '.join(encrypted)}")
+    print("\n".join(lines))
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="mlops", description=__doc__)
@@ -249,6 +278,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument("--partition", default="aws", help="AWS partition (default: aws)")
     render.set_defaults(run=_render)
+
+    check = commands.add_parser(
+        "check",
+        help="run the policy pack and the IAM lint over a stack, offline (exit 1 on a mandatory violation)",
+        description="Build a stack offline under recording mocks, as `pulumi preview` would register it, and run "
+        "the policy pack (policy/) and parliament's IAM lint over every resource. Prints one line per violation: "
+        "<level> <policy> <resource>: <message>.",
+    )
+    check.add_argument(
+        "--stack-file", default=DEFAULT_STACK_FILE, help=f"Pulumi stack file (default: {DEFAULT_STACK_FILE})"
+    )
+    check.set_defaults(run=_check)
 
     docs = commands.add_parser("docs", help="regenerate the README's config reference and diagrams")
     docs.add_argument("--readme", default="README.md", help="README to update (default: README.md)")
