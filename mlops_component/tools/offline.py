@@ -60,7 +60,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return f"{physical}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return self._answer(args), None
+        return self._answer(args), []
 
     def _answer(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
