@@ -46,7 +46,7 @@ def lint_violations(resources: Sequence[policies.Resource]) -> list[policies.Vio
         for where, document in policies.policy_documents(resource):
             violations += [
                 policies.Violation(IAM_LINT, "mandatory", resource.name, f"{where}: {finding}")
-                for finding in lint(document)
+                for finding in lint(dict(document))
             ]
     return violations
 

@@ -101,20 +101,24 @@ class Policy:
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
-    return [value] if isinstance(value, str | dict) else list(value)
+    return [value] if isinstance(value, str | Mapping) else list(value)
 
 
-def _document(value: Any) -> dict[str, Any] | None:
-    """A policy document from an input that is JSON text (as Pulumi passes it) or already a mapping."""
+def _document(value: Any) -> Mapping[str, Any] | None:
+    """A policy document from an input that is JSON text (as Pulumi passes it) or already a mapping.
+
+    The engine's props are mappings and sequences (read-only proxies), not dicts and lists: every check here
+    tests for `Mapping`, never `dict`.
+    """
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
             return None
-    return value if isinstance(value, dict) else None
+    return value if isinstance(value, Mapping) else None
 
 
-def policy_documents(resource: Resource) -> Iterator[tuple[str, dict[str, Any]]]:
+def policy_documents(resource: Resource) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """Every IAM policy document a resource carries, with a label saying where it sits."""
     if resource.type in POLICY_DOCUMENT_TYPES:
         document = _document(resource.props.get("policy"))
@@ -122,14 +126,14 @@ def policy_documents(resource: Resource) -> Iterator[tuple[str, dict[str, Any]]]
             yield "policy", document
     if resource.type == ROLE:
         for inline in _as_list(resource.props.get("inlinePolicies")):
-            document = _document(inline.get("policy")) if isinstance(inline, dict) else None
+            document = _document(inline.get("policy")) if isinstance(inline, Mapping) else None
             if document is not None:
                 yield f"inline policy {inline.get('name', '')!r}", document
 
 
-def _allow_statements(document: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+def _allow_statements(document: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
     for index, statement in enumerate(_as_list(document.get("Statement"))):
-        if isinstance(statement, dict) and statement.get("Effect") == "Allow":
+        if isinstance(statement, Mapping) and statement.get("Effect") == "Allow":
             yield str(statement.get("Sid") or f"statement {index}"), statement
 
 
@@ -169,10 +173,10 @@ def _grants_pass_role(actions: list[Any]) -> bool:
 
 def _has_condition_key(statement: Mapping[str, Any], key: str) -> bool:
     condition = statement.get("Condition")
-    if not isinstance(condition, dict):
+    if not isinstance(condition, Mapping):
         return False
     return any(
-        isinstance(block, dict) and any(k.lower() == key.lower() for k in block)
+        isinstance(block, Mapping) and any(k.lower() == key.lower() for k in block)
         for block in condition.values()
     )
 
@@ -245,16 +249,16 @@ _TAGGABLE_CREATES = (
 )
 
 
-def _task_states(states: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+def _task_states(states: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
     for name, state in states.items():
-        if not isinstance(state, dict):
+        if not isinstance(state, Mapping):
             continue
         if state.get("Type") == "Task":
             yield name, state
         for branch in state.get("Branches", []) or []:
             yield from _task_states(branch.get("States", {}))
         processor = state.get("ItemProcessor") or state.get("Iterator")
-        if isinstance(processor, dict):
+        if isinstance(processor, Mapping):
             yield from _task_states(processor.get("States", {}))
 
 
@@ -321,9 +325,9 @@ def public_access_blocked(resources: Sequence[Resource]) -> list[tuple[Resource,
 def _default_algorithms(rules: Any) -> set[str]:
     algorithms = set()
     for rule in _as_list(rules):
-        default = rule.get("applyServerSideEncryptionByDefault") if isinstance(rule, dict) else None
+        default = rule.get("applyServerSideEncryptionByDefault") if isinstance(rule, Mapping) else None
         for value in _as_list(default):
-            if isinstance(value, dict) and value.get("sseAlgorithm"):
+            if isinstance(value, Mapping) and value.get("sseAlgorithm"):
                 algorithms.add(str(value["sseAlgorithm"]))
     return algorithms
 
@@ -336,7 +340,7 @@ def encrypted(resources: Sequence[Resource]) -> list[tuple[Resource, str]]:
         for config in _attached(bucket, resources, ENCRYPTION_TYPES):
             algorithms |= _default_algorithms(config.props.get("rules"))
         legacy = bucket.props.get("serverSideEncryptionConfiguration")
-        if isinstance(legacy, dict):
+        if isinstance(legacy, Mapping):
             algorithms |= _default_algorithms(legacy.get("rule"))
         if not algorithms & ENCRYPTION_ALGORITHMS:
             problems.append(
@@ -350,16 +354,18 @@ def encrypted(resources: Sequence[Resource]) -> list[tuple[Resource, str]]:
 
 
 def _denies_insecure_transport(statement: Any) -> bool:
-    if not isinstance(statement, dict) or statement.get("Effect") != "Deny":
+    if not isinstance(statement, Mapping) or statement.get("Effect") != "Deny":
         return False
     actions = _as_list(statement.get("Action"))
     if not any(a in ("*", "s3:*") for a in actions):
         return False
     principal = statement.get("Principal")
-    if principal != "*" and not (isinstance(principal, dict) and principal.get("AWS") == "*"):
+    if principal != "*" and not (isinstance(principal, Mapping) and principal.get("AWS") == "*"):
         return False
     condition = statement.get("Condition") or {}
-    flag = (condition.get("Bool") or {}).get("aws:SecureTransport") if isinstance(condition, dict) else None
+    flag = (
+        (condition.get("Bool") or {}).get("aws:SecureTransport") if isinstance(condition, Mapping) else None
+    )
     return str(flag).lower() == "false"
 
 
