@@ -4,6 +4,7 @@ whole pipeline locally, ...)."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -238,6 +239,13 @@ def _check(args: argparse.Namespace) -> int:
     return status
 
 
+def _package_schema(args: argparse.Namespace) -> int:
+    from mlops_component.tools.provider import package_schema
+
+    print(json.dumps(package_schema(), indent=2, sort_keys=True))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="mlops", description=__doc__)
@@ -290,6 +298,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--stack-file", default=DEFAULT_STACK_FILE, help=f"Pulumi stack file (default: {DEFAULT_STACK_FILE})"
     )
     check.set_defaults(run=_check)
+
+    schema = commands.add_parser(
+        "package-schema",
+        help="print the schema of the `mlops` component package (what `pulumi package add` generates SDKs from)",
+        description="Print, offline, the Pulumi package schema the component provider (PulumiPlugin.yaml) serves: "
+        "the same analysis of the components' declared inputs and outputs. docs/package.md shows its use.",
+    )
+    schema.set_defaults(run=_package_schema)
 
     docs = commands.add_parser("docs", help="regenerate the README's config reference and diagrams")
     docs.add_argument("--readme", default="README.md", help="README to update (default: README.md)")
