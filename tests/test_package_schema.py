@@ -17,6 +17,7 @@ from typing import Any
 
 import grpc
 import pytest
+import yaml
 from google.protobuf import empty_pb2
 from pulumi.errors import InputPropertiesError
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
@@ -105,6 +106,7 @@ ENGINE_INPUTS: dict[str, Any] = {
     "maxNumberTrainingJobs": 3.0,
     "endpointOrBatchTransform": "Create Model Endpoint Config",
     "staticHyperparameters": {"kfold_splits": "5"},
+    "trainLocalPath": "data/train.csv",  # relative: looked up in the provider's working directory
     "parameterRanges": {
         "IntegerParameterRanges": [
             {"Name": "max_depth", "MinValue": "1", "MaxValue": "10", "ScalingType": "Linear"}
@@ -182,3 +184,16 @@ def test_the_plugin_entry_serves_the_schema_over_the_provider_protocol(schema) -
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_the_yaml_example_uses_only_package_inputs_and_validates(schema, tmp_path: Path) -> None:
+    from mlops_component.tools.provider import HOSTED, validate
+
+    program = yaml.safe_load((REPOSITORY / "examples" / "yaml" / "Pulumi.yaml").read_text())
+    (resource,) = program["resources"].values()
+    assert resource["type"] == TOKEN
+    inputs = resource["properties"]
+    assert set(inputs) <= set(schema["resources"][TOKEN]["inputProperties"])
+    config = validate(HOSTED[0], inputs, base_dir=tmp_path)  # an empty folder: no local data is looked for
+    assert isinstance(config, MlOpsConfig) and config.train_local_path is None
+    assert config.parameter_ranges.names() == ["gamma", "subsample", "max_depth"]

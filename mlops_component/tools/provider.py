@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from enum import Enum
 from importlib import metadata
 from pathlib import Path
@@ -31,20 +30,16 @@ from pydantic import BaseModel, ValidationError
 from mlops_component.components.pipeline import MlOpsPipeline
 from mlops_component.config import MlOpsConfig
 from mlops_component.tools import package_types
+from mlops_component.tools.package_types import Hosted
 
 PACKAGE = "mlops"
 DECLARATIONS_MODULE = "mlops_component.tools._package_declarations"
 
 
-@dataclass(frozen=True)
-class Hosted:
-    """A component the package serves, built as `component(name, args.model_validate(inputs), opts)`."""
-
-    component: type[pulumi.ComponentResource]
-    args: type[BaseModel]
-
-
-HOSTED: tuple[Hosted, ...] = (Hosted(MlOpsPipeline, MlOpsConfig),)
+# A package consumer's files are not in the provider's folder, so the seed's `data/*.csv` defaults cannot be
+# found there: through the package, local data is landed only when a path is given.
+_NO_LOCAL_DATA = {"trainLocalPath": None, "scoreLocalPath": None}
+HOSTED: tuple[Hosted, ...] = (Hosted(MlOpsPipeline, MlOpsConfig, _NO_LOCAL_DATA),)
 
 
 def version() -> str:
@@ -80,7 +75,9 @@ def validate(hosted: Hosted, inputs: Mapping[str, Any], base_dir: Path | None = 
     in the program's folder.
     """
     try:
-        return hosted.args.model_validate(_plain(inputs), context={"base_dir": base_dir or Path.cwd()})
+        return hosted.args.model_validate(
+            {**hosted.defaults, **_plain(inputs)}, context={"base_dir": base_dir or Path.cwd()}
+        )
     except ValidationError as error:
         problems: list[InputPropertyErrorDetails] = [
             {"property_path": _property_path(e["loc"]), "reason": e["msg"].removeprefix("Value error, ")}
@@ -95,7 +92,7 @@ class MlOpsProvider(ComponentProvider):
 
     def __init__(self, hosted: Sequence[Hosted] = HOSTED) -> None:
         self._hosted = {h.component.__name__: h for h in hosted}
-        declarations = package_types.declare([(h.component, h.args) for h in hosted], DECLARATIONS_MODULE)
+        declarations = package_types.declare(hosted, DECLARATIONS_MODULE)
         super().__init__(declarations, PACKAGE, version=version())
 
     def construct(
