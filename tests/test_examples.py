@@ -14,7 +14,17 @@ import yaml
 from tests.pulumi_mocks import RecordingMocks, run_program
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-EXAMPLES = sorted(p.parent for p in (REPOSITORY / "examples").glob("*/Pulumi.yaml"))
+
+
+def _runtime(project_file: Path) -> str:
+    runtime = yaml.safe_load(project_file.read_text())["runtime"]
+    return runtime if isinstance(runtime, str) else runtime["name"]
+
+
+# The Python programs; the YAML and TypeScript ones consume the component package (tests/test_package_schema.py).
+EXAMPLES = sorted(
+    p.parent for p in (REPOSITORY / "examples").glob("*/Pulumi.yaml") if _runtime(p) == "python"
+)
 
 
 def build(example: Path, stack: str, monkeypatch: pytest.MonkeyPatch) -> tuple[RecordingMocks, dict]:
@@ -38,7 +48,7 @@ def build(example: Path, stack: str, monkeypatch: pytest.MonkeyPatch) -> tuple[R
 
 
 def test_there_is_an_example() -> None:
-    assert [p.name for p in EXAMPLES] == ["python-batch"]
+    assert "python-batch" in [p.name for p in EXAMPLES]
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from mlops_component import MlOpsPipeline
-from tests.iam_checks import lint, wildcard_problems
+from mlops_component.tools.iam_lint import lint
+from tests.iam_checks import wildcard_problems
 from tests.pulumi_mocks import ACCOUNT_ID, REGION, RecordingMocks, run_program
 
 ENDPOINT_MODE = "Create Model Endpoint Config"

@@ -4,6 +4,7 @@ whole pipeline locally, ...)."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -198,6 +199,42 @@ def _local_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    try:
+        # parliament is the `policy` extra, not a core dependency: import it only when asked.
+        from mlops_component.tools import check
+    except ImportError as error:
+        print(
+            f"mlops check needs the `policy` extra ({error.name} is missing); install it with:\n"
+            "  pip install 'mlops-component[policy]'",
+            file=sys.stderr,
+        )
+        return 1
+    path = Path(args.stack_file)
+    loaded = _load_stack(path)
+    if loaded is None:
+        return 1
+    config, encrypted = loaded
+    try:
+        resources = check.as_policy_resources(check.build(config, check.stack_name(path)))
+    except Exception as error:  # the component's own checks (a missing Dockerfile, ...) end the build
+        print(f"{path}: cannot build the stack offline: {error}", file=sys.stderr)
+        return 1
+    lines, status = check.report(check.check(resources))
+    print(f"{path}: {len(resources)} resources checked")
+    if encrypted:
+        print(f"  not checked offline (encrypted): {', '.join(encrypted)}")
+    print("\n".join(lines))
+    return status
+
+
+def _package_schema(args: argparse.Namespace) -> int:
+    from mlops_component.tools.provider import package_schema
+
+    print(json.dumps(package_schema(), indent=2, sort_keys=True))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="mlops", description=__doc__)
@@ -239,11 +276,37 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--partition", default="aws", help="AWS partition (default: aws)")
     render.set_defaults(run=_render)
 
+    check = commands.add_parser(
+        "check",
+        help="run the policy pack and the IAM lint over a stack, offline (exit 1 on a mandatory violation)",
+        description="Build a stack offline under recording mocks, as `pulumi preview` would register it, and run "
+        "the policy pack (policy/) and parliament's IAM lint over every resource. Prints one line per violation: "
+        "<level> <policy> <resource>: <message>.",
+    )
+    check.add_argument(
+        "--stack-file", default=DEFAULT_STACK_FILE, help=f"Pulumi stack file (default: {DEFAULT_STACK_FILE})"
+    )
+    check.set_defaults(run=_check)
+
+    schema = commands.add_parser(
+        "package-schema",
+        help="print the schema of the `mlops` component package (what `pulumi package add` generates SDKs from)",
+        description="Print, offline, the Pulumi package schema the component provider (PulumiPlugin.yaml) serves: "
+        "the same analysis of the components' declared inputs and outputs. docs/package.md shows its use.",
+    )
+    schema.set_defaults(run=_package_schema)
+
     docs = commands.add_parser("docs", help="regenerate the reference, tables and diagrams in docs/")
     docs.add_argument("--root", default=".", help="repository folder holding docs/ (default: .)")
     docs.add_argument("--check", action="store_true", help="only report whether docs/ is up to date")
     docs.set_defaults(run=_docs)
 
+    _add_local_run(commands)
+    return parser
+
+
+def _add_local_run(commands: argparse._SubParsersAction) -> None:
+    """`mlops local-run`: its options are many enough for a function of their own."""
     local = commands.add_parser(
         "local-run",
         help="run the whole pipeline on this machine: ETL, tuning, gate, inference (no AWS, no Docker)",
@@ -275,7 +338,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=_at_least(0), default=42, help="seed of the generated data and the tuner (default: 42)"
     )
     local.set_defaults(run=_local_run)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
