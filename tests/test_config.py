@@ -13,7 +13,7 @@ from pydantic.alias_generators import to_camel
 
 from mlops_component.config import MlOpsConfig
 from mlops_component.tools.reference import SEED_INPUTS
-from tests.conftest import SEED_EXAMPLE
+from tests.conftest import BUILT_IN_XGBOOST, SEED_EXAMPLE
 
 
 def error_locations(error: ValidationError) -> set[str]:
@@ -150,8 +150,7 @@ def test_rules_that_depend_on_the_mode_skip_unused_files(make_config) -> None:
         endpoint_or_batch_transform="Create Model Endpoint Config", score_local_path="gone.csv"
     )
     assert endpoint.score_local_path is None
-    built_in = make_config(built_in_model_image="683313688378.dkr.ecr.us-east-1.amazonaws.com/xgb:1.7-1",
-                           byo_model_image_source_path="no-such-dir")  # fmt: skip
+    built_in = make_config(**BUILT_IN_XGBOOST, byo_model_image_source_path="no-such-dir")
     assert not built_in.uses_own_image
 
 

@@ -13,6 +13,7 @@ from mlops_component.config import MlOpsConfig
 from mlops_component.tools import docs, render
 from mlops_component.tools.cli import main
 from mlops_component.tools.reference import config_reference
+from tests.conftest import BUILT_IN_XGBOOST
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 ENDPOINT_MODE = "Create Model Endpoint Config"
@@ -36,7 +37,7 @@ def test_every_config_field_appears_in_the_reference() -> None:
     [
         {},
         {"endpoint_or_batch_transform": ENDPOINT_MODE},
-        {"built_in_model_image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"},
+        BUILT_IN_XGBOOST,
     ],
 )
 def test_render_writes_parseable_definitions_and_diagrams(tmp_path: Path, overrides: dict) -> None:

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from mlops_component import MlOpsPipeline
+from tests.conftest import BUILT_IN_XGBOOST
 from tests.pulumi_mocks import ACCOUNT_ID, REGION, RecordingMocks, run_program
 
 JOB = "aws:glue/job:Job"
@@ -108,7 +109,7 @@ def test_job_settings_and_contract_arguments_follow_the_config(make_config) -> N
             glue_job_timeout_minutes=15,
             glue_job_max_retries=2,
             endpoint_or_batch_transform="Create Model Endpoint Config",
-            built_in_model_image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+            **BUILT_IN_XGBOOST,
         )
     )
     job = the_job(mocks)

@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic.alias_generators import to_camel
 
 from mlops_component.tools.sample_data import write_sample_data
+from tests.conftest import BUILT_IN_XGBOOST
 from tests.local_run.conftest import ROWS, SMALL, Run, local_run, write_stack
 
 
@@ -121,7 +123,8 @@ def test_an_invalid_stack_file_is_reported_like_mlops_validate(tmp_path: Path) -
 
 def test_a_built_in_image_cannot_run_locally(tmp_path: Path) -> None:
     image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
-    stack = write_stack(tmp_path, {**SMALL, "mlops:builtInModelImage": image})
+    built_in = {f"mlops:{to_camel(key)}": value for key, value in BUILT_IN_XGBOOST.items()}
+    stack = write_stack(tmp_path, {**SMALL, **built_in, "mlops:builtInModelImage": image})
     run = local_run(tmp_path, "--stack-file", str(stack))
     assert run.status == 1
     assert "cannot run this configuration" in run.stderr and image in run.stderr
