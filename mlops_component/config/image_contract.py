@@ -118,11 +118,16 @@ def own_image_contract(build_context: str | None) -> ImageContract:
     if build_context is not None:
         candidate = Path(build_context).joinpath(*CONTRACT_FILE)
         path = candidate if candidate.is_file() else shipped
-    return _load_contract(str(path))
+    try:
+        version = path.stat().st_mtime_ns
+    except OSError as error:
+        raise ValueError(f"cannot read the image's contract {path}: {error.strerror}") from None
+    return _load_contract(str(path), version)
 
 
 @functools.lru_cache(maxsize=8)
-def _load_contract(path: str) -> ImageContract:
+def _load_contract(path: str, version: int) -> ImageContract:
+    """The contract in `path`; `version` (its modification time) keeps the cache from serving an edited file."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
         metrics = dict(document["metrics"])
@@ -178,7 +183,9 @@ def range_problems(contract: ImageContract, ranges: ParameterRanges) -> list[str
         for bound in (numeric_range.min_value, numeric_range.max_value):
             problem = spec.problem(bound)
             if problem:
-                problems.append(f"{numeric_range.name}: the tuner may pick {problem}")
+                problems.append(
+                    f"{numeric_range.name}: the tuner may pick {problem.replace(' is not ', ' which is not ', 1)}"
+                )
     for categorical in ranges.categorical_parameter_ranges:
         spec = contract.hyperparameters.get(categorical.name)
         for value in categorical.values if spec else []:
