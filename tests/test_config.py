@@ -15,7 +15,7 @@ from pydantic.alias_generators import to_camel
 
 from mlops_component.assets import asset_path
 from mlops_component.builders.state_machines import training_workflow as wf
-from mlops_component.config import MlOpsConfig
+from mlops_component.config import MlOpsConfig, builtin_xgboost
 from mlops_component.config.base import (
     BATCH_TRANSFORM_MAX_MINUTES,
     ENDPOINT_WAIT_MAX_MINUTES,
@@ -355,3 +355,54 @@ def test_any_mapping_validates_or_raises_validation_error(
         assert error.errors(), "a ValidationError must say what is wrong"
     else:
         assert isinstance(config, MlOpsConfig)
+
+
+hyperparameter_names = st.sampled_from(
+    sorted({*own_image_contract(None).hyperparameters, *builtin_xgboost.HYPERPARAMETERS})
+) | st.text(max_size=8)
+number_text = st.one_of(st.integers().map(str), st.floats().map(str), st.text(max_size=6))
+numeric_range = st.fixed_dictionaries(
+    {"Name": hyperparameter_names, "MinValue": number_text, "MaxValue": number_text}
+)
+risky_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "built_in_model_image": st.just(BUILT_IN_XGBOOST["built_in_model_image"]),
+        "tuning_metric": st.sampled_from(["accuracy", "logloss", "validation:auc", "train:auc"])
+        | st.text(max_size=12),
+        "tuning_objective": st.sampled_from(["Maximize", "Minimize"]),
+        "use_validation_channel": st.booleans(),
+        "static_hyperparameters": st.dictionaries(hyperparameter_names, number_text, max_size=4),
+        "parameter_ranges": st.fixed_dictionaries(
+            {},
+            optional={
+                "ContinuousParameterRanges": st.lists(numeric_range, max_size=2),
+                "IntegerParameterRanges": st.lists(numeric_range, max_size=2),
+                "CategoricalParameterRanges": st.lists(
+                    st.fixed_dictionaries(
+                        {"Name": hyperparameter_names, "Values": st.lists(number_text, max_size=3)}
+                    ),
+                    max_size=2,
+                ),
+            },
+        ),
+        "resource_tags": st.dictionaries(st.text(max_size=130), st.text(max_size=260), max_size=52),
+        "max_number_training_jobs": st.integers() | st.floats(),
+        "max_parallel_training_jobs": st.integers() | st.floats(),
+        "training_job_max_runtime_seconds": st.integers(),
+        "train_local_path": st.text(max_size=20) | st.text(min_size=256, max_size=5000),
+        "byo_model_image_source_path": st.text(max_size=20) | st.text(min_size=256, max_size=5000),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=risky_fields)
+def test_image_tag_limit_and_path_fields_validate_or_raise_validation_error(
+    shared_project_dir: Path, data: dict[str, Any]
+) -> None:
+    # The fields whose checks read files or the image's contract: still nothing but a ValidationError.
+    try:
+        MlOpsConfig.model_validate({**SEED_EXAMPLE, **data}, context={"base_dir": shared_project_dir})
+    except ValidationError as error:
+        assert error.errors()
