@@ -171,8 +171,8 @@ INVALID_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("tag characters", {"resource_tags": {"team": "a;b"}}, "resource_tags"),
     ("tag the pipeline sets", {"resource_tags": {"mlops:name-prefix": "x"}}, "resource_tags"),
     # Counts and times beyond what SageMaker and Step Functions take.
-    ("training jobs beyond an API integer", {"max_number_training_jobs": 1e30}, "max_number_training_jobs"),
-    ("parallel jobs beyond an API integer", {"max_parallel_training_jobs": 2**31}, "max_parallel_training_jobs"),
+    ("training jobs beyond an API integer", {"max_number_training_jobs": 10**30}, "max_number_training_jobs"),
+    ("parallel jobs beyond an API integer", {"max_number_training_jobs": 2**31, "max_parallel_training_jobs": 2**31}, "max_parallel_training_jobs"),
     ("instances beyond an API integer", {"training_job_instance_count": 2**31}, "training_job_instance_count"),
     ("endpoint instances beyond an API integer", {"endpoint_instance_count": 2**31}, "endpoint_instance_count"),
     ("transform instances beyond an API integer", {"batch_transform_instance_count": 2**31}, "batch_transform_instance_count"),
