@@ -16,7 +16,9 @@ from xgb_model.hyperparameters import (
     parse_hyperparameters,
 )
 
+from mlops_component.components.model_image import build_context_files
 from mlops_component.config.image_contract import own_image_contract
+from tests.container.conftest import CONTAINER_DIR
 
 
 def test_every_tuned_and_static_hyperparameter_of_the_default_config_is_understood(make_config) -> None:
@@ -140,3 +142,9 @@ def test_the_config_accepts_exactly_the_values_the_image_accepts(name: str, valu
     except HyperparameterError:
         image_accepts = False
     assert config_accepts == image_accepts, (name, value)
+
+
+def test_the_contract_reaches_the_image() -> None:
+    # `COPY xgb_model /opt/program/xgb_model` and .dockerignore's `!xgb_model/` carry it into the build.
+    assert "xgb_model/contract.json" in build_context_files(CONTAINER_DIR)
+    assert "COPY xgb_model /opt/program/xgb_model" in (CONTAINER_DIR / "Dockerfile").read_text()
