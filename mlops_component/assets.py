@@ -28,6 +28,9 @@ def asset_path(*parts: str) -> Path:
 def resolve_local_path(value: str, base_dir: Path) -> Path | None:
     """The existing file or folder that `value` names, or None.
 
+    A value that cannot be a path here at all (too long for the file system, a NUL byte) raises ValueError
+    with a one-line reason, so config validation reports it like any other bad value.
+
     Absolute paths are taken as they are. A relative path is looked up in `base_dir` (the Pulumi program's
     folder), then, for paths inside the shipped folders, in the shipped code, so defaults such as
     `etl/transform.py` work from any program while the user's own data is never looked for elsewhere.
@@ -42,4 +45,13 @@ def resolve_local_path(value: str, base_dir: Path) -> Path | None:
         candidates = [base_dir / path]
         if path.parts and path.parts[0] in SHIPPED:
             candidates.append(asset_root() / path)
-    return next((p.resolve() for p in candidates if p.exists()), None)
+    return next((p.resolve() for p in candidates if _exists(p, value)), None)
+
+
+def _exists(path: Path, value: str) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError) as error:  # ENAMETOOLONG, "embedded null byte", ...
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        shown = value if len(value) <= 60 else f"{value[:40]}...({len(value)} characters)"
+        raise ValueError(f"{shown!r} cannot be a path on this file system: {reason}") from None

@@ -20,6 +20,15 @@ SEED_EXAMPLE: dict[str, Any] = {
     "static_hyperparameters": {"kfold_splits": "5"},
 }
 
+# What a stack on SageMaker's built-in XGBoost must set instead of the bring-your-own image's metric and
+# hyperparameters: one of the algorithm's own tuning metrics (computed on the validation channel) and num_round.
+BUILT_IN_XGBOOST: dict[str, Any] = {
+    "built_in_model_image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+    "tuning_metric": "validation:auc",
+    "use_validation_channel": True,
+    "static_hyperparameters": {"num_round": "100", "objective": "binary:logistic"},
+}
+
 
 def write_project(folder: Path) -> Path:
     """Fill `folder` with the files the default config uploads or builds."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +13,29 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
-from mlops_component.config import MlOpsConfig
+from mlops_component.assets import asset_path
+from mlops_component.builders.state_machines import training_workflow as wf
+from mlops_component.config import MlOpsConfig, builtin_xgboost
+from mlops_component.config.base import (
+    BATCH_TRANSFORM_MAX_MINUTES,
+    ENDPOINT_WAIT_MAX_MINUTES,
+    STATE_MACHINE_MAX_SECONDS,
+    TUNING_MAX_RUNTIME_SECONDS,
+)
+from mlops_component.config.image_contract import CONTRACT_FILE, own_image_contract
 from mlops_component.tools.reference import SEED_INPUTS
-from tests.conftest import SEED_EXAMPLE
+from tests.conftest import BUILT_IN_XGBOOST, SEED_EXAMPLE
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_RESOURCES = wf.TrainingResources(
+    glue_job_name="etl", etl_timeout_seconds=3600, extracts_bucket="extracts", models_bucket="models",
+    output_bucket="output", image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/byo@sha256:" + "0" * 64,
+    sagemaker_role_arn="arn:aws:iam::123456789012:role/sm", topic_arn="arn:aws:sns:us-east-1:123456789012:t",
+    run_metadata_function_arn="arn:aws:lambda:us-east-1:123456789012:function:meta",
+    rename_output_function_arn="arn:aws:lambda:us-east-1:123456789012:function:rename",
+    prediction_crawler_name="crawler",
+    endpoint_function_arn="arn:aws:lambda:us-east-1:123456789012:function:endpoint",
+)  # fmt: skip
 
 
 def error_locations(error: ValidationError) -> set[str]:
@@ -125,7 +147,146 @@ INVALID_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("vpc id", {"environment": {"vpc_id": "vpc1"}}, "environment.vpc_id"),
     ("region", {"environment": {"aws_region": "Moon"}}, "environment.aws_region"),
     ("threshold not finite", {"inference_metric_threshold": float("nan")}, "inference_metric_threshold"),
+    # What the bring-your-own image never prints, or would reject (container/xgb_model/contract.json).
+    ("metric the image never prints", {"tuning_metric": "auc"}, "tuning_metric"),
+    ("metric of the built-in algorithm", {"tuning_metric": "validation:auc"}, "tuning_metric"),
+    ("minimizing a metric to maximize", {"tuning_metric": "f1", "tuning_objective": "Minimize"}, "tuning_objective"),
+    ("range beyond the bounds", {"parameter_ranges": {"ContinuousParameterRanges": [{"Name": "subsample", "MinValue": "0.5", "MaxValue": "1.5"}]}}, "parameter_ranges"),
+    ("range from an exclusive bound", {"parameter_ranges": {"ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0", "MaxValue": "0.5"}]}}, "parameter_ranges"),
+    ("range of an unknown name", {"parameter_ranges": {"IntegerParameterRanges": [{"Name": "max_dpeth", "MinValue": "1", "MaxValue": "5"}]}}, "parameter_ranges"),
+    ("continuous range of an integer", {"parameter_ranges": {"ContinuousParameterRanges": [{"Name": "max_depth", "MinValue": "1", "MaxValue": "5"}]}}, "parameter_ranges"),
+    ("categorical value out of bounds", {"parameter_ranges": {"CategoricalParameterRanges": [{"Name": "max_depth", "Values": ["3", "99"]}]}}, "parameter_ranges"),
+    ("static unknown name", {"static_hyperparameters": {"kfold_split": "5"}}, "static_hyperparameters"),
+    ("static bad value", {"static_hyperparameters": {"kfold_splits": "1"}}, "static_hyperparameters"),
+    ("static fraction for an integer", {"static_hyperparameters": {"num_round": "10.5"}}, "static_hyperparameters"),
+    ("static and tuned at once", {"static_hyperparameters": {"max_depth": "3"}}, "static_hyperparameters"),
+    ("static key SageMaker sets", {"static_hyperparameters": {"_tuning_objective_metric": "f1"}}, "static_hyperparameters"),
+    # Tags AWS refuses once the pipeline's own are added.
+    ("too many tags", {"resource_tags": {f"k{i}": "v" for i in range(49)}}, "resource_tags"),
+    ("empty tag key", {"resource_tags": {"": "v"}}, "resource_tags"),
+    ("empty tag value", {"resource_tags": {"team": ""}}, "resource_tags"),
+    ("tag key too long", {"resource_tags": {"k" * 129: "v"}}, "resource_tags"),
+    ("tag value too long", {"resource_tags": {"team": "v" * 257}}, "resource_tags"),
+    ("reserved tag prefix", {"resource_tags": {"AWS:team": "v"}}, "resource_tags"),
+    ("tag characters", {"resource_tags": {"team": "a;b"}}, "resource_tags"),
+    ("tag the pipeline sets", {"resource_tags": {"mlops:name-prefix": "x"}}, "resource_tags"),
+    # Counts and times beyond what SageMaker and Step Functions take.
+    ("training jobs beyond an API integer", {"max_number_training_jobs": 10**30}, "max_number_training_jobs"),
+    ("parallel jobs beyond an API integer", {"max_number_training_jobs": 2**31, "max_parallel_training_jobs": 2**31}, "max_parallel_training_jobs"),
+    ("instances beyond an API integer", {"training_job_instance_count": 2**31}, "training_job_instance_count"),
+    ("endpoint instances beyond an API integer", {"endpoint_instance_count": 2**31}, "endpoint_instance_count"),
+    ("transform instances beyond an API integer", {"batch_transform_instance_count": 2**31}, "batch_transform_instance_count"),
+    ("tuning longer than SageMaker allows", {"max_number_training_jobs": 5000, "training_job_max_runtime_seconds": 3600}, "training_job_max_runtime_seconds"),
+    ("batch transform wait beyond 30 days", {"batch_transform_timeout_minutes": 43201}, "batch_transform_timeout_minutes"),
+    ("endpoint wait beyond a day", {"endpoint_wait_timeout_minutes": 1441}, "endpoint_wait_timeout_minutes"),
+    # Paths that cannot exist on this file system.
+    ("path too long", {"train_local_path": "a" * 5000}, "train_local_path"),
+    ("folder path too long", {"byo_model_image_source_path": "d/" * 3000}, "byo_model_image_source_path"),
 ]  # fmt: skip
+
+# SageMaker's built-in XGBoost: what it emits, needs and rejects (mlops_component/config/builtin_xgboost.py).
+BUILT_IN_INVALID_CASES: list[tuple[str, dict[str, Any], str]] = [
+    ("the bring-your-own image's metric", {"tuning_metric": "accuracy"}, "tuning_metric"),
+    ("a train metric", {"tuning_metric": "train:auc"}, "tuning_metric"),
+    ("maximizing a loss", {"tuning_metric": "validation:logloss", "tuning_objective": "Maximize"}, "tuning_objective"),
+    ("no validation channel", {"use_validation_channel": False}, "use_validation_channel"),
+    ("no num_round", {"static_hyperparameters": {"objective": "binary:logistic"}}, "static_hyperparameters"),
+    ("the image's kfold_splits", {"static_hyperparameters": {"num_round": "10", "kfold_splits": "5"}}, "static_hyperparameters"),
+    ("an objective it does not have", {"static_hyperparameters": {"num_round": "10", "objective": "binary:hinges"}}, "static_hyperparameters"),
+    ("range beyond its bounds", {"parameter_ranges": {"ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.1", "MaxValue": "2"}]}}, "parameter_ranges"),
+    ("range of a name it lacks", {"parameter_ranges": {"IntegerParameterRanges": [{"Name": "kfold_splits", "MinValue": "2", "MaxValue": "5"}]}}, "parameter_ranges"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "overrides", "key"), BUILT_IN_INVALID_CASES, ids=[c[0] for c in BUILT_IN_INVALID_CASES]
+)
+def test_built_in_xgboost_settings_it_would_reject_are_named(
+    make_config, case: str, overrides: dict, key: str
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        make_config(**{**BUILT_IN_XGBOOST, **overrides})
+    assert key in error_locations(raised.value), raised.value
+
+
+def test_setting_only_a_built_in_image_names_the_metric_and_hyperparameters_to_change(make_config) -> None:
+    with pytest.raises(ValidationError) as raised:
+        make_config(built_in_model_image=BUILT_IN_XGBOOST["built_in_model_image"])
+    assert error_locations(raised.value) == {"tuning_metric", "static_hyperparameters"}
+    message = str(raised.value)
+    assert "never emits 'accuracy'" in message and "validation:auc" in message
+    assert "'kfold_splits' is not a hyperparameter the built-in XGBoost algorithm knows" in message
+    assert "needs ['num_round']" in message
+
+
+def test_a_built_in_xgboost_stack_that_sets_what_it_needs_is_valid(make_config) -> None:
+    config = make_config(
+        **{
+            **BUILT_IN_XGBOOST,
+            "tuning_metric": "validation:logloss",
+            "tuning_objective": "Minimize",
+            "static_hyperparameters": {"objective": "binary:logistic", "_kfold": "5"},
+        },
+        parameter_ranges={
+            "IntegerParameterRanges": [{"Name": "num_round", "MinValue": "50", "MaxValue": "400"}],
+            "ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0", "MaxValue": "1"}],
+            "CategoricalParameterRanges": [{"Name": "booster", "Values": ["gbtree", "dart"]}],
+        },
+    )
+    assert not config.uses_own_image and config.tuning_metric == "validation:logloss"
+
+
+def test_the_build_context_s_own_contract_decides(make_config, project_dir: Path) -> None:
+    # A customised image declares what it accepts in its own contract.json; the config follows it.
+    contract = json.loads(asset_path("container", "xgb_model", "contract.json").read_text())
+    written = project_dir / "container" / "xgb_model" / "contract.json"
+    written.parent.mkdir()
+    contract["metrics"]["brier"] = "Minimize"
+    written.write_text(json.dumps(contract))
+    assert make_config(tuning_metric="brier", tuning_objective="Minimize").tuning_metric == "brier"
+    contract["hyperparameters"]["max_depth"]["maximum"] = 3
+    written.write_text(json.dumps(contract))
+    with pytest.raises(
+        ValidationError, match="the tuner may pick '10' which is not an integer >= 1 and <= 3"
+    ):
+        make_config()  # the seed's max_depth range 1-10 exceeds this image's bound
+    (project_dir / "container" / "xgb_model" / "contract.json").write_text("{not json")
+    with pytest.raises(ValidationError, match="cannot read the image's contract"):
+        make_config()
+
+
+def test_the_shipped_contract_is_the_one_the_image_loads() -> None:
+    # The image's programs read container/xgb_model/contract.json; so does the config by default.
+    assert asset_path("container", *CONTRACT_FILE) == (REPO / "container" / "xgb_model" / "contract.json")
+    assert own_image_contract(None).metrics.keys() == {
+        "accuracy", "roc_auc", "precision", "recall", "f1", "logloss",
+    }  # fmt: skip
+
+
+def test_the_most_a_config_allows_still_renders_timeouts_step_functions_accepts(make_config) -> None:
+    # The largest waits and the longest tuning the config accepts, in both inference modes.
+    longest = {
+        "max_number_training_jobs": 6, "max_parallel_training_jobs": 1,
+        "training_job_max_runtime_seconds": 28 * 24 * 3600, "glue_job_timeout_minutes": 2880,
+        "batch_transform_timeout_minutes": BATCH_TRANSFORM_MAX_MINUTES,
+        "endpoint_wait_timeout_minutes": ENDPOINT_WAIT_MAX_MINUTES,
+    }  # fmt: skip
+    assert 6 * (28 * 24 * 3600 + 900) <= TUNING_MAX_RUNTIME_SECONDS < 7 * (28 * 24 * 3600 + 900)
+    for mode in ("Batch Transform", "Create Model Endpoint Config"):
+        config = make_config(**longest, endpoint_or_batch_transform=mode)
+        resources = replace(EXAMPLE_RESOURCES, etl_timeout_seconds=config.glue_job_timeout_minutes * 60)
+        definition = wf.training_definition(config, resources)
+        timeouts = [definition["TimeoutSeconds"]] + [
+            state["TimeoutSeconds"] for state in definition["States"].values() if "TimeoutSeconds" in state
+        ]
+        assert max(timeouts) <= STATE_MACHINE_MAX_SECONDS, mode
+    with pytest.raises(ValidationError, match="more than SageMaker's longest tuning job"):
+        make_config(**{**longest, "max_number_training_jobs": 7})
+
+
+def test_defaults_of_every_limit_stay_valid(make_config) -> None:
+    config = make_config(resource_tags={f"k{i}": "v" for i in range(48)})
+    assert len(config.tags) == 49
 
 
 @pytest.mark.parametrize(("case", "overrides", "key"), INVALID_CASES, ids=[c[0] for c in INVALID_CASES])
@@ -150,8 +311,7 @@ def test_rules_that_depend_on_the_mode_skip_unused_files(make_config) -> None:
         endpoint_or_batch_transform="Create Model Endpoint Config", score_local_path="gone.csv"
     )
     assert endpoint.score_local_path is None
-    built_in = make_config(built_in_model_image="683313688378.dkr.ecr.us-east-1.amazonaws.com/xgb:1.7-1",
-                           byo_model_image_source_path="no-such-dir")  # fmt: skip
+    built_in = make_config(**BUILT_IN_XGBOOST, byo_model_image_source_path="no-such-dir")
     assert not built_in.uses_own_image
 
 
@@ -195,3 +355,54 @@ def test_any_mapping_validates_or_raises_validation_error(
         assert error.errors(), "a ValidationError must say what is wrong"
     else:
         assert isinstance(config, MlOpsConfig)
+
+
+hyperparameter_names = st.sampled_from(
+    sorted({*own_image_contract(None).hyperparameters, *builtin_xgboost.HYPERPARAMETERS})
+) | st.text(max_size=8)
+number_text = st.one_of(st.integers().map(str), st.floats().map(str), st.text(max_size=6))
+numeric_range = st.fixed_dictionaries(
+    {"Name": hyperparameter_names, "MinValue": number_text, "MaxValue": number_text}
+)
+risky_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "built_in_model_image": st.just(BUILT_IN_XGBOOST["built_in_model_image"]),
+        "tuning_metric": st.sampled_from(["accuracy", "logloss", "validation:auc", "train:auc"])
+        | st.text(max_size=12),
+        "tuning_objective": st.sampled_from(["Maximize", "Minimize"]),
+        "use_validation_channel": st.booleans(),
+        "static_hyperparameters": st.dictionaries(hyperparameter_names, number_text, max_size=4),
+        "parameter_ranges": st.fixed_dictionaries(
+            {},
+            optional={
+                "ContinuousParameterRanges": st.lists(numeric_range, max_size=2),
+                "IntegerParameterRanges": st.lists(numeric_range, max_size=2),
+                "CategoricalParameterRanges": st.lists(
+                    st.fixed_dictionaries(
+                        {"Name": hyperparameter_names, "Values": st.lists(number_text, max_size=3)}
+                    ),
+                    max_size=2,
+                ),
+            },
+        ),
+        "resource_tags": st.dictionaries(st.text(max_size=130), st.text(max_size=260), max_size=52),
+        "max_number_training_jobs": st.integers() | st.floats(),
+        "max_parallel_training_jobs": st.integers() | st.floats(),
+        "training_job_max_runtime_seconds": st.integers(),
+        "train_local_path": st.text(max_size=20) | st.text(min_size=256, max_size=5000),
+        "byo_model_image_source_path": st.text(max_size=20) | st.text(min_size=256, max_size=5000),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=risky_fields)
+def test_image_tag_limit_and_path_fields_validate_or_raise_validation_error(
+    shared_project_dir: Path, data: dict[str, Any]
+) -> None:
+    # The fields whose checks read files or the image's contract: still nothing but a ValidationError.
+    try:
+        MlOpsConfig.model_validate({**SEED_EXAMPLE, **data}, context={"base_dir": shared_project_dir})
+    except ValidationError as error:
+        assert error.errors()

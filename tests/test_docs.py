@@ -16,6 +16,7 @@ from mlops_component.config import MlOpsConfig
 from mlops_component.tools import docs, render
 from mlops_component.tools.cli import main
 from mlops_component.tools.reference import config_reference
+from tests.conftest import BUILT_IN_XGBOOST
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -78,7 +79,7 @@ def test_every_relative_link_resolves(page: Path) -> None:
     [
         {},
         {"endpoint_or_batch_transform": ENDPOINT_MODE},
-        {"built_in_model_image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"},
+        BUILT_IN_XGBOOST,
     ],
 )
 def test_render_writes_parseable_definitions_and_diagrams(tmp_path: Path, overrides: dict) -> None:

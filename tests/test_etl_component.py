@@ -16,6 +16,7 @@ from mlops_component.builders import naming
 from mlops_component.components.data_stores import BucketRef
 from mlops_component.components.etl import Etl
 from mlops_component.components.pipeline import etl_args
+from tests.conftest import BUILT_IN_XGBOOST
 from tests.pulumi_mocks import ACCOUNT_ID, REGION, RecordingMocks, run_program
 
 JOB = "aws:glue/job:Job"
@@ -137,7 +138,7 @@ def test_job_settings_and_contract_arguments_follow_the_config(make_config) -> N
             glue_job_timeout_minutes=15,
             glue_job_max_retries=2,
             endpoint_or_batch_transform="Create Model Endpoint Config",
-            built_in_model_image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+            **BUILT_IN_XGBOOST,
         )
     )
     job = the_job(mocks)

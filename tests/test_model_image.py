@@ -23,6 +23,7 @@ from mlops_component.components.model_image import (
 )
 from mlops_component.components.pipeline import model_image_args
 from mlops_component.components.tagging import tag_everything
+from tests.conftest import BUILT_IN_XGBOOST
 from tests.pulumi_mocks import ECR_PASSWORD, REGION, REGISTRY, RecordingMocks, run_program
 
 REPOSITORY = "aws:ecr/repository:Repository"
@@ -136,7 +137,11 @@ def test_without_an_extra_tag_every_tag_is_immutable(make_config) -> None:
 
 def test_a_built_in_image_builds_nothing(make_config) -> None:
     builtin = f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1"
-    mocks, outputs = deploy(make_config(built_in_model_image=builtin, byo_model_image_source_path="nowhere"))
+    mocks, outputs = deploy(
+        make_config(
+            **{**BUILT_IN_XGBOOST, "built_in_model_image": builtin}, byo_model_image_source_path="nowhere"
+        )
+    )
     assert outputs["model_image_uri"] == builtin
     assert not [
         r for r in mocks.resources if r.typ.startswith(("aws:ecr", "docker:")) or "ModelImage" in r.typ

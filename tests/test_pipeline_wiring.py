@@ -9,6 +9,7 @@ import pytest
 
 from mlops_component import MlOpsPipeline
 from mlops_component.tools.iam_lint import lint
+from tests.conftest import BUILT_IN_XGBOOST
 from tests.iam_checks import wildcard_problems
 from tests.pulumi_mocks import ACCOUNT_ID, REGION, RecordingMocks, run_program
 
@@ -58,7 +59,7 @@ def test_workflow_drives_the_stacks_own_job_image_and_crawler(make_config, mode:
 
 
 def test_built_in_image_builds_nothing_and_runs_the_given_image(make_config) -> None:
-    mocks, outputs = deploy(make_config(built_in_model_image=BUILT_IN))
+    mocks, outputs = deploy(make_config(**BUILT_IN_XGBOOST))
     assert outputs["image"] == BUILT_IN
     assert not any(r.typ.startswith(("docker:", "aws:ecr/")) for r in mocks.resources)
     sagemaker_policy = json.loads(mocks.named("mlops-training-sagemaker-policy").inputs["policy"])
@@ -88,7 +89,7 @@ def every_policy(mocks: RecordingMocks) -> dict[str, dict[str, Any]]:
     [
         {},
         {"endpoint_or_batch_transform": ENDPOINT_MODE, "enable_xray_tracing": True},
-        {"built_in_model_image": BUILT_IN, "crawl_feature_store": True, "glue_job_spark_flag": True},
+        {**BUILT_IN_XGBOOST, "crawl_feature_store": True, "glue_job_spark_flag": True},
         {"kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
     ],
     ids=["batch", "endpoint-traced", "built-in-spark-crawled", "kms"],

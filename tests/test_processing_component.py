@@ -14,6 +14,7 @@ from mlops_component.builders.state_machines.processing_pipeline import (
     processing_definition,
 )
 from mlops_component.components.processing_pipeline import code_files
+from tests.conftest import BUILT_IN_XGBOOST
 from tests.pulumi_mocks import ACCOUNT_ID, REGION, RecordingMocks, run_program
 
 BUILT_IN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -209,7 +210,7 @@ def test_processing_resources_are_tagged(enabled) -> None:
 def test_with_a_built_in_training_image_the_inference_image_is_built_for_processing(
     make_config, project_dir
 ) -> None:
-    mocks, outputs = deploy(make_config(enable_processing_pipeline=True, built_in_model_image=BUILT_IN))
+    mocks, outputs = deploy(make_config(enable_processing_pipeline=True, **BUILT_IN_XGBOOST))
     (repository,) = mocks.of_type("aws:ecr/repository:Repository")
     assert repository.name == f"{PREFIX}-inference-image-repository"
     assert repository.inputs["name"] == "mlops-test/legacycode"

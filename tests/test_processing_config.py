@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from mlops_component.config import MlOpsConfig, ProcessingJobSettings, ProcessingSettings
 from mlops_component.config.stack_file import StackConfigError, from_stack_file
+from tests.conftest import BUILT_IN_XGBOOST
 from tests.test_config import error_locations
 
 BUILT_IN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -117,7 +118,7 @@ def test_a_framework_image_uri_pinned_by_digest_is_accepted(make_config) -> None
 def test_with_a_built_in_image_the_inference_build_context_is_resolved(
     make_config, project_dir: Path
 ) -> None:
-    config = make_config(enable_processing_pipeline=True, built_in_model_image=BUILT_IN)
+    config = make_config(enable_processing_pipeline=True, **BUILT_IN_XGBOOST)
     assert config.processing.inference_image_source_path == str((project_dir / "container").resolve())
 
 
@@ -125,7 +126,7 @@ def test_a_missing_inference_build_context_is_named(make_config) -> None:
     with pytest.raises(ValidationError) as raised:
         make_config(
             enable_processing_pipeline=True,
-            built_in_model_image=BUILT_IN,
+            **BUILT_IN_XGBOOST,
             processing={"inference_image_source_path": "no-such-folder"},
         )
     assert "processing" in error_locations(raised.value)
@@ -139,7 +140,7 @@ def test_the_inference_build_context_is_refused_when_it_would_be_ignored(make_co
 
 
 def test_nothing_is_checked_for_a_pipeline_that_is_off(make_config) -> None:
-    config = make_config(built_in_model_image=BUILT_IN, byo_model_image_source_path="no-such-folder")
+    config = make_config(**BUILT_IN_XGBOOST, byo_model_image_source_path="no-such-folder")
     assert config.processing.inference_image_source_path is None
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlops_component.config.stack_file import StackConfigError, from_stack_file, from_values
 
@@ -107,3 +109,43 @@ def test_the_example_stack_is_valid_on_a_fresh_checkout(tmp_path: Path) -> None:
     assert (config.job_name, config.name_prefix, encrypted) == ("employee-attrition", "mlops-dev", [])
     assert len(config.parameter_ranges.names()) == 6
     assert config.train_local_path is None and config.score_local_path is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (b"config:\n  mlops:jobName: \xe9t\xe9\n", "not UTF-8 text: byte 0xe9"),
+        (
+            b"config:\n  mlops:jobName: a\n  mlops:namePrefix: b\n  mlops:jobName: c\n",
+            "line 4, column 3: key 'mlops:jobName' is given twice (first on line 2)",
+        ),
+        (
+            b"config:\n  mlops:resourceTags:\n    team: a\n    team: b\n",
+            "line 4, column 5: key 'team' is given twice (first on line 3)",
+        ),
+        (b"config:\n  1: a\n  true: b\n", "line 3, column 3: key True collides with key 1 (first on line 2)"),
+        (b"config:\n  42: a\n", "config key 42 is not text"),
+        (b"config:\n  mlops:jobName: [a, b\n", "line 3, column 1: expected ',' or ']'"),
+    ],
+    ids=["latin-1", "key twice", "nested key twice", "colliding keys", "number key", "broken yaml"],
+)
+def test_unreadable_stack_files_are_one_line_naming_the_file_and_line(
+    tmp_path: Path, text: bytes, expected: str
+) -> None:
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_bytes(text)
+    with pytest.raises(StackConfigError) as raised:
+        from_stack_file(path)
+    [problem] = raised.value.problems
+    assert problem.startswith(f"{path}: ") and expected in problem and "\n" not in problem
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.binary(max_size=80) | st.text(max_size=80).map(lambda t: ("config:\n  " + t).encode()))
+def test_any_stack_file_loads_or_raises_stack_config_error(tmp_path_factory, body: bytes) -> None:
+    path = tmp_path_factory.mktemp("stack") / "Pulumi.dev.yaml"
+    path.write_bytes(body)
+    try:
+        from_stack_file(path)
+    except StackConfigError as error:
+        assert error.problems and all("\n" not in p for p in error.problems)

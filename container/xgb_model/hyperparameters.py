@@ -1,6 +1,7 @@
 """SageMaker's hyperparameters (a JSON object of strings) as a typed, validated model.
 
-Every tunable of the default `parameter_ranges` is here, plus `kfold_splits` and the usual XGBoost settings.
+The names, types, bounds and defaults come from `contract.json` next to this module, which the stack config's
+validation reads too, so a tuning range or static value the config accepts is one this program accepts.
 SageMaker adds keys of its own (`_tuning_objective_metric`, `sagemaker_*`); those are accepted and ignored.
 Anything else that is unknown, or a value that does not parse or is out of range, stops the job with a
 message naming the key.
@@ -12,63 +13,70 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from xgb_model.jobs import JobError
 
+CONTRACT_PATH = Path(__file__).with_name("contract.json")
 # Keys SageMaker itself injects into hyperparameters.json (tuning jobs, the Python SDK).
 _PLATFORM_KEY_PREFIXES = ("_", "sagemaker_")
+# The contract's JSON Schema bound keywords, as pydantic's constraint names.
+_BOUNDS = {"minimum": "ge", "exclusiveMinimum": "gt", "maximum": "le", "exclusiveMaximum": "lt"}
+_TYPES: dict[str, type] = {"integer": int, "number": float}
+
+
+def load_contract() -> dict[str, Any]:
+    """The image's contract: `hyperparameters` (name -> type, bounds, default) and `metrics` (name -> direction)."""
+    contract: dict[str, Any] = json.loads(CONTRACT_PATH.read_text(encoding="utf-8"))
+    return contract
 
 
 class HyperparameterError(JobError):
     """The hyperparameters cannot be used; the message names each bad key."""
 
 
-class Hyperparameters(BaseModel):
+class _Settings(BaseModel):
     """Settings of one training job. Names follow XGBoost's own (and SageMaker's built-in XGBoost)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_by_name=True)
 
-    num_round: int = Field(default=100, ge=1, le=10_000, description="Boosting rounds (trees).")
-    # eta and max_depth are below XGBoost's defaults (0.3, 6), which overfit data of the example's size: on
-    # generated data of its shape (1,470 rows, 16% positive) held-out log loss is 0.37 against 0.49.
-    eta: float = Field(default=0.1, gt=0, le=1, description="Learning rate.")
-    gamma: float = Field(default=0.0, ge=0, description="Minimum loss reduction to split a leaf.")
-    min_child_weight: float = Field(default=1.0, ge=0, description="Minimum hessian sum in a child.")
-    subsample: float = Field(default=1.0, gt=0, le=1, description="Row sampling ratio per tree.")
-    colsample_bytree: float = Field(default=1.0, gt=0, le=1, description="Column sampling ratio per tree.")
-    max_delta_step: float = Field(default=0.0, ge=0, description="Cap on each leaf's weight step (0: none).")
-    scale_pos_weight: float = Field(default=1.0, gt=0, description="Weight of positive rows (imbalance).")
-    max_depth: int = Field(default=4, ge=1, le=30, description="Maximum tree depth (tuned by default).")
-    reg_lambda: float = Field(default=1.0, ge=0, alias="lambda", description="L2 regularisation.")
-    alpha: float = Field(default=0.0, ge=0, description="L1 regularisation.")
-    max_bin: int = Field(default=256, ge=2, le=4096, description="Histogram bins per feature (hist).")
-    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Seed for sampling and fold shuffling.")
-    kfold_splits: int = Field(default=5, ge=2, le=20, description="Folds of the stratified cross-validation.")
-
     def booster_params(self, nthread: int) -> dict[str, Any]:
-        """XGBoost's training parameters for a binary classifier with the `hist` method."""
+        """XGBoost's training parameters for a binary classifier with the `hist` method: every hyperparameter
+        of the contract except those the training loop itself uses (`"booster": false`)."""
+        tuned = {
+            name: getattr(self, spec.get("attribute", name))
+            for name, spec in load_contract()["hyperparameters"].items()
+            if spec.get("booster", True)
+        }
         return {
             "objective": "binary:logistic",
             "eval_metric": "logloss",
             "tree_method": "hist",
-            "eta": self.eta,
-            "gamma": self.gamma,
-            "min_child_weight": self.min_child_weight,
-            "subsample": self.subsample,
-            "colsample_bytree": self.colsample_bytree,
-            "max_delta_step": self.max_delta_step,
-            "scale_pos_weight": self.scale_pos_weight,
-            "max_depth": self.max_depth,
-            "lambda": self.reg_lambda,
-            "alpha": self.alpha,
-            "max_bin": self.max_bin,
-            "seed": self.seed,
+            **tuned,
             "nthread": nthread,
         }
 
 
-def parse_hyperparameters(raw: dict[str, Any]) -> Hyperparameters:
+def _field(name: str, spec: dict[str, Any]) -> tuple[type, Any]:
+    bounds = {_BOUNDS[key]: value for key, value in spec.items() if key in _BOUNDS}
+    alias = (
+        name if spec.get("attribute") else None
+    )  # `lambda` is a Python keyword: the attribute is reg_lambda
+    field = Field(default=spec["default"], alias=alias, description=spec["description"], **bounds)
+    return _TYPES[spec["type"]], field
+
+
+Hyperparameters = create_model(
+    "Hyperparameters",
+    __base__=_Settings,
+    **{
+        spec.get("attribute", name): _field(name, spec)
+        for name, spec in load_contract()["hyperparameters"].items()
+    },
+)
+
+
+def parse_hyperparameters(raw: dict[str, Any]) -> Any:
     """Validate SageMaker's hyperparameters, ignoring the keys SageMaker adds itself."""
     ours = {key: value for key, value in raw.items() if not key.startswith(_PLATFORM_KEY_PREFIXES)}
     try:
@@ -78,7 +86,7 @@ def parse_hyperparameters(raw: dict[str, Any]) -> Hyperparameters:
         raise HyperparameterError("invalid hyperparameters: " + "; ".join(problems)) from None
 
 
-def load_hyperparameters(path: Path) -> Hyperparameters:
+def load_hyperparameters(path: Path) -> Any:
     """Read `hyperparameters.json`; a missing file means every default."""
     if not path.exists():
         return Hyperparameters()

@@ -20,8 +20,11 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-# The metrics every training job prints, in print order.
-METRIC_NAMES = ("accuracy", "roc_auc", "precision", "recall", "f1", "logloss")
+from xgb_model.hyperparameters import load_contract
+
+# The metrics every training job prints, in print order: the contract's, which the stack config checks
+# `tuning_metric` against.
+METRIC_NAMES = tuple(load_contract()["metrics"])
 DECISION_THRESHOLD = 0.5
 UNDEFINED_ROC_AUC = 0.5
 

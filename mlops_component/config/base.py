@@ -48,6 +48,24 @@ NAME_PREFIX_MAX = 24
 # Image tags derived from the build context's content start with this; no other tag may.
 CONTENT_TAG_PREFIX = "src-"
 
+# --- AWS API limits -------------------------------------------------------------------------------------------
+# AWS APIs type counts as 32-bit integers; fields whose API sets no lower maximum are held to this one.
+API_INTEGER_MAX = 2**31 - 1
+# ResourceLimits.MaxRuntimeInSeconds: the longest a hyperparameter tuning job may run.
+TUNING_MAX_RUNTIME_SECONDS = 15_768_000
+# Head-room for SageMaker to provision instances and pull the image before a job's own clock starts.
+JOB_START_OVERHEAD_SECONDS = 900
+# A Standard Step Functions execution runs for at most a year; every timeout the workflows derive stays below.
+STATE_MACHINE_MAX_SECONDS = 365 * 24 * 3600
+BATCH_TRANSFORM_MAX_MINUTES = 30 * 24 * 60
+ENDPOINT_WAIT_MAX_MINUTES = 24 * 60
+# Tags: AWS's per-resource limit, and the keys the pipeline adds itself (`MlOpsConfig.tags`, and the
+# workflow's `mlops:created-by` on what it creates at run time).
+MAX_TAGS_PER_RESOURCE = 50
+PIPELINE_TAG_KEYS = ("mlops:name-prefix", "mlops:created-by")
+MAX_USER_TAGS = MAX_TAGS_PER_RESOURCE - len(PIPELINE_TAG_KEYS)
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
 
 class ConfigModel(BaseModel):
     """Shared settings: typos fail loudly, and both snake_case and camelCase keys are accepted."""
@@ -106,6 +124,41 @@ KmsKeyArn = Annotated[str, AfterValidator(_kms_key_arn)]
 
 def instance_type_field(description: str) -> Any:
     return Field(default="ml.m5.xlarge", description=f"{description} {_CURRENT_GENERATION}")
+
+
+def _tag_text_problem(text: str, what: str, longest: int) -> str | None:
+    if not text:
+        return f"{what} is empty"
+    if len(text) > longest:
+        return f"{what} {text[:20]!r}... is {len(text)} characters (at most {longest})"
+    # AWS's tag pattern [\p{L}\p{Z}\p{N}_.:/=+\-@]*: letters, separators, numbers and these marks.
+    bad = sorted(
+        {c for c in text if not (c.isalpha() or c.isnumeric() or c.isspace() or c in _TAG_PUNCTUATION)}
+    )
+    if bad:
+        return f"{what} {text!r} holds characters AWS tags do not allow: {''.join(bad)!r}"
+    return None
+
+
+def tag_problems(tags: dict[str, str]) -> list[str]:
+    """Why AWS would refuse these user tags on the pipeline's resources, one line each."""
+    problems = []
+    if len(tags) > MAX_USER_TAGS:
+        problems.append(
+            f"{len(tags)} tags: at most {MAX_USER_TAGS}, because the pipeline adds {len(PIPELINE_TAG_KEYS)} "
+            f"of its own and AWS allows {MAX_TAGS_PER_RESOURCE} per resource"
+        )
+    for key, value in tags.items():
+        problems += [
+            p
+            for p in (_tag_text_problem(key, "key", 128), _tag_text_problem(value, f"value of {key!r}", 256))
+            if p
+        ]
+        if key.lower().startswith("aws:"):
+            problems.append(f"key {key!r}: the aws: prefix is reserved for AWS")
+        if key in PIPELINE_TAG_KEYS:
+            problems.append(f"key {key!r} is one the pipeline sets itself")
+    return problems
 
 
 def existing_path(value: str, info: ValidationInfo, *, want_dir: bool) -> str:

@@ -6,6 +6,7 @@ before them, so that one ValidationError names every bad key at once instead of 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from typing import Literal
@@ -17,15 +18,23 @@ from pydantic import (
     field_validator,
 )
 
+from mlops_component.config import builtin_xgboost
 from mlops_component.config.base import (
+    API_INTEGER_MAX,
     BATCH_TRANSFORM,
+    BATCH_TRANSFORM_MAX_MINUTES,
     BUCKET_NAME,
     CONTENT_TAG_PREFIX,
     ENDPOINT,
+    ENDPOINT_WAIT_MAX_MINUTES,
+    JOB_START_OVERHEAD_SECONDS,
     LOG_RETENTION_DAYS,
+    MAX_TAGS_PER_RESOURCE,
+    MAX_USER_TAGS,
     NAME_PREFIX_MAX,
     PIP_REQUIREMENT,
     SAGEMAKER_NAME,
+    TUNING_MAX_RUNTIME_SECONDS,
     ComparisonOperator,
     ConfigModel,
     InferenceMode,
@@ -33,8 +42,16 @@ from mlops_component.config.base import (
     KmsKeyArn,
     existing_path,
     instance_type_field,
+    tag_problems,
 )
 from mlops_component.config.dev_environment import DevEnvironmentSettings
+from mlops_component.config.image_contract import (
+    ImageContract,
+    metric_problem,
+    own_image_contract,
+    range_problems,
+    static_problems,
+)
 from mlops_component.config.processing_pipeline import ProcessingSettings
 from mlops_component.config.ranges import ParameterRanges, seed_parameter_ranges
 
@@ -75,6 +92,20 @@ class Environment(ConfigModel):
         return value
 
 
+def _image_contract(info: ValidationInfo) -> ImageContract | None:
+    """The contract of the image training runs on, from the fields validated so far (None: unknown)."""
+    if "built_in_model_image" not in info.data:
+        return None  # the image setting failed its own validation, which names it
+    if info.data["built_in_model_image"] is not None:
+        return builtin_xgboost.CONTRACT
+    return own_image_contract(info.data.get("byo_model_image_source_path"))
+
+
+def _raise_all(problems: list[str]) -> None:
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
 class MlOpsConfig(ConfigModel):
     """Everything the pipeline needs. Mirrors the seed module's 33 inputs, plus the settings this project adds."""
 
@@ -100,16 +131,19 @@ class MlOpsConfig(ConfigModel):
     resource_tags: dict[str, str] = Field(
         default_factory=dict,
         description="Tags for every taggable resource the component creates (the name prefix is added as "
-        "`mlops:name-prefix`).",
+        f"`mlops:name-prefix`). At most {MAX_USER_TAGS}, so that with the pipeline's own tags a resource stays "
+        f"within AWS's {MAX_TAGS_PER_RESOURCE}; keys 1-128 and values 1-256 letters, digits, spaces and "
+        "`_ . : / = + - @`, keys not starting with `aws:`.",
     )
     batch_transform_instance_count: int = Field(
-        default=1, ge=1, description="Number of batch transform instances."
+        default=1, ge=1, le=API_INTEGER_MAX, description="Number of batch transform instances."
     )
     batch_transform_instance_type: InstanceType = instance_type_field("Instance type for batch inference.")
     built_in_model_image: str | None = Field(
         default=None,
-        description="A SageMaker built-in algorithm image URI to train and serve with. When set, the "
-        "bring-your-own image is neither built nor pushed, and no ECR repository is created.",
+        description="The image URI of SageMaker's built-in XGBoost algorithm to train and serve with. When set, "
+        "the bring-your-own image is neither built nor pushed, and no ECR repository is created; "
+        "`tuning_metric`, `static_hyperparameters` and `parameter_ranges` are checked against that algorithm.",
     )
     byo_model_image_name: str = Field(
         default="byo-xgboost", description="Image and ECR repository name for the bring-your-own model."
@@ -126,7 +160,9 @@ class MlOpsConfig(ConfigModel):
         "It is the only tag the repository lets be re-pushed. The workflow always runs the digest-pinned "
         "image, never this tag.",
     )
-    endpoint_instance_count: int = Field(default=1, ge=1, description="Number of initial endpoint instances.")
+    endpoint_instance_count: int = Field(
+        default=1, ge=1, le=API_INTEGER_MAX, description="Number of initial endpoint instances."
+    )
     endpoint_instance_type: InstanceType = instance_type_field("Instance type for the inference endpoint.")
     endpoint_name: str = Field(
         default="training-endpoint",
@@ -158,10 +194,18 @@ class MlOpsConfig(ConfigModel):
         default=0.7, allow_inf_nan=False, description="Threshold the objective metric is compared with."
     )
     max_number_training_jobs: int = Field(
-        default=3, ge=1, description="Maximum number of training jobs in hyperparameter tuning."
+        default=3,
+        ge=1,
+        le=API_INTEGER_MAX,
+        description="Maximum number of training jobs in hyperparameter tuning. Together with "
+        "`max_parallel_training_jobs` and `training_job_max_runtime_seconds` it must fit SageMaker's longest "
+        f"tuning job ({TUNING_MAX_RUNTIME_SECONDS} seconds).",
     )
     max_parallel_training_jobs: int = Field(
-        default=1, ge=1, description="Maximum number of training jobs run in parallel during tuning."
+        default=1,
+        ge=1,
+        le=API_INTEGER_MAX,
+        description="Maximum number of training jobs run in parallel during tuning.",
     )
     parameter_ranges: ParameterRanges = Field(
         default_factory=seed_parameter_ranges,
@@ -181,7 +225,9 @@ class MlOpsConfig(ConfigModel):
     )
     static_hyperparameters: dict[str, str] = Field(
         default_factory=lambda: {"kfold_splits": "5"},
-        description="Hyperparameters passed unchanged to every training job, e.g. `{kfold_splits: '5'}`.",
+        description="Hyperparameters passed unchanged to every training job, e.g. `{kfold_splits: '5'}`. Each "
+        "must be one the image knows, with a value it accepts; the built-in XGBoost algorithm needs "
+        "`num_round` (here or tuned) and has no `kfold_splits`.",
     )
     train_local_path: str | None = Field(
         default="data/train.csv",
@@ -189,7 +235,7 @@ class MlOpsConfig(ConfigModel):
         "yourself. The seed's `source/data/train.csv` pointed into the old repository.",
     )
     training_job_instance_count: int = Field(
-        default=1, ge=1, description="Number of instances per training job."
+        default=1, ge=1, le=API_INTEGER_MAX, description="Number of instances per training job."
     )
     training_job_instance_type: InstanceType = instance_type_field("Instance type for training jobs.")
     training_job_storage_in_gb: int = Field(
@@ -197,8 +243,10 @@ class MlOpsConfig(ConfigModel):
     )
     tuning_metric: str = Field(
         default="accuracy",
-        description="Objective metric, e.g. accuracy, roc_auc, f1. The training program prints it as "
-        "`<metric>: <value>`.",
+        description="Objective metric: one the image emits. The bring-your-own image prints `accuracy`, "
+        "`roc_auc`, `precision`, `recall`, `f1` and `logloss` (`container/xgb_model/contract.json`); the "
+        "built-in XGBoost algorithm's are `validation:auc`, `validation:logloss`, ... (they need "
+        "`use_validation_channel`).",
     )
     tuning_objective: Literal["Maximize", "Minimize"] = Field(
         default="Maximize", description="Whether tuning maximizes or minimizes the metric."
@@ -282,13 +330,19 @@ class MlOpsConfig(ConfigModel):
     use_validation_channel: bool = Field(
         default=False,
         description="Add a `validation` channel (the extracts store's `validation/` prefix) to training jobs. "
-        "Built-in algorithms need it for `validation:*` objective metrics.",
+        "The built-in XGBoost algorithm needs it: its tuning metrics (`validation:*`) are computed on it.",
     )
     batch_transform_timeout_minutes: int = Field(
-        default=120, ge=5, description="How long the workflow waits for a batch transform job."
+        default=120,
+        ge=5,
+        le=BATCH_TRANSFORM_MAX_MINUTES,
+        description="How long the workflow waits for a batch transform job (at most 30 days).",
     )
     endpoint_wait_timeout_minutes: int = Field(
-        default=60, ge=5, description="How long the workflow waits for the endpoint to be InService."
+        default=60,
+        ge=5,
+        le=ENDPOINT_WAIT_MAX_MINUTES,
+        description="How long the workflow waits for the endpoint to be InService (at most a day).",
     )
     notification_email: str | None = Field(
         default=None,
@@ -388,10 +442,72 @@ class MlOpsConfig(ConfigModel):
 
     @field_validator("tuning_metric")
     @classmethod
-    def _metric(cls, value: str) -> str:
+    def _metric(cls, value: str, info: ValidationInfo) -> str:
         # The metric name becomes part of the MetricDefinitions regex, so keep it to regex-safe characters.
         if not re.fullmatch(r"[A-Za-z0-9_:-]+", value):
             raise ValueError("must be a metric name: letters, digits, _ : -")
+        contract = _image_contract(info)
+        _raise_all([p for p in [contract and metric_problem(contract, value)] if p])
+        return value
+
+    @field_validator("tuning_objective")
+    @classmethod
+    def _objective(cls, value: str, info: ValidationInfo) -> str:
+        contract, metric = _image_contract(info), info.data.get("tuning_metric")
+        direction = contract.metrics.get(metric) if contract and metric else None
+        if direction is not None and direction != value:
+            raise ValueError(
+                f"{metric} is a metric to {direction.lower()} (tuning_metric), not to {value.lower()}"
+            )
+        return value
+
+    @field_validator("resource_tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        _raise_all(tag_problems(value))
+        return value
+
+    @field_validator("parameter_ranges")
+    @classmethod
+    def _ranges_fit_the_image(cls, value: ParameterRanges, info: ValidationInfo) -> ParameterRanges:
+        contract = _image_contract(info)
+        _raise_all(range_problems(contract, value) if contract else [])
+        return value
+
+    @field_validator("static_hyperparameters")
+    @classmethod
+    def _static_fit_the_image(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        contract, ranges = _image_contract(info), info.data.get("parameter_ranges")
+        tuned = ranges.names() if ranges is not None else []
+        _raise_all(static_problems(contract, value, tuned) if contract else [])
+        return value
+
+    @field_validator("training_job_max_runtime_seconds")
+    @classmethod
+    def _tuning_fits(cls, value: int, info: ValidationInfo) -> int:
+        total, parallel = (
+            info.data.get("max_number_training_jobs"),
+            info.data.get("max_parallel_training_jobs"),
+        )
+        if total is None or parallel is None:
+            return value
+        # Training jobs run in waves of `parallel`; the tuning job (and the workflow's wait) must outlast them.
+        longest = math.ceil(total / parallel) * (value + JOB_START_OVERHEAD_SECONDS)
+        if longest > TUNING_MAX_RUNTIME_SECONDS:
+            raise ValueError(
+                f"{math.ceil(total / parallel)} waves of training jobs (max_number_training_jobs {total} / "
+                f"max_parallel_training_jobs {parallel}) of up to {value} s each, plus {JOB_START_OVERHEAD_SECONDS} s "
+                f"start-up, take {longest} s: more than SageMaker's longest tuning job ({TUNING_MAX_RUNTIME_SECONDS} s)"
+            )
+        return value
+
+    @field_validator("use_validation_channel")
+    @classmethod
+    def _validation_channel(cls, value: bool, info: ValidationInfo) -> bool:
+        contract, metric = _image_contract(info), info.data.get("tuning_metric", "")
+        prefix = contract.validation_metric_prefix if contract else None
+        if prefix and metric.startswith(prefix) and not value:
+            raise ValueError(f"must be true: tuning_metric {metric} is computed on the validation channel")
         return value
 
     @field_validator("notification_email")

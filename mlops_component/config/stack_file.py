@@ -71,12 +71,17 @@ def from_stack_file(path: str | Path) -> tuple[MlOpsConfig, list[str]]:
     """
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as error:
+        document = load_yaml(path) or {}
+    except ValueError as error:
         raise StackConfigError([f"{path}: cannot read stack file ({error})"]) from None
     raw = document.get("config") or {} if isinstance(document, dict) else None
     if not isinstance(raw, dict):
         raise StackConfigError([f"{path}: 'config' must be a mapping of keys to values"])
+    not_text = [key for key in raw if not isinstance(key, str)]
+    if not_text:
+        raise StackConfigError(
+            [f"{path}: config key {key!r} is not text; keys look like 'mlops:jobName'" for key in not_text]
+        )
     encrypted = sorted(k for k, v in raw.items() if isinstance(v, dict) and set(v) == {"secure"})
     plain = {k: v for k, v in raw.items() if k not in encrypted}
     return from_values(plain, secret_keys=encrypted, base_dir=path.resolve().parent), encrypted
@@ -85,11 +90,49 @@ def from_stack_file(path: str | Path) -> tuple[MlOpsConfig, list[str]]:
 def stack_region(path: str | Path) -> str | None:
     """The `aws:region` a stack file sets, if any."""
     try:
-        document = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError):
+        document = load_yaml(Path(path)) or {}
+    except ValueError:
         return None
     region = (document.get("config") or {}).get("aws:region") if isinstance(document, dict) else None
     return region if isinstance(region, str) else None
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error, not "the last one wins"."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, tuple[Any, int]] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            try:  # equal keys collide in the mapping even when spelled differently (1 and true)
+                first, line = seen.setdefault(key, (key, key_node.start_mark.line + 1))
+            except TypeError:
+                continue  # an unhashable key: the safe loader reports it with its position
+            if line != key_node.start_mark.line + 1:
+                again = "is given twice" if repr(first) == repr(key) else f"collides with key {first!r}"
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} {again} (first on line {line})", key_node.start_mark
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(path: Path) -> Any:
+    """A YAML file's document; any reason it cannot be read (including non-UTF-8 text) is a ValueError."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+        return yaml.load(text, Loader=_StrictLoader)
+    except OSError as error:
+        raise ValueError(error.strerror or str(error)) from None
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"not UTF-8 text: byte {error.object[error.start]:#04x} at offset {error.start}"
+        ) from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ValueError(f"{where}{error.problem or error.context}") from None
+    except yaml.YAMLError as error:
+        raise ValueError(" ".join(str(error).split())) from None
 
 
 def from_pulumi() -> MlOpsConfig:

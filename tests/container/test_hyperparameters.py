@@ -6,12 +6,19 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from xgb_model.hyperparameters import (
     HyperparameterError,
     Hyperparameters,
+    load_contract,
     load_hyperparameters,
     parse_hyperparameters,
 )
+
+from mlops_component.components.model_image import build_context_files
+from mlops_component.config.image_contract import own_image_contract
+from tests.container.conftest import CONTAINER_DIR
 
 
 def test_every_tuned_and_static_hyperparameter_of_the_default_config_is_understood(make_config) -> None:
@@ -99,3 +106,45 @@ def test_file_loading(tmp_path: Path) -> None:
     path.write_text('["num_round"]')
     with pytest.raises(HyperparameterError, match="JSON object"):
         load_hyperparameters(path)
+
+
+def test_the_model_is_the_contract_the_config_checks_against() -> None:
+    contract = own_image_contract(None)
+    fields = {f.alias or name for name, f in Hyperparameters.model_fields.items()}
+    assert fields == set(contract.hyperparameters) == set(load_contract()["hyperparameters"])
+    defaults = {name: spec["default"] for name, spec in load_contract()["hyperparameters"].items()}
+    assert Hyperparameters().model_dump(by_alias=True) == defaults
+
+
+def test_booster_params_carry_every_hyperparameter_but_the_training_loop_s() -> None:
+    booster = Hyperparameters().booster_params(nthread=3)
+    assert "num_round" not in booster and "kfold_splits" not in booster
+    assert {"eta", "lambda", "alpha", "max_bin", "seed", "max_depth"} <= set(booster)
+    assert (booster["eta"], booster["max_depth"], booster["nthread"]) == (0.1, 4, 3)
+
+
+values = st.one_of(
+    st.integers(-10, 5000).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.sampled_from(["", " 5", "5.0", "1e3", "0x10", "+3", "1_000", "true", "nan", "-0", "2147483648"]),
+    st.text(max_size=6),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=st.sampled_from(sorted(load_contract()["hyperparameters"])), value=values)
+def test_the_config_accepts_exactly_the_values_the_image_accepts(name: str, value: str) -> None:
+    # A static value or range bound the config lets through must not stop a training job, and the reverse.
+    config_accepts = own_image_contract(None).hyperparameters[name].problem(value) is None
+    try:
+        parse_hyperparameters({name: value})
+        image_accepts = True
+    except HyperparameterError:
+        image_accepts = False
+    assert config_accepts == image_accepts, (name, value)
+
+
+def test_the_contract_reaches_the_image() -> None:
+    # `COPY xgb_model /opt/program/xgb_model` and .dockerignore's `!xgb_model/` carry it into the build.
+    assert "xgb_model/contract.json" in build_context_files(CONTAINER_DIR)
+    assert "COPY xgb_model /opt/program/xgb_model" in (CONTAINER_DIR / "Dockerfile").read_text()

@@ -10,7 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.metrics import f1_score, roc_auc_score
+from xgb_model.hyperparameters import load_contract
 from xgb_model.metrics import METRIC_NAMES, binary_metrics, metric_lines, summary
+
+from mlops_component.builders.state_machines.training_workflow import REPORTED_METRICS
+from mlops_component.config.image_contract import own_image_contract
 
 
 def workflow_regex(metric: str) -> re.Pattern[str]:
@@ -65,3 +69,9 @@ def test_every_metric_is_finite_and_read_back_by_the_regex(rows: list[tuple[int,
 def test_empty_input_is_an_error_not_a_nan() -> None:
     with pytest.raises(ValueError, match="at least one row"):
         binary_metrics(np.array([], dtype=int), np.array([]))
+
+
+def test_the_printed_metrics_are_the_contract_s_and_the_workflow_reads_only_those() -> None:
+    assert METRIC_NAMES == tuple(load_contract()["metrics"]) == tuple(own_image_contract(None).metrics)
+    assert set(binary_metrics(np.array([0, 1]), np.array([0.2, 0.9]))) == set(METRIC_NAMES)
+    assert set(REPORTED_METRICS) <= set(METRIC_NAMES)

@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic.alias_generators import to_camel
 
 from mlops_component.tools.sample_data import write_sample_data
+from tests.conftest import BUILT_IN_XGBOOST
 from tests.local_run.conftest import ROWS, SMALL, Run, local_run, write_stack
 
 
@@ -69,21 +71,20 @@ def test_a_file_with_the_wrong_schema_names_the_columns(tmp_path: Path) -> None:
 
 
 def test_a_failed_trial_fails_the_run_with_its_failure_file(small_stack) -> None:
-    # The container refuses max_depth above 30: every trial fails, as it would in SageMaker.
+    # More folds than training rows: every trial fails, as it would in SageMaker. (Hyperparameters the image
+    # rejects outright never get this far: validation refuses them, as it knows the image's bounds.)
     stack = small_stack(
         maxNumberTrainingJobs=3,
         maxParallelTrainingJobs=1,
-        parameterRanges={
-            "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "40", "MaxValue": "50"}]
-        },
+        staticHyperparameters={"kfold_splits": "20", "num_round": "30"},
     )
-    run = local_run(stack.parent, "--stack-file", str(stack), "--rows", ROWS)
+    run = local_run(stack.parent, "--stack-file", str(stack), "--rows", "10")
     assert_clean_failure(run, "tuning")
     assert "1 of 1 trial(s) failed (2 more not started after the first failure)" in run.stderr
     (trial,) = run.summary["trials"]
     assert trial["status"] == "Failed" and trial["objective"] is None
-    assert "invalid hyperparameters: max_depth=" in trial["failure"]
-    assert "Input should be less than or equal to 30" in run.stderr
+    assert "kfold_splits=20 needs at least 20 rows; the train channel has" in trial["failure"]
+    assert "kfold_splits=20 needs at least 20 rows" in run.stderr
     failure_file = Path(trial["folder"]) / "output" / "failure"
     assert failure_file.read_text().strip() == trial["failure"]
     assert f"failure file: out/trials/{trial['name']}/output/failure" in run.stderr
@@ -121,7 +122,8 @@ def test_an_invalid_stack_file_is_reported_like_mlops_validate(tmp_path: Path) -
 
 def test_a_built_in_image_cannot_run_locally(tmp_path: Path) -> None:
     image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
-    stack = write_stack(tmp_path, {**SMALL, "mlops:builtInModelImage": image})
+    built_in = {f"mlops:{to_camel(key)}": value for key, value in BUILT_IN_XGBOOST.items()}
+    stack = write_stack(tmp_path, {**SMALL, **built_in, "mlops:builtInModelImage": image})
     run = local_run(tmp_path, "--stack-file", str(stack))
     assert run.status == 1
     assert "cannot run this configuration" in run.stderr and image in run.stderr

@@ -7,9 +7,8 @@ from typing import Any
 
 from mlops_component.config import MlOpsConfig
 from mlops_component.tools import check, policies
-from tests.conftest import SEED_EXAMPLE
+from tests.conftest import BUILT_IN_XGBOOST, SEED_EXAMPLE
 
-BUILT_IN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 EXAMPLE_STACKS: dict[str, dict[str, Any]] = {
     "batch": {},
@@ -20,7 +19,7 @@ EXAMPLE_STACKS: dict[str, dict[str, Any]] = {
         "dev_environment": {"enable_interactive_sessions": True, "idle_shutdown_minutes": 60},
     },
     "built-in-image": {
-        "built_in_model_image": BUILT_IN,
+        **BUILT_IN_XGBOOST,
         "crawl_feature_store": True,
         "glue_job_spark_flag": True,
     },

@@ -107,6 +107,7 @@ def test_built_in_image_validation_channel_and_kms(make_config) -> None:
         built_in_model_image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
         tuning_metric="validation:auc",
         use_validation_channel=True,
+        static_hyperparameters={"num_round": "100"},
         kms_key_arn=key,
     )
     states = wf.training_definition(config, RESOURCES)["States"]

@@ -26,6 +26,7 @@ from mlops_component.builders.state_machines.states import (
     task,
 )
 from mlops_component.config import MlOpsConfig
+from mlops_component.config.base import JOB_START_OVERHEAD_SECONDS
 
 # Metrics the bring-your-own training program prints; each becomes a MetricDefinition so the run metadata
 # records all of them, not only the objective.
@@ -34,8 +35,6 @@ REPORTED_METRICS = ("accuracy", "roc_auc", "precision", "recall", "f1")
 MAX_PAYLOAD_MB = 6
 # Lambda tasks time out after the functions' own timeouts (at most 15 minutes) so the function reports first.
 LAMBDA_TASK_TIMEOUT_SECONDS = 960
-# Head-room for SageMaker to provision instances and pull the image before a job's own clock starts.
-JOB_START_OVERHEAD_SECONDS = 900
 
 # State names, also used by the execution tests' mocked responses.
 CHECK_INPUT = "Check Input"
