@@ -79,6 +79,11 @@ def test_default_job_is_a_python_shell_job_on_the_cheapest_capacity(make_config)
     assert outputs["job_arn"].endswith("mlops-test-data-transformation")
 
 
+def test_a_glue_4_spark_job_asks_for_continuous_logging(make_config) -> None:
+    mocks, _ = deploy(make_config(glue_job_spark_flag=True, glue_version="4.0"))
+    assert the_job(mocks)["defaultArguments"]["--enable-continuous-cloudwatch-log"] == "true"
+
+
 def test_spark_flag_gives_a_spark_job_on_a_current_glue_version(make_config) -> None:
     mocks, _ = deploy(
         make_config(glue_job_spark_flag=True, glue_worker_type="G.2X", glue_number_of_workers=5)
@@ -91,7 +96,8 @@ def test_spark_flag_gives_a_spark_job_on_a_current_glue_version(make_config) -> 
     assert (job["workerType"], job["numberOfWorkers"]) == ("G.2X", 5)
     assert "maxCapacity" not in job
     arguments = job["defaultArguments"]
-    assert arguments["--enable-continuous-cloudwatch-log"] == "true"
+    # Glue 5.0 logs continuously without being asked; the argument only exists up to 4.0.
+    assert "--enable-continuous-cloudwatch-log" not in arguments
     assert arguments["--job-bookmark-option"] == "job-bookmark-disable"
     assert "library-set" not in arguments
     assert arguments["--source_bucket"] == bucket("features")
