@@ -53,18 +53,22 @@ from mlops_component.tools.local_run.outputs import (
     DATA_DIR,
     LOGS_DIR,
     MODEL_DIR,
+    OWNED,
     PREDICTIONS_FILE,
     REPORT_FILE,
     S3_DIR,
     SERVING_DIR,
     SUMMARY_FILE,
     TRIALS_DIR,
+    OutputFolderError,
     atomic,
-    clear_previous_outputs,
+    clear,
     describe_outputs,
     display,
     output_paths,
+    plan_clearing,
     replace_folder,
+    write_marker,
     write_text,
 )
 from mlops_component.tools.local_run.progress import Progress
@@ -617,17 +621,30 @@ class LocalRun:
             }
 
     def _prepare_output_folder(self) -> None:
-        if self.out.exists() and not self.out.is_dir():
-            raise LocalRunError("data", f"--out {self.options.out_dir}: exists and is not a folder")
+        """Clear what an earlier run provably wrote, or refuse the folder before anything in it changes."""
+        inputs = [
+            path for path in (*self.inputs, self._local_path("train"), self._local_path("score")) if path
+        ]
         try:
-            cleared = clear_previous_outputs(self.out)
+            cleared = plan_clearing(self.out, inputs)
+        except OutputFolderError as error:
+            raise LocalRunError("data", str(error)) from None
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            clear(self.out, cleared)
+            write_marker(self.out, complete=False)
             (self.out / LOGS_DIR).mkdir()
         except OSError as error:
             raise LocalRunError(
                 "data", f"cannot write to {self.options.out_dir}: {error.strerror or error}"
             ) from None
-        if cleared:
-            self.progress.note(f"cleared the previous run's {', '.join(cleared)} in {display(self.out)}")
+        names = [name for name in OWNED if name in {entry.split("/")[0] for entry in cleared}]
+        if names:
+            self.progress.note(f"cleared the previous run's {', '.join(names)} in {display(self.out)}")
+
+    def _local_path(self, kind: str) -> Path | None:
+        value = self.config.train_local_path if kind == "train" else self.config.score_local_path
+        return Path(value) if value else None
 
     def _write_outputs(self, started: float) -> None:
         """The embedded S3's objects, summary.json and report.html, whatever state the run ended in."""
@@ -641,6 +658,7 @@ class LocalRun:
         self.summary["outputs"] = output_paths(self.out)
         write_text(self.out / REPORT_FILE, report.render(self.summary))
         write_text(self.out / SUMMARY_FILE, json.dumps(self.summary, indent=2, default=str) + "\n")
+        write_marker(self.out, complete=True)
 
 
 def _trigger_outcome(result: dict[str, Any]) -> str:
