@@ -7,6 +7,7 @@ gone; every process of the run inherits a unique environment variable instead, w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -105,10 +106,8 @@ class LocalRunProcess:
         """Kill (and return) whatever process of the run is still alive."""
         left = tagged_processes(self.tag)
         for pid in left:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         return left
 
 
