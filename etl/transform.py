@@ -10,8 +10,8 @@ uploaded alone, so it imports nothing from this project. Four layers, each usabl
    current chunk is in memory, and the bytes equal a single-pass run: every output column is computed row by
    row, and the one-hot columns are fixed before the first row is read.
 3. `run_local`: the whole job on local files (train, optional score, output folder), all or nothing.
-4. `run_s3` / `main`: the Glue job. Download from the feature store, run in a temporary folder, then upload,
-   schema last. It never writes to the source bucket.
+4. `run_s3` / `main`: the Glue job. Download from the feature store, run in a temporary folder, then `publish`
+   the set whole (old set or new set, whichever request fails). It never writes to the source bucket.
 
 Outputs (`docs/data-contract.md`): `train/train.csv` (id, label, features, with a header; the `builtin` layout
 drops the header and the id), `score/score.csv` (id and features, no header) and `schema/columns.json`.
@@ -36,6 +36,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -576,11 +577,8 @@ def run_s3(
 ) -> dict[str, str]:
     """The Glue job: raw files from the feature store in, extracts out; returns `{key: "written"|"unchanged"}`.
 
-    Nothing is uploaded until every output exists locally. Uploads are single S3 objects, each atomic, and
-    `schema/columns.json` goes last: it is the record of a complete extract set, so a failure part-way leaves
-    the previous schema describing the extracts the current model was trained on, and Glue's retry (or a
-    rerun) completes the set. An object whose bytes are unchanged is not uploaded again, so a rerun writes
-    nothing and returns the same outputs.
+    Nothing is uploaded until every output exists locally; then `publish` replaces the extract set as a whole,
+    or leaves the previous one, whichever request fails. A key whose bytes are unchanged is not written again.
     """
     inference_type = inference_type.lower()
     if inference_type not in INFERENCE_TYPES:
@@ -627,9 +625,7 @@ def run_s3(
             schema_text=schema_text,
             block_size=block_size,
         )
-        # The schema last: see the docstring.
-        order = sorted(written, key=lambda key: key == SCHEMA_KEY)
-        return {key: _upload(s3, written[key], destination_bucket, key) for key in order}
+        return publish(s3, written, destination_bucket)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -640,7 +636,7 @@ def _download(s3: Any, bucket: str, key: str, path: str) -> str:
     try:
         s3.download_file(bucket, key, path)
     except ClientError as error:
-        raise TransformError(f"cannot read s3://{bucket}/{key}: {_client_error(error)}") from None
+        raise TransformError(f"cannot read s3://{bucket}/{key}: {_client_error(error, bucket)}") from None
     return path
 
 
@@ -651,30 +647,148 @@ def _read_text(s3: Any, bucket: str, key: str) -> bytes:
         return s3.get_object(Bucket=bucket, Key=key)["Body"].read()  # decoded by features_from_schema
     except ClientError as error:
         raise TransformError(
-            f"a scoring-only run needs s3://{bucket}/{key} from a training run: {_client_error(error)}"
+            f"a scoring-only run needs s3://{bucket}/{key} from a training run: {_client_error(error, bucket)}"
         ) from None
 
 
-def _upload(s3: Any, path: str, bucket: str, key: str) -> str:
-    """Upload unless the object already holds these bytes; say which happened."""
+# --- Publishing: the extract set replaced whole --------------------------------------------------------------------
+
+STAGING_PREFIX = "etl-runs/"
+"""Each run's scratch objects in the extracts store: `<run>/new/<key>` staged, `<run>/old/<key>` backed up."""
+
+
+def publish(s3: Any, written: dict[str, str], bucket: str) -> dict[str, str]:
+    """Make the extracts store hold the set in `written` (`{key: local path}`); say per key what happened.
+
+    The extracts bucket is not versioned and its readers read fixed keys, so no single request can switch sets.
+    Instead, whichever one request fails, the store ends holding exactly the previous set or exactly this one:
+
+    1. stage: each changed file is uploaded under `etl-runs/<run>/new/`; the live keys are not touched;
+    2. back up: each live key about to change is copied to `etl-runs/<run>/old/`; the live keys are not touched;
+    3. promote: each staged object is copied onto its live key, the schema last. When a copy fails, the keys
+       already promoted are put back: copied from the backup, or deleted when they did not exist before;
+    4. clean up: the run's scratch objects are deleted. A failure here is only logged: the set is complete,
+       and no reader lists `etl-runs/`.
+
+    A key whose object already holds these bytes (its `sha256` metadata) is left alone, so a rerun writes nothing.
+    """
+    before = {key: _live_state(s3, bucket, key) for key in written}
+    digests = {key: _sha256(path) for key, path in written.items()}
+    changed = [
+        key
+        for key in sorted(written, key=lambda k: k == SCHEMA_KEY)
+        if before[key] is None or before[key].get("sha256") != digests[key]
+    ]
+    for key in written:
+        if key not in changed:
+            LOG.info("s3://%s/%s unchanged", bucket, key)
+    if changed:
+        run = f"{STAGING_PREFIX}{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}/"
+        scratch: list[str] = []
+        try:
+            for key in changed:
+                scratch.append(run + "new/" + key)
+                _upload(s3, written[key], bucket, scratch[-1], digests[key])
+            for key in changed:
+                if before[key] is not None:
+                    scratch.append(run + "old/" + key)
+                    _copy(s3, bucket, key, scratch[-1], before[key])
+            _promote(s3, bucket, run, changed, before, digests)
+        finally:
+            _delete_scratch(s3, bucket, scratch)
+    return {key: "written" if key in changed else "unchanged" for key in written}
+
+
+def _promote(
+    s3: Any,
+    bucket: str,
+    run: str,
+    changed: list[str],
+    before: dict[str, dict[str, str] | None],
+    digests: dict[str, str],
+) -> None:
+    """Copy each staged object onto its live key; on a failure, put the promoted ones back as they were."""
+    promoted: list[str] = []
+    try:
+        for key in changed:
+            state = {"sha256": digests[key], "content_type": _content_type(key)}
+            promoted.append(key)
+            _copy(s3, bucket, run + "new/" + key, key, state)
+            LOG.info("wrote s3://%s/%s", bucket, key)
+    except TransformError:
+        for key in reversed(promoted):
+            previous = before[key]
+            if previous is None:
+                _delete(s3, bucket, key)
+            else:
+                _copy(s3, bucket, run + "old/" + key, key, previous)
+        LOG.error("the extract set was put back as it was before this run")
+        raise
+
+
+def _live_state(s3: Any, bucket: str, key: str) -> dict[str, str] | None:
+    """The live object's digest and content type, or None when there is none. Any other failure stops the run."""
     from botocore.exceptions import ClientError
 
-    digest = _sha256(path)
     try:
-        current = s3.head_object(Bucket=bucket, Key=key).get("Metadata", {}).get("sha256")
-    except ClientError:
-        current = None
-    if current == digest:
-        LOG.info("s3://%s/%s unchanged", bucket, key)
-        return "unchanged"
-    content_type = "application/json" if key.endswith(".json") else "text/csv"
-    extra = {"ContentType": content_type, "Metadata": {"sha256": digest}}
-    try:
-        s3.upload_file(path, bucket, key, ExtraArgs=extra)
+        head = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as error:
-        raise TransformError(f"cannot write s3://{bucket}/{key}: {_client_error(error)}") from None
-    LOG.info("wrote s3://%s/%s", bucket, key)
-    return "written"
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+            return None
+        raise TransformError(f"cannot read s3://{bucket}/{key}: {_client_error(error, bucket)}") from None
+    return {"sha256": head.get("Metadata", {}).get("sha256", ""), "content_type": head.get("ContentType", "")}
+
+
+def _content_type(key: str) -> str:
+    return "application/json" if key.endswith(".json") else "text/csv"
+
+
+def _upload(s3: Any, path: str, bucket: str, key: str, digest: str) -> None:
+    extra = {"ContentType": _content_type(key), "Metadata": {"sha256": digest}}
+    _call(lambda: s3.upload_file(path, bucket, key, ExtraArgs=extra), bucket, key, "write")
+
+
+def _copy(s3: Any, bucket: str, source: str, target: str, state: dict[str, str]) -> None:
+    """Server-side copy (multipart when large) that keeps the digest and the content type."""
+    extra = {"MetadataDirective": "REPLACE", "Metadata": {"sha256": state["sha256"]}}
+    if state.get("content_type"):
+        extra["ContentType"] = state["content_type"]
+    _call(
+        lambda: s3.copy({"Bucket": bucket, "Key": source}, bucket, target, ExtraArgs=extra),
+        bucket,
+        target,
+        "write",
+    )
+
+
+def _delete(s3: Any, bucket: str, key: str) -> None:
+    _call(lambda: s3.delete_object(Bucket=bucket, Key=key), bucket, key, "remove")
+
+
+def _delete_scratch(s3: Any, bucket: str, keys: list[str]) -> None:
+    for key in keys:
+        try:
+            _delete(s3, bucket, key)
+        except TransformError as error:
+            LOG.warning("left a scratch object behind (no reader uses it): %s", error)
+
+
+def _call(request: Any, bucket: str, key: str, verb: str) -> Any:
+    """Run one S3 request; a failure becomes one TransformError line naming the object (or the missing bucket)."""
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return request()
+    except ClientError as error:
+        raise TransformError(f"cannot {verb} s3://{bucket}/{key}: {_client_error(error, bucket)}") from None
+    except S3UploadFailedError as error:
+        # boto3 wraps the service's error in a message; the ClientError is kept as the context.
+        cause = error.__context__
+        reason = _client_error(cause, bucket) if isinstance(cause, ClientError) else str(error)
+        raise TransformError(f"cannot {verb} s3://{bucket}/{key}: {reason}") from None
+    except BotoCoreError as error:
+        raise TransformError(f"cannot {verb} s3://{bucket}/{key}: {error}") from None
 
 
 def _sha256(path: str) -> str:
@@ -685,8 +799,10 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def _client_error(error: Any) -> str:
+def _client_error(error: Any, bucket: str | None = None) -> str:
     details = error.response.get("Error", {})
+    if details.get("Code") == "NoSuchBucket":
+        return f"the bucket {details.get('BucketName') or bucket} does not exist"
     return f"{details.get('Code', 'error')}: {details.get('Message', '')}".rstrip(": ")
 
 

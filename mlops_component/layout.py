@@ -24,7 +24,9 @@ SCORE_EXTRACT_PREFIX = "score/"
 SCORE_EXTRACT_KEY = f"{SCORE_EXTRACT_PREFIX}score.csv"
 SCHEMA_PREFIX = "schema/"
 SCHEMA_KEY = f"{SCHEMA_PREFIX}columns.json"
-EXTRACT_PREFIXES = [TRAIN_CHANNEL_PREFIX, SCORE_EXTRACT_PREFIX, SCHEMA_PREFIX]
+# The ETL's scratch space: each run stages its set here and backs up the one it replaces (etl/transform.py).
+ETL_STAGING_PREFIX = "etl-runs/"
+EXTRACT_PREFIXES = [TRAIN_CHANNEL_PREFIX, SCORE_EXTRACT_PREFIX, SCHEMA_PREFIX, ETL_STAGING_PREFIX]
 
 # Models store: the tuning job's training outputs.
 MODELS_PREFIX = "tuning/"

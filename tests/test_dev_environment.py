@@ -122,7 +122,7 @@ def test_the_notebook_is_private_by_default_and_wired_to_its_lifecycle_repositor
     assert notebook["name"] == "mlops-test-notebook"
     assert notebook["instanceType"] == "ml.t3.medium"
     assert notebook["volumeSize"] == 20
-    assert notebook["platformIdentifier"] == "notebook-al2-v3"
+    assert notebook["platformIdentifier"] == "notebook-al2023-v1"
     assert notebook["rootAccess"] == "Disabled"
     assert notebook["instanceMetadataServiceConfiguration"] == {"minimumInstanceMetadataServiceVersion": "2"}
     assert "kmsKeyId" not in notebook

@@ -109,6 +109,11 @@ def test_default_job_is_a_python_shell_job_on_the_cheapest_capacity(make_config)
     assert outputs["job_arn"].endswith("mlops-test-data-transformation")
 
 
+def test_a_glue_4_spark_job_asks_for_continuous_logging(make_config) -> None:
+    mocks, _ = deploy(make_config(glue_job_spark_flag=True, glue_version="4.0"))
+    assert the_job(mocks)["defaultArguments"]["--enable-continuous-cloudwatch-log"] == "true"
+
+
 def test_spark_flag_gives_a_spark_job_on_a_current_glue_version(make_config) -> None:
     mocks, _ = deploy(
         make_config(glue_job_spark_flag=True, glue_worker_type="G.2X", glue_number_of_workers=5)
@@ -121,7 +126,8 @@ def test_spark_flag_gives_a_spark_job_on_a_current_glue_version(make_config) -> 
     assert (job["workerType"], job["numberOfWorkers"]) == ("G.2X", 5)
     assert "maxCapacity" not in job
     arguments = job["defaultArguments"]
-    assert arguments["--enable-continuous-cloudwatch-log"] == "true"
+    # Glue 5.0 logs continuously without being asked; the argument only exists up to 4.0.
+    assert "--enable-continuous-cloudwatch-log" not in arguments
     assert arguments["--job-bookmark-option"] == "job-bookmark-disable"
     assert "library-set" not in arguments
     assert arguments["--source_bucket"] == bucket("features")
@@ -258,7 +264,10 @@ def test_job_policy_reads_inputs_and_writes_only_the_extracts(make_config) -> No
         f"{extracts}/train/*",
         f"{extracts}/score/*",
         f"{extracts}/schema/*",
+        f"{extracts}/etl-runs/*",
     ]
+    # The job deletes its scratch objects and, when it puts a set back, a promoted key (etl/transform.py).
+    assert "s3:DeleteObject" in policy["ReadWriteExtracts"]["Action"]
     # Nothing may write to the feature store: a write there would start the pipeline again.
     writes = [s for s in policy.values() if "s3:PutObject" in s["Action"]]
     assert all(features not in json.dumps(s["Resource"]) for s in writes)

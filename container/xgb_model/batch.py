@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from xgb_model import payload
+from xgb_model.archives import UnsafeArchiveError, extract_archive
 from xgb_model.jobs import JobError, run_job
 from xgb_model.model import MODEL_FILE, Model
 from xgb_model.paths import MlPaths
@@ -44,9 +45,14 @@ def model_folder(path: Path) -> Iterator[Path]:
         raise JobError(f"{path} holds neither {MODEL_FILE} nor exactly one model .tar.gz")
     with tempfile.TemporaryDirectory(prefix="model-") as unpacked:
         try:
-            with tarfile.open(archives[0]) as archive:
-                archive.extractall(unpacked, filter="data")  # refuses absolute paths and links out
-        except (tarfile.TarError, OSError, EOFError, zlib.error) as error:  # EOFError: a truncated gzip
+            extract_archive(archives[0], Path(unpacked))  # refuses members that would land outside
+        except (
+            tarfile.TarError,
+            OSError,
+            EOFError,
+            zlib.error,
+            UnsafeArchiveError,
+        ) as error:  # EOFError: a truncated gzip
             raise JobError(f"cannot unpack {archives[0]}: {error}") from None
         yield Path(unpacked)
 
@@ -86,6 +92,7 @@ def score_file(model: Model, source: Path, target: Path, *, lines_per_slice: int
 
 def predict_folder(model_path: Path, input_dir: Path, output_dir: Path) -> dict[str, int]:
     """Score every `*.csv` under `input_dir` into the same relative path under `output_dir`."""
+    _check_apart(input_dir, output_dir)
     sources = sorted(p for p in input_dir.rglob("*.csv") if p.is_file()) if input_dir.is_dir() else []
     if not sources:
         raise JobError(f"no .csv files to score in {input_dir}")
@@ -107,6 +114,20 @@ def predict_folder(model_path: Path, input_dir: Path, output_dir: Path) -> dict[
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return counts
+
+
+def _check_apart(input_dir: Path, output_dir: Path) -> None:
+    """Refuse an output folder that is the input folder, inside it, or holds it (links resolved).
+
+    The same folder would have its score files replaced by predictions; nested folders would score the
+    previous predictions, or write into the input's subfolders.
+    """
+    source, target = input_dir.resolve(), output_dir.resolve()
+    if source == target or source in target.parents or target in source.parents:
+        raise JobError(
+            f"--input {input_dir} and --output {output_dir} overlap: the predictions would replace or mix with "
+            "the files scored; give an output folder outside the input folder"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

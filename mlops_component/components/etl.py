@@ -46,12 +46,14 @@ def job_default_arguments(
     output_layout: str,
     wheel_uri: str | None,
     python_modules: list[str],
+    glue_version: str = "5.0",
 ) -> dict[str, str]:
     """The job's default arguments: the contract's fixed ones, plus Glue's own for the job type.
 
     A Python shell job gets the `analytics` library set and the wheel as `--extra-py-files` (the way AWS
     documents wheels for Python shell); a Spark job installs the wheel with pip, through
-    `--additional-python-modules`, and logs continuously. Job bookmarks are off: every run reads its own keys.
+    `--additional-python-modules`, and logs continuously (Glue 5.0 always does; the argument exists up to 4.0,
+    see "Enabling continuous logging for AWS Glue 4.0 and earlier jobs"). Job bookmarks are off: every run reads its own keys.
     """
     arguments = {
         "--source_bucket": source_bucket,
@@ -62,7 +64,8 @@ def job_default_arguments(
     }
     modules = list(python_modules)
     if spark:
-        arguments["--enable-continuous-cloudwatch-log"] = "true"
+        if float(glue_version) < 5.0:
+            arguments["--enable-continuous-cloudwatch-log"] = "true"
         arguments["--job-bookmark-option"] = "job-bookmark-disable"
         if wheel_uri:
             modules.append(wheel_uri)
@@ -267,6 +270,7 @@ class Etl(pulumi.ComponentResource):
                 output_layout=args.output_layout,
                 wheel_uri=v["wheel"],
                 python_modules=list(args.additional_python_modules),
+                glue_version=args.glue_version,
             )
         )
         runtime: dict[str, Any] = (

@@ -78,8 +78,8 @@ class DataLandingTrigger(pulumi.ComponentResource):
             environment={
                 "STATE_MACHINE_ARN": args.state_machine_arn,
                 "INFERENCE_MODE": "batch" if args.batch else "endpoint",
-                "layout.TRAIN_PREFIX": layout.TRAIN_PREFIX,
-                "layout.SCORE_PREFIX": layout.SCORE_PREFIX,
+                "TRAIN_PREFIX": layout.TRAIN_PREFIX,
+                "SCORE_PREFIX": layout.SCORE_PREFIX,
             },
             log_retention_days=args.log_retention_days,
             opts=pulumi.ResourceOptions(parent=self),

@@ -285,7 +285,7 @@ class TrainingWorkflow(pulumi.ComponentResource):
                 log_group=log_group,
             ),
             [args.metadata_bucket],
-            {"METADATA_BUCKET": args.metadata_bucket, "layout.METADATA_PREFIX": layout.METADATA_PREFIX},
+            {"METADATA_BUCKET": args.metadata_bucket, "METADATA_PREFIX": layout.METADATA_PREFIX},
         )
 
     def _rename_output_function(self, name: str) -> PythonFunction:

@@ -37,8 +37,9 @@ class DevEnvironmentSettings(ConfigModel):
         "survives a stop).",
     )
     platform_identifier: Literal["notebook-al2-v3", "notebook-al2023-v1"] = Field(
-        default="notebook-al2-v3",
-        description="Notebook runtime (Amazon Linux and JupyterLab version). The lifecycle scripts support both.",
+        default="notebook-al2023-v1",
+        description="Notebook runtime (Amazon Linux and JupyterLab version). The lifecycle scripts support both; "
+        "Amazon Linux 2 (`notebook-al2-v3`) support ended on 2026-06-30.",
     )
     root_access: bool = Field(
         default=False,

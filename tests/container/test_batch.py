@@ -167,3 +167,23 @@ def test_a_corrupt_or_truncated_model_is_one_line(
         archive.write_bytes(whole[:size])
         with pytest.raises(JobError, match=r"cannot unpack .*model\.tar\.gz: .*(truncated|ended|not a)"):
             batch.predict_folder(archive, inputs, tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    "output", [".", "predictions", "..", "../.."], ids=["same", "inside", "parent", "above"]
+)
+def test_overlapping_input_and_output_folders_are_refused_untouched(
+    trained_root: MlPaths, inputs: Path, output: str
+) -> None:
+    before = {p: p.read_bytes() for p in inputs.rglob("*") if p.is_file()}
+    with pytest.raises(JobError, match="overlap: the predictions would replace or mix with the files scored"):
+        batch.predict_folder(trained_root.model_dir, inputs, inputs / output)
+    assert {p: p.read_bytes() for p in inputs.rglob("*") if p.is_file()} == before
+
+
+def test_an_output_reached_through_a_link_to_the_input_is_refused(
+    trained_root: MlPaths, inputs: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "alias").symlink_to(inputs)
+    with pytest.raises(JobError, match="overlap"):
+        batch.predict_folder(trained_root.model_dir, inputs, tmp_path / "alias")

@@ -212,17 +212,18 @@ def test_a_missing_input_object_is_named(s3: Any) -> None:
         job(s3)
 
 
-def test_the_schema_is_uploaded_last(landed: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    uploaded = []
-    real = landed.upload_file
+def test_the_schema_is_promoted_last(landed: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    promoted = []
+    real = landed.copy
 
-    def record(path: str, bucket: str, key: str, **kwargs: Any) -> None:
-        uploaded.append(key)
-        real(path, bucket, key, **kwargs)
+    def record(source: dict[str, str], bucket: str, key: str, **kwargs: Any) -> None:
+        if not key.startswith(transform.STAGING_PREFIX):
+            promoted.append(key)
+        real(source, bucket, key, **kwargs)
 
-    monkeypatch.setattr(landed, "upload_file", record)
+    monkeypatch.setattr(landed, "copy", record)
     job(landed)
-    assert uploaded[-1] == "schema/columns.json" and set(uploaded) == OUTPUTS
+    assert promoted[-1] == "schema/columns.json" and set(promoted) == OUTPUTS
 
 
 @pytest.mark.parametrize(

@@ -142,6 +142,7 @@ def test_endpoint_mode_serves_a_smoke_request_and_replaces_a_previous_runs_outpu
     )
     assert batch.status == 0, batch.stderr
     assert (batch.out / "predictions.csv").is_file()
+    (batch.out / "my-notes.txt").write_text("mine")  # beside the outputs: the next run leaves it alone
 
     endpoint_stack = {
         **FAST_AND_PERMISSIVE,
@@ -161,5 +162,6 @@ def test_endpoint_mode_serves_a_smoke_request_and_replaces_a_previous_runs_outpu
     # The batch run's outputs are gone, not mixed with this run's: an endpoint scores requests, not a file.
     assert "cleared the previous run's predictions.csv, summary.json" in run.stdout
     assert not (run.out / "predictions.csv").exists()
+    assert (run.out / "my-notes.txt").read_text() == "mine"
     trials = sorted(p.name for p in (run.out / "trials").iterdir() if not p.name.startswith("."))
     assert trials == [run.summary["trials"][0]["name"]]

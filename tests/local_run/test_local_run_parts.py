@@ -390,5 +390,5 @@ def test_a_truncated_model_archive_is_one_line(tmp_path: Path) -> None:
     whole = archive.read_bytes()
     for size in (len(whole) // 2, 5):
         archive.write_bytes(whole[:size])
-        with pytest.raises(LocalRunError, match=r"^cannot unpack model\.tar\.gz: \S"):
+        with pytest.raises(LocalRunError, match=r"^cannot unpack the model archive model\.tar\.gz: \S"):
             unpack_model(archive, tmp_path / f"model-{size}")

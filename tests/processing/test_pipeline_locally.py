@@ -124,10 +124,10 @@ def test_raw_data_to_report_through_the_three_jobs(make_config, raw, code_dir: P
     ids = pd.read_csv(raw.score, usecols=["EmployeeNumber"])["EmployeeNumber"]
     assert table["EmployeeNumber"].tolist() == ids.tolist()
     sys.path.insert(0, str(CONTAINER_DIR))
+    from xgb_model.archives import extract_archive
     from xgb_model.model import Model
 
-    with tarfile.open(model) as packed:
-        packed.extractall(tmp_path / "unpacked", filter="data")
+    extract_archive(model, tmp_path / "unpacked")
     features = pd.read_csv(preprocessed / "score.csv", header=None).iloc[:, 1:].to_numpy(np.float32)
     expected = Model.load(tmp_path / "unpacked", nthread=1).predict(features)
     assert table["probability"].to_numpy() == pytest.approx(expected, rel=1e-6, abs=1e-7)

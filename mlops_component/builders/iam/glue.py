@@ -64,7 +64,8 @@ def glue_job_policy(
         allow(["s3:GetObject"], objects_arn(p, source_bucket, code_prefix), sid="ReadEtlCode"),
         list_bucket(p, extracts_bucket, output_prefixes, "ListExtracts"),
         allow(
-            ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+            # DeleteObject: the ETL removes its scratch objects, and a promoted key when it puts a set back.
+            ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
             [objects_arn(p, extracts_bucket, prefix) for prefix in output_prefixes],
             sid="ReadWriteExtracts",
         ),

@@ -1,6 +1,6 @@
 """The notebook's bundle: the files it downloads from S3 at every start, and the stack settings among them.
 
-Bundle layout (under `layout.BUNDLE_PREFIX` in the source repository store, and in `/opt/mlops` on the notebook):
+Bundle layout (under `devenv/` in the source repository store, and in `/opt/mlops` on the notebook):
 
     bin/*.sh                      the scripts the lifecycle scripts hand over to
     lib/idle.py                   the idle auto-stop's decision

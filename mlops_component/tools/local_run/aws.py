@@ -15,6 +15,7 @@ environment variables that could point boto3 elsewhere (a profile, an endpoint U
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -106,8 +107,8 @@ class EmbeddedAws:
         }
         for name in self._saved_environment:
             del os.environ[name]
+        self.active = True  # first: stop() must undo a start that was interrupted half-way
         self._mock.start()
-        self.active = True
         session = boto3.session.Session(
             aws_access_key_id=_DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=_DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
@@ -121,9 +122,10 @@ class EmbeddedAws:
     def stop(self) -> None:
         """Stop intercepting (everything stored is gone) and restore the hidden settings."""
         if self.active:
-            self._mock.stop()
             self.active = False
             os.environ.update(self._saved_environment)
+            with contextlib.suppress(RuntimeError):  # moto refuses to stop a mock whose start was cut short
+                self._mock.stop()
 
     def __enter__(self) -> EmbeddedAws:
         return self.start()
@@ -196,8 +198,8 @@ class EmbeddedAws:
         settings = {
             "STATE_MACHINE_ARN": state_machine_arn,
             "INFERENCE_MODE": inference_mode,
-            "layout.TRAIN_PREFIX": layout.TRAIN_PREFIX,
-            "layout.SCORE_PREFIX": layout.SCORE_PREFIX,
+            "TRAIN_PREFIX": layout.TRAIN_PREFIX,
+            "SCORE_PREFIX": layout.SCORE_PREFIX,
         }
         result: dict[str, Any] = self.invoke(
             "trigger",
@@ -258,7 +260,9 @@ class EmbeddedAws:
         """Copy every object's current version to `folder/<bucket>/<key>`; return how many there were."""
         root = folder.resolve()
         count = 0
-        for bucket in self.buckets.values():
+        # Only the stores that exist: a run interrupted while creating them has fewer than six.
+        existing = {bucket["Name"] for bucket in self.s3.list_buckets().get("Buckets", [])}
+        for bucket in (name for name in self.buckets.values() if name in existing):
             for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
                 for item in page.get("Contents", []):
                     target = (root / bucket / item["Key"]).resolve()

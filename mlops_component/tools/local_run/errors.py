@@ -15,3 +15,11 @@ class LocalRunError(Exception):
         self.message = message
         self.kept: list[str] = []
         """What the run left in its output folder, one line each (empty when it wrote nothing)."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """SIGTERM, turned into an interruption so the run stops its processes and writes its summary, as for Ctrl-C."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name

@@ -28,6 +28,8 @@ import csv
 import json
 import logging
 import os
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -48,23 +50,27 @@ from mlops_component.builders.state_machines.training_workflow import (
 from mlops_component.config import MlOpsConfig
 from mlops_component.tools.local_run import asl, report
 from mlops_component.tools.local_run.aws import DEFAULT_REGION, EmbeddedAws
-from mlops_component.tools.local_run.errors import LocalRunError
+from mlops_component.tools.local_run.errors import LocalRunError, RunInterrupted
 from mlops_component.tools.local_run.outputs import (
     DATA_DIR,
     LOGS_DIR,
     MODEL_DIR,
+    OWNED,
     PREDICTIONS_FILE,
     REPORT_FILE,
     S3_DIR,
     SERVING_DIR,
     SUMMARY_FILE,
     TRIALS_DIR,
+    OutputFolderError,
     atomic,
-    clear_previous_outputs,
+    clear,
     describe_outputs,
     display,
     output_paths,
+    plan_clearing,
     replace_folder,
+    write_marker,
     write_text,
 )
 from mlops_component.tools.local_run.progress import Progress
@@ -190,14 +196,27 @@ class LocalRun:
             f"{self.config.inference_comparison_operator} {self.config.inference_metric_threshold}"
         )
         try:
+            with _sigterm_interrupts():
+                self._run_stages(started)
+        except LocalRunError as error:
+            error.kept = describe_outputs(self.out)
+            raise
+        return self.summary
+
+    def _run_stages(self, started: float) -> None:
+        """The stages, then the outputs whatever happened; the summary says how the run ended."""
+        try:
             try:
                 self._stages()
                 self.summary["status"] = "succeeded"
             except LocalRunError as error:
                 self.summary.update(status="failed", failed_stage=error.stage, error=error.message)
                 raise
-            except KeyboardInterrupt:
-                self.summary.update(status="interrupted", error="interrupted (Ctrl-C)")
+            except KeyboardInterrupt as error:
+                # A second signal must not cut the summary short: it is written in a moment.
+                _ignore_signals()
+                why = error.signal_name if isinstance(error, RunInterrupted) else "Ctrl-C"
+                self.summary.update(status="interrupted", error=f"interrupted ({why})")
                 raise
             except Exception as error:  # unexpected: the traceback is kept with the run's other traces
                 self.summary.update(
@@ -207,21 +226,19 @@ class LocalRun:
                 raise
             finally:
                 self._write_outputs(started)
-        except LocalRunError as error:
-            error.kept = describe_outputs(self.out)
-            raise
         finally:
             if self.aws is not None:
                 self.aws.stop()
-        return self.summary
 
     def _stages(self) -> None:
         with self.progress.stage("data", "input files"):
             train, score = self._data()
         with self.progress.stage("aws", "embedded AWS (moto, in this process)"):
+            # Assigned before it starts, so that an interruption during the start still stops it.
             self.aws = EmbeddedAws(
                 self.config.name_prefix, self.region, feature_store=self.config.feature_store_override
-            ).start()
+            )
+            self.aws.start()
             self._aws(self.aws)
         self._pipeline(self.aws, train, score)
 
@@ -438,7 +455,7 @@ class LocalRun:
             payload,
             environment={
                 "METADATA_BUCKET": aws.buckets["metadata"],
-                "layout.METADATA_PREFIX": layout.METADATA_PREFIX,
+                "METADATA_PREFIX": layout.METADATA_PREFIX,
             },
             clients={"sagemaker": sagemaker},
             log_path=self.out / LOGS_DIR / "run_metadata.log",
@@ -617,30 +634,71 @@ class LocalRun:
             }
 
     def _prepare_output_folder(self) -> None:
-        if self.out.exists() and not self.out.is_dir():
-            raise LocalRunError("data", f"--out {self.options.out_dir}: exists and is not a folder")
+        """Clear what an earlier run provably wrote, or refuse the folder before anything in it changes."""
+        inputs = [
+            path for path in (*self.inputs, self._local_path("train"), self._local_path("score")) if path
+        ]
         try:
-            cleared = clear_previous_outputs(self.out)
+            cleared = plan_clearing(self.out, inputs)
+        except OutputFolderError as error:
+            raise LocalRunError("data", str(error)) from None
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            clear(self.out, cleared)
+            write_marker(self.out, complete=False)
             (self.out / LOGS_DIR).mkdir()
         except OSError as error:
             raise LocalRunError(
                 "data", f"cannot write to {self.options.out_dir}: {error.strerror or error}"
             ) from None
-        if cleared:
-            self.progress.note(f"cleared the previous run's {', '.join(cleared)} in {display(self.out)}")
+        names = [name for name in OWNED if name in {entry.split("/")[0] for entry in cleared}]
+        if names:
+            self.progress.note(f"cleared the previous run's {', '.join(names)} in {display(self.out)}")
+
+    def _local_path(self, kind: str) -> Path | None:
+        value = self.config.train_local_path if kind == "train" else self.config.score_local_path
+        return Path(value) if value else None
 
     def _write_outputs(self, started: float) -> None:
         """The embedded S3's objects, summary.json and report.html, whatever state the run ended in."""
         with self.progress.stage(
             "outputs", f"summary, report and the embedded S3's objects in {display(self.out)}"
         ):
-            if self.aws is not None and self.aws.active:
+            if self.aws is not None and self.aws.active and self.aws.s3 is not None:
                 count = self.aws.dump(self.out / S3_DIR)
                 self.progress.line(f"{count} object(s) of the embedded S3 in {display(self.out / S3_DIR)}")
         self.summary["timings"] = {**self.progress.timings, "total": round(time.perf_counter() - started, 3)}
         self.summary["outputs"] = output_paths(self.out)
         write_text(self.out / REPORT_FILE, report.render(self.summary))
         write_text(self.out / SUMMARY_FILE, json.dumps(self.summary, indent=2, default=str) + "\n")
+        write_marker(self.out, complete=True)
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While the block runs, SIGTERM interrupts the run as Ctrl-C does (by default it would end the process at
+    once, leaving the trials' and the server's processes running and no summary). Only the main thread can."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise RunInterrupted(signal.Signals(signum).name)
+
+    previous = {number: signal.signal(number, interrupt) for number in (signal.SIGTERM,)}
+    previous[signal.SIGINT] = signal.getsignal(signal.SIGINT)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _ignore_signals() -> None:
+    """Ignore SIGINT and SIGTERM until `_sigterm_interrupts` restores the handlers (main thread only)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _trigger_outcome(result: dict[str, Any]) -> str:

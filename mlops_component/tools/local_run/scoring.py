@@ -35,6 +35,7 @@ from urllib.parse import urlparse
 
 from mlops_component.tools.local_run import asl
 from mlops_component.tools.local_run.errors import LocalRunError
+from mlops_component.tools.local_run.shipped import load_archives
 
 STAGE = "inference"
 READY_TIMEOUT_S = 120
@@ -167,12 +168,13 @@ class ModelServer:
 
 def unpack_model(archive: Path, model_dir: Path) -> None:
     """Unpack a `model.tar.gz` into the model folder, as SageMaker does for ModelDataUrl."""
-    model_dir.mkdir(parents=True, exist_ok=True)
+    archives = load_archives()
     try:
-        with tarfile.open(archive) as tar:
-            tar.extractall(model_dir, filter="data")  # refuses absolute paths and links that leave the folder
+        archives.extract_archive(archive, model_dir)  # refuses members that would land outside the folder
+    except archives.UnsafeArchiveError as error:
+        raise LocalRunError("inference", f"the model archive {archive.name} is unsafe: {error}") from None
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:  # EOFError: a truncated gzip
-        raise LocalRunError("inference", f"cannot unpack {archive.name}: {error}") from None
+        raise LocalRunError("inference", f"cannot unpack the model archive {archive.name}: {error}") from None
 
 
 def _free_port() -> int:

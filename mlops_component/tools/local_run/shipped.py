@@ -47,6 +47,26 @@ def load_etl_script(path: Path) -> ModuleType:
     return module
 
 
+def load_archives() -> ModuleType:
+    """The container's `xgb_model/archives.py`, loaded by file: the safe model unpacking both sides share.
+
+    The local run cannot import the container's package (its folder is not a dependency of this library), and
+    copying the code would let the two drift, so the shipped file itself is loaded.
+    """
+    path = asset_root() / "container" / "xgb_model" / "archives.py"
+    module = sys.modules.get(_ARCHIVES_MODULE)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(_ARCHIVES_MODULE, path)
+        assert spec is not None and spec.loader is not None, path
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[_ARCHIVES_MODULE] = module  # dataclasses and pickling look modules up by name
+        spec.loader.exec_module(module)
+    return module
+
+
+_ARCHIVES_MODULE = "mlops_local_archives"
+
+
 def program_command(container_dir: Path, program: str) -> list[str]:
     """How to start one of the container's programs (`train`, `serve`) as a local process.
 

@@ -172,6 +172,7 @@ class TrainingJob:
     environment: dict[str, str]
     _running: set[subprocess.Popen[bytes]] = field(default_factory=set, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _stopped: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     @classmethod
     def from_request(
@@ -260,6 +261,9 @@ class TrainingJob:
             )
             with self._lock:
                 self._running.add(process)
+                stopped = self._stopped.is_set()
+            if stopped:  # the run was interrupted while this trial was starting
+                _kill_group(process)
             try:
                 return process.wait(timeout=self.max_runtime_seconds)
             except subprocess.TimeoutExpired:
@@ -272,6 +276,7 @@ class TrainingJob:
     def stop_all(self) -> None:
         """Kill every running trial with its process group (the run is being interrupted)."""
         with self._lock:
+            self._stopped.set()
             running = list(self._running)
         for process in running:
             _kill_group(process)
