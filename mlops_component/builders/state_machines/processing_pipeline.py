@@ -541,7 +541,6 @@ def _processing_job(
             "NetworkConfig": {"EnableNetworkIsolation": True},
             "Tags": processing_tags(config),
         },
-        service="sagemaker",
         next_state=next_state,
         timings=timings,
         timeout_seconds=PROCESSING_MAX_RUNTIME_SECONDS + JOB_START_OVERHEAD_SECONDS,
