@@ -388,6 +388,21 @@ def test_a_failing_job_notifies_then_fails(definition) -> None:
             'Inference.VolumeSizeInGB must be a whole number of GB from 1 to 16384 (got "50")',
         ),
         (
+            {"Inference": {"VolumeSizeInGB": 20.5}},
+            "Invalid Inference VolumeSizeInGB",
+            "Inference.VolumeSizeInGB must be a whole number of GB from 1 to 16384 (got 20.5)",
+        ),
+        (
+            {"PreProcessing": {"MaxRuntimeInSeconds": 600.4}},
+            "Invalid PreProcessing MaxRuntimeInSeconds",
+            "must be a whole number of seconds from 1 to 777600 (got 600.4)",
+        ),
+        (
+            {"PostProcessing": {"MaxRuntimeInSeconds": 0.5}},
+            "Invalid PostProcessing MaxRuntimeInSeconds",
+            "(got 0.5)",
+        ),
+        (
             {"PostProcessing": {"MaxRuntimeInSeconds": 900000}},
             "Invalid PostProcessing MaxRuntimeInSeconds",
             "from 1 to 777600 (got 900000)",
