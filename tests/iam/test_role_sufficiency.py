@@ -27,6 +27,7 @@ from moto import mock_aws
 
 from etl.transform import main as run_etl
 from functions import common, endpoint, rename_output, run_metadata, trigger
+from mlops_component.builders.state_machines import processing_pipeline
 from mlops_component.builders.state_machines import training_workflow as wf
 from mlops_component.components.pipeline import MlOpsPipeline
 from mlops_component.config import MlOpsConfig
@@ -57,7 +58,22 @@ NEEDED: dict[str, set[str]] = {
                   "logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData",
                   "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability",
                   "ecr:GetAuthorizationToken"},
+    "processing": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "logs:CreateLogGroup", "logs:CreateLogStream",
+                   "logs:PutLogEvents", "cloudwatch:PutMetricData", "ecr:BatchGetImage",
+                   "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:GetAuthorizationToken"},
+    "crawler": {"s3:ListBucket", "s3:GetObject", "glue:GetDatabase", "glue:GetTable", "glue:CreateTable",
+                "glue:UpdateTable", "glue:BatchCreatePartition", "logs:CreateLogGroup", "logs:CreateLogStream",
+                "logs:PutLogEvents"},
 }  # fmt: skip
+# Catalog calls every crawler that creates and then extends a partitioned table makes (AWS's crawler, not our code,
+# so they are stated here rather than recorded).
+CRAWLER_CATALOG = (
+    "glue:GetDatabase",
+    "glue:GetTable",
+    "glue:CreateTable",
+    "glue:UpdateTable",
+    "glue:BatchCreatePartition",
+)
 
 
 # --- What the component registers ---------------------------------------------------------------------------------
@@ -75,7 +91,11 @@ def stacks(shared_project_dir: Path) -> dict[str, list[Any]]:
             {**SEED_EXAMPLE, **overrides}, context={"base_dir": shared_project_dir}
         )
 
-    return {"batch": _registered(make, {}), "endpoint": _registered(make, ENDPOINT_MODE)}
+    return {
+        "batch": _registered(make, {}),
+        "endpoint": _registered(make, ENDPOINT_MODE),
+        "processing": _registered(make, {"enable_processing_pipeline": True}),
+    }
 
 
 def _one(resources: list[Any], typ: str, **inputs: Any) -> dict[str, Any]:
@@ -240,20 +260,13 @@ def sagemaker_requests(resources: list[Any], endpoint_mode: bool) -> list[Reques
     job = states[wf.TUNE]["Parameters"]["TrainingJobDefinition"]
     requests: list[Request] = []
 
-    def read_prefix(uri: str, why: str) -> None:
-        """An S3Prefix input: SageMaker lists the prefix, then reads each object under it."""
-        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
-        requests.append(Request("s3:ListBucket", f"arn:aws:s3:::{bucket}", (("s3:prefix", prefix),), why))
-        key = f"{prefix}part.csv" if prefix.endswith("/") else prefix
-        requests.append(Request("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", why=why))
-
     def write(uri: str, why: str) -> None:
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         requests.append(Request("s3:PutObject", f"arn:aws:s3:::{bucket}/{key}", why=why))
 
     for channel in job["InputDataConfig"]:
-        read_prefix(
-            channel["DataSource"]["S3DataSource"]["S3Uri"], f"training channel {channel['ChannelName']}"
+        requests += _read_prefix(
+            channel["DataSource"]["S3DataSource"]["S3Uri"], f"channel {channel['ChannelName']}"
         )
     model = f"{job['OutputDataConfig']['S3OutputPath']}{RUN}/{RUN}-001-0a1b2c3d/output/model.tar.gz"
     write(model, "training job output")
@@ -263,24 +276,100 @@ def sagemaker_requests(resources: list[Any], endpoint_mode: bool) -> list[Reques
                             "training job metrics"))  # fmt: skip
     bucket, _, key = model.removeprefix("s3://").partition("/")
     requests.append(Request("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", why="the model SageMaker loads"))
-    image = job["AlgorithmSpecification"]["TrainingImage"]
-    if ".dkr.ecr." in image and image.startswith(ACCOUNT):
-        repository = image.split("/", 1)[1].split("@")[0].split(":")[0]
-        repo_arn = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{repository}"
-        for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"):
-            requests.append(Request(action, repo_arn, why="pulling the model image"))
-        requests.append(Request("ecr:GetAuthorizationToken", "*", why="pulling the model image"))
+    requests += _image_pull(job["AlgorithmSpecification"]["TrainingImage"])
     if endpoint_mode:
         name = states[wf.DEPLOY_ENDPOINT]["Parameters"]["Payload"]["EndpointName"]
         requests += log_requests(f"/aws/sagemaker/Endpoints/{name}", "AllTraffic/i-0123456789abcdef0",
                                  create_group=True, why="endpoint logs")  # fmt: skip
     else:
         transform = states[wf.BATCH_TRANSFORM]["Parameters"]
-        read_prefix(transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"], "transform input")
+        requests += _read_prefix(
+            transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"], "transform input"
+        )
         output = transform["TransformOutput"]["S3OutputPath.$"].split("'")[1].replace("{}", RUN)
         write(f"{output}/score.csv.out", "transform output")
         requests += log_requests("/aws/sagemaker/TransformJobs", f"{RUN}/i-0123456789abcdef0-1700000000",
                                  create_group=True, why="transform job logs")  # fmt: skip
+    return requests
+
+
+def _read_prefix(uri: str, why: str) -> list[Request]:
+    """An S3Prefix input: SageMaker lists the prefix, then reads each object under it."""
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    key = f"{prefix}part.csv" if prefix.endswith("/") else prefix
+    return [
+        Request("s3:ListBucket", f"arn:aws:s3:::{bucket}", (("s3:prefix", prefix),), why),
+        Request("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", why=why),
+    ]
+
+
+def _image_pull(image: str) -> list[Request]:
+    """Pulling an image from this account's ECR; SageMaker pulls AWS's own images with its own credentials."""
+    if not image.startswith(f"{ACCOUNT}.dkr.ecr."):
+        return []
+    repository = image.split("/", 1)[1].split("@")[0].split(":")[0]
+    repo_arn = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{repository}"
+    actions = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
+    return [Request(a, repo_arn, why=f"pulling {image}") for a in actions] + [
+        Request("ecr:GetAuthorizationToken", "*", why=f"pulling {image}")
+    ]
+
+
+def processing_requests(resources: list[Any]) -> list[Request]:
+    """What the three processing jobs do as their role with the stack's defaults: read their inputs, code or
+    model, write their outputs, log, and pull the inference image."""
+    machine = _one(resources, "aws:sfn/stateMachine:StateMachine", name="mlops-test-processing")
+    states = json.loads(machine["definition"])["States"]
+    requests: list[Request] = []
+    outputs: dict[str, str] = {}
+    for job in processing_pipeline.JOBS:
+        defaults = states[job.defaults_state]["Parameters"]
+
+        def uri(location: dict[str, str]) -> str:
+            if "S3Uri" in location:
+                return location["S3Uri"]
+            source = location["S3Uri.$"]
+            if source.startswith("States.Format"):
+                return source.split("'")[1].replace("{}", RUN)
+            return outputs[source.split(".")[2]]  # $.jobs.<previous job>.OutputUri.S3Uri
+
+        outputs[job.key] = uri(defaults["OutputUri"])
+        for field in ("InputUri", job.extra_input):
+            requests += _read_prefix(uri(defaults[field]), f"{job.key} {field}")
+        bucket, _, prefix = outputs[job.key].removeprefix("s3://").partition("/")
+        requests.append(
+            Request("s3:PutObject", f"arn:aws:s3:::{bucket}/{prefix}part.csv", why=f"{job.key} output")
+        )
+        stream = f"{RUN}-{job.name_suffix}/algo-1-1700000000"
+        requests += log_requests(
+            "/aws/sagemaker/ProcessingJobs", stream, create_group=True, why=f"{job.key} logs"
+        )
+        requests.append(Request("cloudwatch:PutMetricData", "*",
+                                (("cloudwatch:namespace", "/aws/sagemaker/ProcessingJobs"),), f"{job.key} metrics"))  # fmt: skip
+        requests += _image_pull(defaults["ImageUri"])
+    return requests
+
+
+def crawler_requests(resources: list[Any]) -> list[Request]:
+    """What the predictions crawler does as its role: read its targets, maintain its table, log."""
+    crawler = _one(resources, "aws:glue/crawler:Crawler")
+    requests: list[Request] = []
+    for target in crawler["s3Targets"]:
+        requests += _read_prefix(target["path"], "crawled prefix")
+    database = crawler["databaseName"]
+    catalog = {
+        "glue:GetDatabase": f"database/{database}",
+        "glue:GetTable": f"table/{database}/predictions",
+        "glue:CreateTable": f"table/{database}/predictions",
+        "glue:UpdateTable": f"table/{database}/predictions",
+        "glue:BatchCreatePartition": f"table/{database}/predictions",
+    }
+    for action in CRAWLER_CATALOG:
+        for resource in ("catalog", catalog[action]):
+            requests.append(
+                Request(action, f"arn:aws:glue:{REGION}:{ACCOUNT}:{resource}", why="crawler catalog")
+            )
+    requests += log_requests("/aws-glue/crawlers", crawler["name"], create_group=True, why="crawler logs")
     return requests
 
 
@@ -295,6 +384,8 @@ ROLES = {
     "etl": "batch",
     "sagemaker": "batch",
     "sagemaker-endpoint": "endpoint",
+    "processing": "processing",
+    "crawler": "batch",
 }
 
 
@@ -309,6 +400,19 @@ def derive(
         if role in ("trigger", "run_metadata", "rename_output", "endpoint"):
             role_arn = _function(resources, role)["role"]
             derived = globals()[f"{role}_requests"](resources)
+        elif role == "processing":
+            role_arn = (
+                f"arn:aws:iam::{ACCOUNT}:role/"
+                + _one(
+                    resources,
+                    "aws:iam/role:Role",
+                    description="Runs the processing pipeline's SageMaker Processing jobs",
+                )["name"]
+            )
+            derived = processing_requests(resources)
+        elif role == "crawler":
+            role_arn = _one(resources, "aws:glue/crawler:Crawler")["role"]
+            derived = crawler_requests(resources)
         elif role == "etl":
             role_arn = _one(resources, "aws:glue/job:Job")["roleArn"]
             derived = etl_requests(resources, tmp_path)
