@@ -60,8 +60,8 @@ class DataLandingTrigger(pulumi.ComponentResource):
             environment={
                 "STATE_MACHINE_ARN": state_machine_arn,
                 "INFERENCE_MODE": "batch" if config.is_batch else "endpoint",
-                "layout.TRAIN_PREFIX": layout.TRAIN_PREFIX,
-                "layout.SCORE_PREFIX": layout.SCORE_PREFIX,
+                "TRAIN_PREFIX": layout.TRAIN_PREFIX,
+                "SCORE_PREFIX": layout.SCORE_PREFIX,
             },
             log_retention_days=config.log_retention_days,
             opts=pulumi.ResourceOptions(parent=self),

@@ -209,7 +209,7 @@ class TrainingWorkflow(pulumi.ComponentResource):
                 ),
                 environment={
                     "METADATA_BUCKET": names["metadata"],
-                    "layout.METADATA_PREFIX": layout.METADATA_PREFIX,
+                    "METADATA_PREFIX": layout.METADATA_PREFIX,
                 },
                 log_retention_days=config.log_retention_days,
                 opts=options,
