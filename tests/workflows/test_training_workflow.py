@@ -391,3 +391,11 @@ def test_the_sdk_crawler_task_treats_a_running_crawler_as_success(make_config) -
         "ResultPath": None,
         "Next": "Run Succeeded",
     }
+
+
+def test_failed_endpoint_without_a_reason_still_notifies_then_fails(make_config) -> None:
+    # FailureReason is optional in DescribeEndpoint's response; formatting it when absent is States.Runtime.
+    outcome = run(make_config, ENDPOINT_MODE, "EndpointFailsWithoutReason")
+    assert (outcome.status, outcome.error) == ("FAILED", "EndpointFailed"), outcome.cause
+    assert "and SageMaker gave no reason" in outcome.cause
+    assert outcome.entered[-3:] == [wf.EXPLAIN_ENDPOINT_FAILURE_NO_REASON, wf.NOTIFY_FAILURE, "Run Failed"]
