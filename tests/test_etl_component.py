@@ -291,10 +291,8 @@ def test_crawler_policy_reads_predictions_and_maintains_one_database(make_config
     ]
     assert not any(a.startswith("glue:Delete") for a in policy["MaintainTablesInOneDatabase"]["Action"])
     log_group = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws-glue/crawlers"
-    assert policy["WriteCrawlerLogs"]["Resource"] == [
-        log_group,
-        f"{log_group}:log-stream:mlops-test-predictions-crawler",
-    ]
+    assert policy["CreateCrawlerLogGroup"]["Resource"] == f"{log_group}:*"
+    assert policy["WriteCrawlerLogs"]["Resource"] == f"{log_group}:log-stream:mlops-test-predictions-crawler"
 
 
 def test_kms_key_is_usable_through_s3_only(make_config) -> None:

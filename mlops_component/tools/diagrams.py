@@ -29,9 +29,11 @@ def _label(text: str) -> str:
 def _describe(rule: dict[str, Any]) -> str:
     """A short text for a Choice rule."""
     if "And" in rule:
-        if all(r.get("IsString") for r in rule["And"]):
+        # A presence test that only guards a comparison of the same path says nothing worth a label.
+        members = [r for r in rule["And"] if not _guard_of_another(r, rule["And"])]
+        if all(r.get("IsString") for r in members):
             return "input complete"
-        return " and ".join(_nested(r) for r in rule["And"])
+        return " and ".join(_nested(r) for r in members)
     if "Or" in rule:
         return " or ".join(_nested(r) for r in rule["Or"])
     if "Not" in rule:
@@ -41,10 +43,19 @@ def _describe(rule: dict[str, Any]) -> str:
     for key, symbol in _COMPARISONS.items():
         if key in rule:
             return f"{variable} {symbol} {rule[key]}"
+        if f"{key}Path" in rule:
+            return f"{variable} {symbol} {rule[f'{key}Path'].split('.')[-1]}"
     if "IsPresent" in rule:
         return f"{variable} {'present' if rule['IsPresent'] else 'absent'}"
     checks = [k for k in rule if k.startswith("Is")]
     return f"{variable} {checks[0]}" if checks else variable
+
+
+def _guard_of_another(rule: dict[str, Any], members: list[dict[str, Any]]) -> bool:
+    variable = rule.get("Variable")
+    return rule.get("IsPresent") is True and any(
+        m is not rule and m.get("Variable") == variable for m in members
+    )
 
 
 def _nested(rule: dict[str, Any]) -> str:

@@ -34,7 +34,8 @@ def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _without(policy: dict[str, Any], actions: frozenset[str]) -> dict[str, Any]:
+def without_actions(policy: dict[str, Any], actions: frozenset[str]) -> dict[str, Any]:
+    """The policy with `actions` taken out of every statement (statements left empty are dropped)."""
     statements = []
     for statement in policy["Statement"]:
         kept = [a for a in _as_list(statement.get("Action", [])) if a not in actions]
@@ -49,6 +50,6 @@ def lint(policy: dict[str, Any]) -> list[str]:
     problems = [f"{f.issue}: {f.detail}" for f in findings if f.issue not in ALLOWED_FINDINGS]
     for issue in {f.issue for f in findings} & set(ALLOWED_FINDINGS):
         actions, _reason = ALLOWED_FINDINGS[issue]
-        if any(f.issue == issue for f in _issues(_without(policy, actions))):
+        if any(f.issue == issue for f in _issues(without_actions(policy, actions))):
             problems.append(f"{issue}: caused by actions outside its allow-list")
     return problems

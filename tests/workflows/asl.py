@@ -19,15 +19,31 @@ from unittest import mock
 
 import boto3
 from moto import mock_aws
+from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
+from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_operator_type import (
+    ComparisonOperatorType,
+)
+from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_variable import (
+    ComparisonVariable,
+)
+from moto.stepfunctions.parser.asl.component.state.choice.comparison.variable import NoSuchVariable
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import mock_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
     StateTaskServiceCallback,
 )
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.evaluation_details import EvaluationDetails
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.mocking.mock_config import (
@@ -140,8 +156,34 @@ def interpreter(test_case: MockTestCase) -> Iterator[Any]:
         ),
         # A mocked Throw of States.TaskFailed stands for a job that failed, as Step Functions reports it.
         mock.patch.object(mock_eval_utils, "CustomErrorName", _error_name),
+        mock.patch.object(ComparisonVariable, "_eval_body", _compare_or_fail_on_missing_path),
     ):
         yield boto3.client("stepfunctions", region_name="us-east-1")
+
+
+def _compare_or_fail_on_missing_path(self: ComparisonVariable, env: Environment) -> None:
+    """A Choice comparison as Step Functions evaluates it: on a path that is not there, every test but
+    `IsPresent` fails the execution with States.Runtime (the port treats it as false, hiding the bug)."""
+    self.variable.eval(env)
+    if (
+        isinstance(env.stack[-1], NoSuchVariable)
+        and self.comparison_function.operator_type is not ComparisonOperatorType.IsPresent
+    ):
+        path = env.stack.pop().path.split(",")[0]
+        cause = f"Invalid path '{path}': The choice state's condition path references an invalid value."
+        raise FailureEventException(
+            failure_event=FailureEvent(
+                env=env,
+                error_name=StatesErrorName(typ=StatesErrorNameType.StatesRuntime),
+                event_type=HistoryEventType.ExecutionFailed,
+                event_details=EventDetails(
+                    executionFailedEventDetails=ExecutionFailedEventDetails(
+                        error=StatesErrorNameType.StatesRuntime.to_name(), cause=cause
+                    )
+                ),
+            )
+        )
+    self.comparison_function.eval(env)
 
 
 def _error_name(name: str) -> ErrorName:

@@ -79,11 +79,8 @@ def test_every_job_retries_catches_and_times_out_from_its_runtime(definition) ->
         state = definition["States"][job.state]
         assert "TimeoutSeconds" not in state
         assert state["TimeoutSecondsPath"] == f"$.timeouts.{job.key}"
-        assert state["Retry"][0]["ErrorEquals"] == [
-            "SageMaker.AmazonSageMakerException",
-            "SageMaker.SageMakerException",
-            "SageMaker.ThrottlingException",
-        ]
+        # An optimized integration: the AWS SDK for Java v1 exception name.
+        assert state["Retry"][0]["ErrorEquals"] == ["SageMaker.AmazonSageMakerException"]
         assert state["Catch"] == [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": CLASSIFY_FAILURE}
         ]
@@ -389,6 +386,21 @@ def test_a_failing_job_notifies_then_fails(definition) -> None:
             {"Inference": {"VolumeSizeInGB": "50"}},
             "Invalid Inference VolumeSizeInGB",
             'Inference.VolumeSizeInGB must be a whole number of GB from 1 to 16384 (got "50")',
+        ),
+        (
+            {"Inference": {"VolumeSizeInGB": 20.5}},
+            "Invalid Inference VolumeSizeInGB",
+            "Inference.VolumeSizeInGB must be a whole number of GB from 1 to 16384 (got 20.5)",
+        ),
+        (
+            {"PreProcessing": {"MaxRuntimeInSeconds": 600.4}},
+            "Invalid PreProcessing MaxRuntimeInSeconds",
+            "must be a whole number of seconds from 1 to 777600 (got 600.4)",
+        ),
+        (
+            {"PostProcessing": {"MaxRuntimeInSeconds": 0.5}},
+            "Invalid PostProcessing MaxRuntimeInSeconds",
+            "(got 0.5)",
         ),
         (
             {"PostProcessing": {"MaxRuntimeInSeconds": 900000}},

@@ -119,19 +119,21 @@ def test_built_in_image_validation_channel_and_kms(make_config) -> None:
     assert states[wf.BATCH_TRANSFORM]["Parameters"]["TransformOutput"]["KmsKeyId"] == key
 
 
-@pytest.mark.parametrize(
-    ("operator", "threshold"),
-    [("NumericGreaterThan", 0.7), ("NumericLessThanEquals", 0.25), ("NumericEquals", 1.0)],
-)
-def test_gate_reads_the_best_training_jobs_objective(make_config, operator: str, threshold: float) -> None:
-    config = make_config(inference_comparison_operator=operator, inference_metric_threshold=threshold)
+def test_gate_reads_the_best_training_jobs_objective_once_present(make_config) -> None:
+    config = make_config(
+        inference_comparison_operator="NumericLessThanEquals", inference_metric_threshold=0.25
+    )
     gate = wf.training_definition(config, RESOURCES)["States"][wf.GATE]
+    value = "$.tuning.best.FinalHyperParameterTuningJobObjectiveMetric.Value"
     assert gate["Choices"] == [
         {
-            "Variable": "$.tuning.best.FinalHyperParameterTuningJobObjectiveMetric.Value",
-            operator: threshold,
+            "And": [
+                {"Variable": value, "IsPresent": True},
+                {"Variable": value, "NumericLessThanEquals": 0.25},
+            ],
             "Next": wf.CREATE_MODEL,
-        }
+        },
+        {"Variable": value, "IsPresent": False, "Next": wf.EXPLAIN_NO_OBJECTIVE},
     ]
     assert gate["Default"] == wf.EXPLAIN_GATE_FAILURE
 
@@ -314,3 +316,87 @@ def test_endpoint_config_not_yet_visible_is_retried(make_config) -> None:
     outcome = run(make_config, ENDPOINT_MODE, "EndpointConfigEventuallyVisible")
     assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
     assert len(outcome.task_inputs[wf.DEPLOY_ENDPOINT]) == 2
+
+
+@pytest.mark.parametrize(
+    "execution_input",
+    [
+        {},
+        {"train": LANDED["train"]},
+        {"train": {"bucket": "b"}},
+        {"train": "s3://b/k", "score": LANDED["score"]},
+    ],
+    ids=["empty", "no-score", "readme-example", "train-not-an-object"],
+)
+def test_input_missing_a_path_fails_as_invalid_input_with_a_notification(
+    make_config, execution_input
+) -> None:
+    # On AWS a Choice comparison on a missing path ends the run in States.Runtime with no notification; the
+    # interpreter (tests/workflows/asl.py) does the same, so Check Input must test IsPresent first.
+    outcome = run(make_config, "Batch Transform", "GatePasses", execution_input=execution_input)
+    assert (outcome.status, outcome.error) == ("FAILED", "InvalidInput"), outcome.cause
+    assert outcome.entered[-2:] == [wf.NOTIFY_FAILURE, "Run Failed"]
+
+
+LAMBDA_TRANSIENT = [
+    "TransientAwsError",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+SAGEMAKER_OPTIMIZED = ["SageMaker.AmazonSageMakerException"]
+# The error names Step Functions reports, per Task: optimized integrations use the SDK v1 exception names,
+# `aws-sdk:` tasks `<Service>.<ErrorName>` from the API reference (modeled errors and the common ones).
+EXPECTED_RETRIES = {
+    wf.TRANSFORM_DATA: [
+        "Glue.AWSGlueException",
+        "Glue.ConcurrentRunsExceededException",
+        "Glue.InternalServiceException",
+        "Glue.OperationTimeoutException",
+    ],
+    wf.TUNE: SAGEMAKER_OPTIMIZED,
+    wf.RECORD_METADATA: LAMBDA_TRANSIENT,
+    wf.CREATE_MODEL: SAGEMAKER_OPTIMIZED,
+    wf.BATCH_TRANSFORM: SAGEMAKER_OPTIMIZED,
+    wf.RENAME_OUTPUT: LAMBDA_TRANSIENT,
+    wf.CATALOG_PREDICTIONS: [
+        "Glue.OperationTimeoutException",
+        "Glue.ThrottlingException",
+        "Glue.InternalFailureException",
+        "Glue.ServiceUnavailableException",
+    ],
+    wf.CREATE_ENDPOINT_CONFIG: SAGEMAKER_OPTIMIZED,
+    wf.DEPLOY_ENDPOINT: LAMBDA_TRANSIENT,
+    wf.DESCRIBE_ENDPOINT: [
+        "SageMaker.ThrottlingException",
+        "SageMaker.InternalFailureException",
+        "SageMaker.ServiceUnavailableException",
+    ],
+    wf.NOTIFY_FAILURE: ["SNS.AmazonSNSException", "SNS.ThrottledException", "SNS.InternalErrorException"],
+}
+
+
+def test_each_task_retries_the_error_names_of_its_integration_style(definition) -> None:
+    tasks = {name: s for name, s in definition["States"].items() if s["Type"] == "Task"}
+    assert set(tasks) <= set(EXPECTED_RETRIES)
+    for name, state in tasks.items():
+        assert state["Retry"][0]["ErrorEquals"] == EXPECTED_RETRIES[name], name
+
+
+def test_the_sdk_crawler_task_treats_a_running_crawler_as_success(make_config) -> None:
+    crawl = wf.training_definition(make_config(), RESOURCES)["States"][wf.CATALOG_PREDICTIONS]
+    assert crawl["Resource"] == "arn:aws:states:::aws-sdk:glue:startCrawler"
+    assert crawl["Catch"][0] == {
+        "ErrorEquals": ["Glue.CrawlerRunningException"],
+        "ResultPath": None,
+        "Next": "Run Succeeded",
+    }
+
+
+def test_failed_endpoint_without_a_reason_still_notifies_then_fails(make_config) -> None:
+    # FailureReason is optional in DescribeEndpoint's response; formatting it when absent is States.Runtime.
+    outcome = run(make_config, ENDPOINT_MODE, "EndpointFailsWithoutReason")
+    assert (outcome.status, outcome.error) == ("FAILED", "EndpointFailed"), outcome.cause
+    assert "and SageMaker gave no reason" in outcome.cause
+    assert outcome.entered[-3:] == [wf.EXPLAIN_ENDPOINT_FAILURE_NO_REASON, wf.NOTIFY_FAILURE, "Run Failed"]

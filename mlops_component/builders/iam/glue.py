@@ -106,9 +106,12 @@ def glue_crawler_policy(
             ],
             sid="MaintainTablesInOneDatabase",
         ),
+        # IAM authorizes CreateLogGroup on the group's ARN with its trailing `:*` (CloudWatch Logs API
+        # reference, LogGroup.arn); writing is scoped to the crawler's own stream.
+        allow(["logs:CreateLogGroup"], f"{log_group}:*", sid="CreateCrawlerLogGroup"),
         allow(
-            _CREATE_AND_WRITE_LOGS,
-            [log_group, f"{log_group}:log-stream:{crawler_name}"],
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            f"{log_group}:log-stream:{crawler_name}",
             sid="WriteCrawlerLogs",
         ),
         *use_kms_key(kms_key_arn, encrypt=False, via_service=f"s3.{account.region}.amazonaws.com"),

@@ -234,7 +234,7 @@ def trigger_function_policy(
     return document(
         list_whole_bucket(p, feature_bucket),
         allow(
-            ["s3:GetObject", "s3:GetObjectVersion"],
+            ["s3:GetObject"],
             [objects_arn(p, feature_bucket, prefix) for prefix in data_prefixes],
             sid="InspectLandedData",
         ),
@@ -293,10 +293,14 @@ def endpoint_function_policy(
 def rename_output_function_policy(
     account: Account, *, output_bucket: str, prefix: str, kms_key_arn: str | None, log_group: str
 ) -> Policy:
-    """Copy a batch output to its .csv name and delete the original, under the predictions prefix only."""
+    """Copy a batch output to its .csv name and delete the original, under the predictions prefix only.
+
+    Listing is the whole bucket's: a retry checks for a source already renamed away, and S3 answers that HEAD
+    with 404 only to a caller allowed ListBucket without a prefix condition (the request carries no prefix);
+    with a prefix-scoped ListBucket it is a 403 and the retry fails."""
     p = account.partition
     return document(
-        list_bucket(p, output_bucket, [prefix]),
+        list_whole_bucket(p, output_bucket),
         allow(
             ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
             objects_arn(p, output_bucket, prefix),

@@ -10,6 +10,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from mlops_component.builders.state_machines.states import when_present
 from mlops_component.config import ComparisonOperator
 
 OPERATORS: dict[ComparisonOperator, Callable[[float, float], bool]] = {
@@ -31,5 +32,11 @@ def gate_passes(comparison: ComparisonOperator, value: float, threshold: float) 
 
 
 def choice_rule(comparison: ComparisonOperator, threshold: float, next_state: str) -> dict[str, Any]:
-    """The Choice rule that lets a model through the gate."""
-    return {"Variable": OBJECTIVE_VALUE_PATH, comparison: threshold, "Next": next_state}
+    """The Choice rule that lets a model through the gate. The objective is optional in SageMaker's
+    DescribeHyperParameterTuningJob response, so it is tested for presence first (see `when_present`)."""
+    return {"And": when_present(OBJECTIVE_VALUE_PATH, {comparison: threshold}), "Next": next_state}
+
+
+def missing_rule(next_state: str) -> dict[str, Any]:
+    """The Choice rule for a best training job without an objective value: nothing to compare."""
+    return {"Variable": OBJECTIVE_VALUE_PATH, "IsPresent": False, "Next": next_state}

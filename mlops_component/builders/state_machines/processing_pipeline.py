@@ -68,6 +68,8 @@ NAME_RUN = "Name Run"
 DESCRIBE_JOBS = "Describe Given Jobs"
 CHECK_INPUT = "Check Given Settings"
 INVALID_INPUT = "Invalid Input"
+ROUND_NUMBERS = "Round Given Numbers"
+CHECK_WHOLE = "Check Whole Numbers"
 SET_TIMEOUTS = "Set Job Timeouts"
 SUMMARIZE = "Summarize Run"
 
@@ -201,9 +203,27 @@ def processing_definition(
 ) -> dict[str, Any]:
     """The Amazon States Language definition of the processing pipeline."""
     timings = timings or Timings()
-    areas = processing_areas(config, resources)
-    rules, explanations = _input_rules(config, resources, areas)
     states: dict[str, State] = {
+        **_input_states(config, resources),
+        **_settings_states(config, resources),
+        **_job_states(config, resources, timings),
+        RUN_SUCCEEDED: {"Type": "Succeed"},
+        **failure_states(resources.topic_arn, f"{config.name_prefix} processing pipeline", timings),
+    }
+    return {
+        "Comment": f"Processing pipeline for {config.job_name}: "
+        + " -> ".join(job.key for job in JOBS)
+        + ", each a SageMaker Processing job with settings from the execution input",
+        "StartAt": READ_INPUT,
+        "TimeoutSeconds": pipeline_timeout_seconds(),
+        "States": states,
+    }
+
+
+def _input_states(config: MlOpsConfig, resources: ProcessingResources) -> dict[str, State]:
+    """Read the execution input, name the run, and check every given field (the module's steps 1 and 4)."""
+    rules, explanations = _input_rules(config, resources, processing_areas(config, resources))
+    return {
         READ_INPUT: {
             "Type": "Pass",
             "Parameters": {
@@ -247,6 +267,12 @@ def processing_definition(
         CHECK_INPUT: {"Type": "Choice", "Choices": rules, "Default": JOBS[0].defaults_state},
         **explanations,
     }
+
+
+def _settings_states(config: MlOpsConfig, resources: ProcessingResources) -> dict[str, State]:
+    """Each job's settings merged over its defaults in order (steps 2 and 3), then checked for whole numbers."""
+    areas = processing_areas(config, resources)
+    states: dict[str, State] = {}
     for index, job in enumerate(JOBS):
         states[job.defaults_state] = {
             "Type": "Pass",
@@ -262,17 +288,66 @@ def processing_definition(
                 f"{job.key}.$": f"States.JsonMerge($.defaults, $.given.{job.key}, false)",
             },
             "ResultPath": "$.jobs",
-            "Next": JOBS[index + 1].defaults_state if index + 1 < len(JOBS) else SET_TIMEOUTS,
+            "Next": JOBS[index + 1].defaults_state if index + 1 < len(JOBS) else ROUND_NUMBERS,
         }
-    states[SET_TIMEOUTS] = {
-        "Type": "Pass",
-        # Each Task waits for its job's MaxRuntimeInSeconds plus the time SageMaker takes to start it.
-        "Parameters": {
-            f"{job.key}.$": f"States.MathAdd($.jobs.{job.key}.MaxRuntimeInSeconds, {JOB_START_OVERHEAD_SECONDS})"
-            for job in JOBS
+    return {**states, **_whole_number_states()}
+
+
+def _whole_number_states() -> dict[str, State]:
+    """Refuse a fraction where SageMaker wants an integer. Choice rules have no integer test, but
+    States.MathAdd rounds a non-integer argument to the nearest integer (AWS's intrinsic functions
+    reference), so a number is whole exactly when it equals itself plus 0. The fields are checked for type and
+    range first (CHECK_INPUT), and the stack's own defaults are integers, so every value here is a number."""
+    fields = ("VolumeSizeInGB", "MaxRuntimeInSeconds")
+    rounded = {
+        job.key: {
+            field: {
+                "given.$": f"$.jobs.{job.key}.{field}",
+                "rounded.$": f"States.MathAdd($.jobs.{job.key}.{field}, 0)",
+            }
+            for field in fields
+        }
+        for job in JOBS
+    }
+    return {
+        ROUND_NUMBERS: {
+            "Type": "Pass",
+            "Parameters": rounded,
+            "ResultPath": "$.rounded",
+            "Next": CHECK_WHOLE,
         },
-        "ResultPath": "$.timeouts",
-        "Next": JOBS[0].state,
+        CHECK_WHOLE: {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Not": {
+                        "Variable": f"$.rounded.{job.key}.{field}.given",
+                        "NumericEqualsPath": f"$.rounded.{job.key}.{field}.rounded",
+                    },
+                    # Only a given value can be a fraction: its check's Fail state names it.
+                    "Next": f"Invalid {job.key} {field}",
+                }
+                for job in JOBS
+                for field in fields
+            ],
+            "Default": SET_TIMEOUTS,
+        },
+    }
+
+
+def _job_states(config: MlOpsConfig, resources: ProcessingResources, timings: Timings) -> dict[str, State]:
+    """The three jobs, each waited on for its own runtime, and the run's summary."""
+    states: dict[str, State] = {
+        SET_TIMEOUTS: {
+            "Type": "Pass",
+            # Each Task waits for its job's MaxRuntimeInSeconds plus the time SageMaker takes to start it.
+            "Parameters": {
+                f"{job.key}.$": f"States.MathAdd($.jobs.{job.key}.MaxRuntimeInSeconds, {JOB_START_OVERHEAD_SECONDS})"
+                for job in JOBS
+            },
+            "ResultPath": "$.timeouts",
+            "Next": JOBS[0].state,
+        }
     }
     for index, job in enumerate(JOBS):
         states[job.state] = _processing_job(
@@ -293,16 +368,7 @@ def processing_definition(
         },
         "Next": RUN_SUCCEEDED,
     }
-    states[RUN_SUCCEEDED] = {"Type": "Succeed"}
-    states.update(failure_states(resources.topic_arn, f"{config.name_prefix} processing pipeline", timings))
-    return {
-        "Comment": f"Processing pipeline for {config.job_name}: "
-        + " -> ".join(job.key for job in JOBS)
-        + ", each a SageMaker Processing job with settings from the execution input",
-        "StartAt": READ_INPUT,
-        "TimeoutSeconds": pipeline_timeout_seconds(),
-        "States": states,
-    }
+    return states
 
 
 # --- Checking the given settings ---------------------------------------------------------------------------------
@@ -541,7 +607,6 @@ def _processing_job(
             "NetworkConfig": {"EnableNetworkIsolation": True},
             "Tags": processing_tags(config),
         },
-        service="sagemaker",
         next_state=next_state,
         timings=timings,
         timeout_seconds=PROCESSING_MAX_RUNTIME_SECONDS + JOB_START_OVERHEAD_SECONDS,

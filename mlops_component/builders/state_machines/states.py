@@ -5,6 +5,7 @@ Everything here returns plain dicts of Amazon States Language; nothing talks to 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +20,16 @@ NOTIFY_FAILURE = "Notify Failure"
 RUN_FAILED = "Run Failed"
 RUN_SUCCEEDED = "Run Succeeded"
 
-# Errors worth retrying: the service was busy or briefly unavailable, not the job failing.
-# Lambda's list is the one AWS recommends (bp-lambda-serviceexception); the others are the exception names the
-# optimized (AmazonSageMakerException, AWSGlueException, AmazonSNSException) and AWS SDK integrations
-# (<Service>Exception, throttling) raise for throttling and internal errors.
+# Errors worth retrying: the service was busy or briefly unavailable, not the job failing. Step Functions names
+# an error differently per integration style, so each style has its own list:
+# - optimized integrations (arn:aws:states:::<service>:<api>) report the AWS SDK for Java v1 exception of the
+#   service (SageMaker.AmazonSageMakerException, Glue.AWSGlueException, SNS.AmazonSNSException) or a modeled
+#   error of the API (Glue.ConcurrentRunsExceededException); Lambda's list is the one AWS recommends
+#   (bp-lambda-serviceexception);
+# - AWS SDK integrations (arn:aws:states:::aws-sdk:<service>:<api>) report `<Service>.<ErrorName>` from the
+#   API reference, with an `Exception` suffix added where the name lacks one: the API's modeled errors and
+#   the common errors (ThrottlingException, InternalFailure, ServiceUnavailable) every AWS API returns.
+_SDK_COMMON = ["ThrottlingException", "InternalFailureException", "ServiceUnavailableException"]
 TRANSIENT_ERRORS: dict[str, list[str]] = {
     "lambda": [
         # Raised by our own functions for throttling, 5xx and network errors of the AWS calls they make.
@@ -32,14 +39,28 @@ TRANSIENT_ERRORS: dict[str, list[str]] = {
         "Lambda.SdkClientException",
         "Lambda.TooManyRequestsException",
     ],
-    "sagemaker": [
-        "SageMaker.AmazonSageMakerException",
-        "SageMaker.SageMakerException",
-        "SageMaker.ThrottlingException",
+    "sagemaker": ["SageMaker.AmazonSageMakerException"],
+    "glue": [
+        "Glue.AWSGlueException",
+        # StartJobRun's modeled errors that pass with time.
+        "Glue.ConcurrentRunsExceededException",
+        "Glue.InternalServiceException",
+        "Glue.OperationTimeoutException",
     ],
-    "glue": ["Glue.AWSGlueException", "Glue.ConcurrentRunsExceededException", "Glue.ThrottlingException"],
-    "sns": ["SNS.AmazonSNSException", "SNS.SnsException", "SNS.ThrottledException"],
+    "sns": ["SNS.AmazonSNSException", "SNS.ThrottledException", "SNS.InternalErrorException"],
+    # DescribeEndpoint models no errors of its own.
+    "aws-sdk:sagemaker": [f"SageMaker.{name}" for name in _SDK_COMMON],
+    # StartCrawler's OperationTimeoutException; CrawlerRunningException is success and caught by the task.
+    "aws-sdk:glue": ["Glue.OperationTimeoutException", *(f"Glue.{name}" for name in _SDK_COMMON)],
 }
+_INTEGRATION = re.compile(r"arn:aws:states:::(?P<style>aws-sdk:)?(?P<service>[a-z0-9]+):")
+
+
+def transient_errors(resource: str) -> list[str]:
+    """The transient error names of the integration a Task's `resource` uses (its style and service)."""
+    match = _INTEGRATION.match(resource)
+    assert match, f"not a Step Functions service integration: {resource}"
+    return TRANSIENT_ERRORS[(match["style"] or "") + match["service"]]
 
 
 @dataclass(frozen=True)
@@ -52,16 +73,27 @@ class Timings:
     poll_interval_seconds: int = 30
 
 
-def retry(service: str, timings: Timings) -> list[State]:
-    """Retry transient errors of one service with exponential backoff."""
+def retry(resource: str, timings: Timings) -> list[State]:
+    """Retry the transient errors of the integration `resource` names, with exponential backoff."""
     return [
         {
-            "ErrorEquals": TRANSIENT_ERRORS[service],
+            "ErrorEquals": transient_errors(resource),
             "IntervalSeconds": timings.retry_interval_seconds,
             "MaxAttempts": timings.retry_max_attempts,
             "BackoffRate": timings.retry_backoff_rate,
         }
     ]
+
+
+def when_present(path: str, *tests: dict[str, Any]) -> list[dict[str, Any]]:
+    """The members of an `And` that apply `tests` to `path` only when it exists.
+
+    Step Functions fails the whole execution with States.Runtime, past every Catch and notification, when a
+    Choice compares a path that is not there; `IsPresent` is the one test that may meet a missing path, and
+    `And` stops at its first false member. So any value that may be absent (execution input, optional API
+    fields) is tested for presence first.
+    """
+    return [{"Variable": path, "IsPresent": True}, *({"Variable": path, **test} for test in tests)]
 
 
 def catch_all() -> list[State]:
@@ -73,7 +105,6 @@ def task(
     resource: str,
     parameters: dict[str, Any],
     *,
-    service: str,
     next_state: str | None,
     timings: Timings,
     timeout_seconds: int,
@@ -86,7 +117,7 @@ def task(
         "Resource": resource,
         "Parameters": parameters,
         "TimeoutSeconds": timeout_seconds,
-        "Retry": retry(service, timings),
+        "Retry": retry(resource, timings),
         "Catch": catch_all(),
         "ResultPath": result_path,
     }
@@ -109,7 +140,6 @@ def lambda_task(
     return task(
         "arn:aws:states:::lambda:invoke",
         {"FunctionName": function_arn, "Payload": payload},
-        service="lambda",
         next_state=next_state,
         timings=timings,
         timeout_seconds=timeout_seconds,
@@ -162,7 +192,7 @@ def failure_states(topic_arn: str, workflow: str, timings: Timings) -> dict[str,
                 "$$.Execution.Id, $.error.Error, $.error.Cause)",
             },
             "TimeoutSeconds": 60,
-            "Retry": retry("sns", timings),
+            "Retry": retry("arn:aws:states:::sns:publish", timings),
             # A failed notification must not hide the original error: fail the run either way.
             "Catch": [
                 {"ErrorEquals": ["States.ALL"], "ResultPath": "$.notification_error", "Next": RUN_FAILED}

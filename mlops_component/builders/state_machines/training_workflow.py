@@ -24,6 +24,7 @@ from mlops_component.builders.state_machines.states import (
     failure_states,
     lambda_task,
     task,
+    when_present,
 )
 from mlops_component.config import MlOpsConfig
 from mlops_component.config.base import JOB_START_OVERHEAD_SECONDS
@@ -44,6 +45,7 @@ TUNE = "Tune Hyperparameters"
 RECORD_METADATA = "Record Run Metadata"
 GATE = "Check Objective Metric"
 EXPLAIN_GATE_FAILURE = "Objective Below Threshold"
+EXPLAIN_NO_OBJECTIVE = "Objective Missing"
 CREATE_MODEL = "Create Model"
 BATCH_TRANSFORM = "Batch Transform"
 RENAME_OUTPUT = "Rename Output"
@@ -56,9 +58,12 @@ DESCRIBE_ENDPOINT = "Describe Endpoint"
 ENDPOINT_READY = "Endpoint In Service?"
 COUNT_POLL = "Count Endpoint Poll"
 EXPLAIN_ENDPOINT_FAILURE = "Endpoint Failed"
+EXPLAIN_ENDPOINT_FAILURE_NO_REASON = "Endpoint Failed Without Reason"
 EXPLAIN_ENDPOINT_TIMEOUT = "Endpoint Timed Out"
 EXPLAIN_ENDPOINT_ROLLBACK = "Endpoint Update Rolled Back"
 INVALID_INPUT = "Invalid Input"
+# Required in DescribeEndpoint's response (API reference), so a Choice may compare it without IsPresent.
+ENDPOINT_STATUS = "$.endpoint_status.EndpointStatus"
 
 
 @dataclass(frozen=True)
@@ -134,17 +139,7 @@ def training_definition(
             + "; the S3 trigger sends this shape.",
         ),
         TRANSFORM_DATA: _transform_data(config, resources, timings),
-        NAME_RUN: {
-            "Type": "Pass",
-            # 18-character job name + "-" + 12 random hex digits: unique per run, within SageMaker's 32
-            # characters for tuning jobs, with no function to call. `run_name` is the same rule for local runs.
-            "Parameters": {
-                "name.$": f"States.Format('{config.job_name}-{{}}', "
-                "States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), 4))"
-            },
-            "ResultPath": "$.run",
-            "Next": TUNE,
-        },
+        NAME_RUN: _name_run(config),
         TUNE: _tune(config, resources, timings),
         RECORD_METADATA: lambda_task(
             resources.run_metadata_function_arn,
@@ -154,22 +149,7 @@ def training_definition(
             timeout_seconds=LAMBDA_TASK_TIMEOUT_SECONDS,
             result_path="$.metadata",
         ),
-        GATE: {
-            "Type": "Choice",
-            "Choices": [
-                gate.choice_rule(
-                    config.inference_comparison_operator, config.inference_metric_threshold, CREATE_MODEL
-                )
-            ],
-            "Default": EXPLAIN_GATE_FAILURE,
-        },
-        EXPLAIN_GATE_FAILURE: fail_with(
-            "ObjectiveBelowThreshold",
-            f"Objective metric {{}} = {{}} did not pass {config.inference_comparison_operator} "
-            f"{config.inference_metric_threshold}; no model was deployed",
-            gate.OBJECTIVE_NAME_PATH,
-            gate.OBJECTIVE_VALUE_PATH,
-        ),
+        **_gate_states(config),
         CREATE_MODEL: task(
             "arn:aws:states:::sagemaker:createModel",
             {
@@ -183,7 +163,6 @@ def training_definition(
                 "EnableNetworkIsolation": True,
                 "Tags": sagemaker_tags(config),
             },
-            service="sagemaker",
             next_state=BATCH_TRANSFORM if config.is_batch else CREATE_ENDPOINT_CONFIG,
             timings=timings,
             timeout_seconds=300,
@@ -204,16 +183,57 @@ def training_definition(
     }
 
 
+def _name_run(config: MlOpsConfig) -> State:
+    return {
+        "Type": "Pass",
+        # 18-character job name + "-" + 12 random hex digits: unique per run, within SageMaker's 32
+        # characters for tuning jobs, with no function to call. `run_name` is the same rule for local runs.
+        "Parameters": {
+            "name.$": f"States.Format('{config.job_name}-{{}}', "
+            "States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), 4))"
+        },
+        "ResultPath": "$.run",
+        "Next": TUNE,
+    }
+
+
+def _gate_states(config: MlOpsConfig) -> dict[str, State]:
+    """The gate and its two ways of stopping a model: below the threshold, or no objective to compare."""
+    operator, threshold = config.inference_comparison_operator, config.inference_metric_threshold
+    return {
+        GATE: {
+            "Type": "Choice",
+            "Choices": [
+                gate.choice_rule(operator, threshold, CREATE_MODEL),
+                gate.missing_rule(EXPLAIN_NO_OBJECTIVE),
+            ],
+            "Default": EXPLAIN_GATE_FAILURE,
+        },
+        EXPLAIN_GATE_FAILURE: fail_with(
+            "ObjectiveBelowThreshold",
+            f"Objective metric {{}} = {{}} did not pass {operator} {threshold}; no model was deployed",
+            gate.OBJECTIVE_NAME_PATH,
+            gate.OBJECTIVE_VALUE_PATH,
+        ),
+        EXPLAIN_NO_OBJECTIVE: fail_with(
+            "ObjectiveMissing",
+            f"Tuning job {{}} reported no {config.tuning_metric} value for its best training job; "
+            "no model was deployed",
+            "$.tuning.name",
+        ),
+    }
+
+
 def _check_input(config: MlOpsConfig) -> State:
-    # Missing input paths would otherwise stop the run with an uncatchable States.Runtime error.
+    # The input is whatever the caller sent: each path is tested for presence before its type, so a missing
+    # one leads to InvalidInput and its notification rather than an uncatchable States.Runtime error.
     required = ["$.train.bucket", "$.train.key"] + (
         ["$.score.bucket", "$.score.key"] if config.is_batch else []
     )
+    complete = [rule for path in required for rule in when_present(path, {"IsString": True})]
     return {
         "Type": "Choice",
-        "Choices": [
-            {"And": [{"Variable": path, "IsString": True} for path in required], "Next": TRANSFORM_DATA},
-        ],
+        "Choices": [{"And": complete, "Next": TRANSFORM_DATA}],
         "Default": INVALID_INPUT,
     }
 
@@ -233,7 +253,6 @@ def _transform_data(config: MlOpsConfig, resources: TrainingResources, timings: 
     return task(
         "arn:aws:states:::glue:startJobRun.sync",
         {"JobName": resources.glue_job_name, "Arguments": arguments},
-        service="glue",
         next_state=NAME_RUN,
         timings=timings,
         timeout_seconds=resources.etl_timeout_seconds,
@@ -292,7 +311,6 @@ def _tune(config: MlOpsConfig, resources: TrainingResources, timings: Timings) -
             },
             "Tags": sagemaker_tags(config),
         },
-        service="sagemaker",
         next_state=RECORD_METADATA,
         timings=timings,
         timeout_seconds=tuning_timeout_seconds(config),
@@ -332,7 +350,6 @@ def _batch_states(config: MlOpsConfig, resources: TrainingResources, timings: Ti
     crawl = task(
         "arn:aws:states:::aws-sdk:glue:startCrawler",
         {"Name": resources.prediction_crawler_name},
-        service="glue",
         next_state=RUN_SUCCEEDED,
         timings=timings,
         timeout_seconds=60,
@@ -367,7 +384,6 @@ def _batch_states(config: MlOpsConfig, resources: TrainingResources, timings: Ti
                 "DataProcessing": {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"},
                 "Tags": sagemaker_tags(config),
             },
-            service="sagemaker",
             next_state=RENAME_OUTPUT,
             timings=timings,
             timeout_seconds=config.batch_transform_timeout_minutes * 60 + JOB_START_OVERHEAD_SECONDS,
@@ -389,7 +405,6 @@ def _batch_states(config: MlOpsConfig, resources: TrainingResources, timings: Ti
 
 
 def _endpoint_states(config: MlOpsConfig, resources: TrainingResources, timings: Timings) -> dict[str, State]:
-    assert resources.endpoint_function_arn, "endpoint mode needs the endpoint function"
     variant: dict[str, Any] = {
         "VariantName": "AllTraffic",
         "ModelName.$": "$.run.name",
@@ -404,6 +419,22 @@ def _endpoint_states(config: MlOpsConfig, resources: TrainingResources, timings:
     }
     if config.kms_key_arn:
         endpoint_config["KmsKeyId"] = config.kms_key_arn
+    return {
+        CREATE_ENDPOINT_CONFIG: task(
+            "arn:aws:states:::sagemaker:createEndpointConfig",
+            endpoint_config,
+            next_state=DEPLOY_ENDPOINT,
+            timings=timings,
+            timeout_seconds=300,
+        ),
+        DEPLOY_ENDPOINT: _deploy_endpoint(config, resources, timings),
+        **_endpoint_polling(config, timings),
+        **_endpoint_failures(config),
+    }
+
+
+def _deploy_endpoint(config: MlOpsConfig, resources: TrainingResources, timings: Timings) -> State:
+    assert resources.endpoint_function_arn, "endpoint mode needs the endpoint function"
     deploy = lambda_task(
         resources.endpoint_function_arn,
         {"EndpointName": config.endpoint_name, "EndpointConfigName.$": "$.run.name"},
@@ -412,13 +443,12 @@ def _endpoint_states(config: MlOpsConfig, resources: TrainingResources, timings:
         timeout_seconds=LAMBDA_TASK_TIMEOUT_SECONDS,
         result_path="$.endpoint",
     )
-    max_polls = endpoint_max_polls(config, timings)
     deploy["Retry"] += [
         # An endpoint mid-update cannot be updated again: wait for it, as long as the endpoint budget allows.
         {
             "ErrorEquals": ["EndpointBusy"],
             "IntervalSeconds": timings.poll_interval_seconds,
-            "MaxAttempts": max_polls,
+            "MaxAttempts": endpoint_max_polls(config, timings),
             "BackoffRate": 1.0,
         },
         # SageMaker reads a just-created endpoint config with eventual consistency.
@@ -429,17 +459,15 @@ def _endpoint_states(config: MlOpsConfig, resources: TrainingResources, timings:
             "BackoffRate": timings.retry_backoff_rate,
         },
     ]
-    status = "$.endpoint_status.EndpointStatus"
+    return deploy
+
+
+def _endpoint_polling(config: MlOpsConfig, timings: Timings) -> dict[str, State]:
+    """Describe the endpoint until it is InService, has failed, or the wait budget is spent."""
+    reason = "$.endpoint_status.FailureReason"  # optional in DescribeEndpoint's response
+    in_service = {"Variable": ENDPOINT_STATUS, "StringEquals": "InService"}
+    failed = {"Variable": ENDPOINT_STATUS, "StringEquals": "Failed"}
     return {
-        CREATE_ENDPOINT_CONFIG: task(
-            "arn:aws:states:::sagemaker:createEndpointConfig",
-            endpoint_config,
-            service="sagemaker",
-            next_state=DEPLOY_ENDPOINT,
-            timings=timings,
-            timeout_seconds=300,
-        ),
-        DEPLOY_ENDPOINT: deploy,
         START_POLLING: {
             "Type": "Pass",
             "Result": {"count": 0},
@@ -454,7 +482,6 @@ def _endpoint_states(config: MlOpsConfig, resources: TrainingResources, timings:
         DESCRIBE_ENDPOINT: task(
             "arn:aws:states:::aws-sdk:sagemaker:describeEndpoint",
             {"EndpointName": config.endpoint_name},
-            service="sagemaker",
             next_state=ENDPOINT_READY,
             timings=timings,
             timeout_seconds=60,
@@ -463,19 +490,17 @@ def _endpoint_states(config: MlOpsConfig, resources: TrainingResources, timings:
         ENDPOINT_READY: {
             "Type": "Choice",
             "Choices": [
-                {
-                    "And": [
-                        {"Variable": status, "StringEquals": "InService"},
-                        {"Variable": "$.endpoint_status.FailureReason", "IsPresent": False},
-                    ],
-                    "Next": RUN_SUCCEEDED,
-                },
+                {"And": [in_service, {"Variable": reason, "IsPresent": False}], "Next": RUN_SUCCEEDED},
                 # InService with a FailureReason: the update failed and SageMaker rolled back to the old model.
-                {"Variable": status, "StringEquals": "InService", "Next": EXPLAIN_ENDPOINT_ROLLBACK},
-                {"Variable": status, "StringEquals": "Failed", "Next": EXPLAIN_ENDPOINT_FAILURE},
+                {
+                    "And": [in_service, {"Variable": reason, "IsPresent": True}],
+                    "Next": EXPLAIN_ENDPOINT_ROLLBACK,
+                },
+                {"And": [failed, {"Variable": reason, "IsPresent": True}], "Next": EXPLAIN_ENDPOINT_FAILURE},
+                {**failed, "Next": EXPLAIN_ENDPOINT_FAILURE_NO_REASON},
                 {
                     "Variable": "$.poll.count",
-                    "NumericGreaterThanEquals": max_polls,
+                    "NumericGreaterThanEquals": endpoint_max_polls(config, timings),
                     "Next": EXPLAIN_ENDPOINT_TIMEOUT,
                 },
             ],
@@ -487,12 +512,18 @@ def _endpoint_states(config: MlOpsConfig, resources: TrainingResources, timings:
             "ResultPath": "$.poll",
             "Next": WAIT_FOR_ENDPOINT,
         },
+    }
+
+
+def _endpoint_failures(config: MlOpsConfig) -> dict[str, State]:
+    failed = f"Endpoint {config.endpoint_name} failed with endpoint config {{}}"
+    delete = "Only DeleteEndpoint works on a failed endpoint; delete it and start a run to create it again"
+    return {
         EXPLAIN_ENDPOINT_FAILURE: fail_with(
-            "EndpointFailed",
-            f"Endpoint {config.endpoint_name} failed with endpoint config {{}}: {{}}. Only DeleteEndpoint works on "
-            "a failed endpoint; delete it and start a run to create it again",
-            "$.run.name",
-            "$.endpoint_status.FailureReason",
+            "EndpointFailed", f"{failed}: {{}}. {delete}", "$.run.name", "$.endpoint_status.FailureReason"
+        ),
+        EXPLAIN_ENDPOINT_FAILURE_NO_REASON: fail_with(
+            "EndpointFailed", f"{failed} and SageMaker gave no reason. {delete}", "$.run.name"
         ),
         EXPLAIN_ENDPOINT_ROLLBACK: fail_with(
             "EndpointUpdateRolledBack",
@@ -504,7 +535,7 @@ def _endpoint_states(config: MlOpsConfig, resources: TrainingResources, timings:
             "EndpointTimeout",
             f"Endpoint {config.endpoint_name} was not InService after {config.endpoint_wait_timeout_minutes} "
             "minutes (last status {})",
-            status,
+            ENDPOINT_STATUS,
         ),
     }
 
