@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import xgboost as xgb
 
 from xgb_model.jobs import JobError
+from xgb_model.xgboost_runtime import xgboost as xgb
 
 MODEL_FILE = "model.json"
 COLUMNS_FILE = "columns.json"

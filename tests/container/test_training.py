@@ -224,3 +224,39 @@ def test_invalid_hyperparameters_raise_before_data_is_read(ml_tree: Callable[...
     (paths.channel("train") / "train.csv").unlink()
     with pytest.raises(HyperparameterError, match="subsample='2'"):
         run_train(paths)
+
+
+@pytest.mark.parametrize(
+    ("labels", "splits", "seed"),
+    [
+        ([0] * 40 + [1] * 9, 5, 0),
+        ([1, 0] * 30 + [1] * 7, 3, 12345),
+        ([1] * 3 + [0] * 50, 5, 7),  # fewer positives than folds: some folds hold none
+        (list(np.random.default_rng(1).integers(0, 2, 1470)), 5, 2**31 - 1),
+    ],
+)
+def test_folds_are_scikit_learns_stratified_k_fold(labels: list[int], splits: int, seed: int) -> None:
+    import warnings
+
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.array(labels, dtype=np.int8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        expected = list(StratifiedKFold(splits, shuffle=True, random_state=seed).split(np.zeros(y.size), y))
+    got = training.stratified_folds(y, splits, seed)
+    assert len(got) == len(expected)
+    for (fit, held_out), (fit_expected, held_out_expected) in zip(got, expected, strict=True):
+        assert np.array_equal(fit, fit_expected) and np.array_equal(held_out, held_out_expected)
+
+
+def test_folds_need_one_class_with_a_row_per_fold() -> None:
+    with pytest.raises(DataError, match="kfold_splits=5 is more than the rows of every class"):
+        training.stratified_folds(np.array([0, 0, 0, 1, 1, 1], dtype=np.int8), 5, 0)
+
+
+def test_thread_count_grows_with_the_data_up_to_the_cpus() -> None:
+    assert training.thread_count(1470, 50, cpus=8) == 1  # the example: threads would only wait for each other
+    assert training.thread_count(20_000, 50, cpus=8) == 4
+    assert training.thread_count(10_000_000, 50, cpus=8) == 8
+    assert training.thread_count(0, 50, cpus=8) == 1
