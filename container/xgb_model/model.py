@@ -10,6 +10,7 @@ into `/opt/ml/model` for serving):
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import tempfile
@@ -80,6 +81,7 @@ class Model:
     def __init__(self, booster: xgb.Booster, schema: FeatureSchema) -> None:
         self.booster = booster
         self.schema = schema
+        self._predict_dense = _DensePredictor(booster)
 
     @classmethod
     def load(cls, model_dir: Path, *, nthread: int = 1) -> Model:
@@ -103,13 +105,64 @@ class Model:
         """The probability of class 1 for each row (float32; NaN features are missing values)."""
         if features.shape[0] == 0:
             return np.empty(0, dtype=np.float32)
-        return np.asarray(self.booster.inplace_predict(features), dtype=np.float32)
+        return self._predict_dense(features)
 
     def explain(self, features: np.ndarray) -> np.ndarray:
         """Per-feature contributions (XGBoost's SHAP values, in log-odds) plus the bias, one row per row."""
         names = list(self.schema.names)
         matrix = xgb.DMatrix(features, feature_names=names if self.booster.feature_names else None)
         return np.asarray(self.booster.predict(matrix, pred_contribs=True), dtype=np.float32)
+
+
+class _DensePredictor:
+    """`Booster.inplace_predict` for a float32 matrix, straight through XGBoost's C API.
+
+    The same C call (`XGBoosterPredictFromDense`) with the same arguments as `inplace_predict` makes for a
+    dense numpy array, without the Python wrapper's dispatch over a dozen input types and its feature-count
+    query: that dispatch was 100 of the 130 microseconds of a one-row prediction. The request decoder has
+    already checked the width. A test compares the two on every input shape.
+    """
+
+    def __init__(self, booster: xgb.Booster) -> None:
+        self._booster = booster  # owns the handle
+        self._lib = xgb.core._LIB
+        arguments = {
+            "type": 0,  # probabilities, not margins
+            "training": False,
+            "iteration_begin": 0,
+            "iteration_end": 0,
+            "missing": float("nan"),
+            "strict_shape": False,
+            "cache_id": 0,
+        }
+        self._arguments = json.dumps(arguments).encode()
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        matrix = np.ascontiguousarray(features, dtype=np.float32)
+        interface = {
+            "data": (matrix.ctypes.data, True),
+            "shape": matrix.shape,
+            "strides": None,
+            "typestr": "<f4",
+            "version": 3,
+        }
+        shape = ctypes.POINTER(ctypes.c_uint64)()
+        dims = ctypes.c_uint64()
+        predictions = ctypes.POINTER(ctypes.c_float)()
+        status = self._lib.XGBoosterPredictFromDense(
+            self._booster.handle,
+            json.dumps(interface).encode(),
+            self._arguments,
+            None,
+            ctypes.byref(shape),
+            ctypes.byref(dims),
+            ctypes.byref(predictions),
+        )
+        if status != 0:
+            raise xgb.core.XGBoostError(self._lib.XGBGetLastError().decode("utf-8", "replace"))
+        count = int(np.prod([shape[i] for i in range(dims.value)]))
+        # The buffer belongs to XGBoost and is reused by its next call: copy it out now.
+        return np.ctypeslib.as_array(predictions, shape=(count,)).copy()
 
 
 def _schema(model_dir: Path, booster: xgb.Booster) -> FeatureSchema:

@@ -260,3 +260,21 @@ def test_thread_count_grows_with_the_data_up_to_the_cpus() -> None:
     assert training.thread_count(20_000, 50, cpus=8) == 4
     assert training.thread_count(10_000_000, 50, cpus=8) == 8
     assert training.thread_count(0, 50, cpus=8) == 1
+
+
+def test_model_predict_is_xgboosts_inplace_predict(
+    ml_tree: Callable[..., MlPaths], train_frame: pd.DataFrame
+) -> None:
+    """The model's direct C-API prediction gives exactly what the Python wrapper gives, for any rows."""
+    paths = ml_tree(train_frame)
+    run_train(paths)
+    model = Model.load(paths.model_dir)
+    rng = np.random.default_rng(5)
+    rows = train_frame[list(model.schema.names)].to_numpy(np.float32)
+    with_missing = rows[:300].copy()
+    with_missing[rng.random(with_missing.shape) < 0.2] = np.nan
+    for features in (rows[:1], rows, with_missing, np.asfortranarray(rows[:50]), rows[::3]):
+        expected = model.booster.inplace_predict(features)
+        got = model.predict(features)
+        assert got.dtype == np.float32 and got.shape == (features.shape[0],)
+        np.testing.assert_array_equal(got, expected)
