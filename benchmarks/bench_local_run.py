@@ -76,8 +76,7 @@ def main() -> int:
             print(f"bench_local_run: mlops local-run exited {done.returncode}", file=sys.stderr)
             return 1
         summary = json.loads((out / "summary.json").read_text())
-        with (out / "data" / "train.csv").open() as train:
-            rows = sum(1 for _ in train) - 1
+        rows = files.train_rows
         baseline = one_training_job(summary, out, Path(work))
 
     stages = {stage: round(seconds, 2) for stage, seconds in summary["timings"].items() if stage != "total"}

@@ -26,6 +26,9 @@ PROGRAM_DIR = Path(__file__).resolve().parent.parent
 NGINX_CONF = PROGRAM_DIR / "nginx.conf"
 GUNICORN_SOCKET = "unix:/tmp/gunicorn.sock"
 SAGEMAKER_PORT = 8080
+THREADS_PER_WORKER = 2
+# Longer than nginx's upstream keepalive_timeout (nginx.conf): nginx closes idle connections first.
+KEEP_ALIVE_S = 5
 
 
 def gunicorn_command(settings: ServingSettings, bind: str) -> list[str]:
@@ -38,8 +41,16 @@ def gunicorn_command(settings: ServingSettings, bind: str) -> list[str]:
         bind,
         "--workers",
         str(settings.workers),
+        # gthread rather than sync: it keeps connections alive between requests (nginx's upstream pool, or
+        # a client on loopback), where sync workers accept, answer and close a connection per request.
+        # That doubled single-row throughput (benchmarks/bench_served.py). Two threads let a worker read
+        # the next request while XGBoost (one thread, GIL released) scores the current one.
         "--worker-class",
-        "sync",
+        "gthread",
+        "--threads",
+        str(THREADS_PER_WORKER),
+        "--keep-alive",
+        str(KEEP_ALIVE_S),
         "--timeout",
         str(settings.timeout_s),
         "--graceful-timeout",
