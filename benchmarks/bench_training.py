@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -45,13 +46,22 @@ def ml_tree(root: Path, hyperparameters: dict[str, str]) -> Path:
     return root
 
 
-def timed(command: list[str], root: Path | None = None) -> float:
+CPU_SECONDS: dict[str, list[float]] = {}
+
+
+def timed(command: list[str], root: Path | None = None, label: str = "") -> float:
+    """Wall seconds of the command; its CPU seconds (user + system) are kept under `label`."""
     env = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
     if root is not None:
         env["MLOPS_ML_ROOT"] = str(root)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, env=env, check=True, capture_output=True, timeout=600)
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    CPU_SECONDS.setdefault(label, []).append(cpu)
+    return seconds
 
 
 def spin(stop: object) -> None:
@@ -78,7 +88,7 @@ def main() -> int:
             finally:
                 stop.set()
                 competitor.join()
-            startup.append(timed(train, one_round))
+            startup.append(timed(train, one_round, "startup"))
             python.append(timed([sys.executable, "-c", "pass"]))
 
     figures = {
@@ -89,6 +99,8 @@ def main() -> int:
         "train_contended_s": round(statistics.median(contended), 3),
         "train_contended_ratio": round(statistics.median(contended) / statistics.median(alone), 3),
         "train_startup_s": round(statistics.median(startup), 3),
+        # CPU seconds of the same runs: what the figure would be on an idle machine, where wall ~ CPU.
+        "train_startup_cpu_s": round(statistics.median(CPU_SECONDS["startup"]), 3),
         "python_startup_s": round(statistics.median(python), 3),
     }
     print(json.dumps(figures))
@@ -99,7 +111,8 @@ def main() -> int:
     )
     print(
         f"target train_startup_s <= {STARTUP_TARGET_S}: {'met' if startup_s <= STARTUP_TARGET_S else 'MISSED'}"
-        f" ({startup_s} s; the bare interpreter takes {figures['python_startup_s']} s)"
+        f" ({startup_s} s wall, {figures['train_startup_cpu_s']} s CPU; the bare interpreter takes "
+        f"{figures['python_startup_s']} s)"
     )
     return 0
 
