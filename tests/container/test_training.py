@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -278,3 +279,18 @@ def test_model_predict_is_xgboosts_inplace_predict(
         got = model.predict(features)
         assert got.dtype == np.float32 and got.shape == (features.shape[0],)
         np.testing.assert_array_equal(got, expected)
+
+
+def test_programs_start_without_scikit_learn_and_with_passive_openmp() -> None:
+    """What a trial's process imports: no scikit-learn or scipy.stats (a second of every start), and
+    OpenMP's passive wait policy set before XGBoost's library loads."""
+    probe = (
+        "import os, sys\n"
+        "import xgb_model.program_start, xgb_model.training\n"
+        "print(sorted(m for m in ('sklearn', 'scipy.stats') if m in sys.modules), os.environ['OMP_WAIT_POLICY'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=CONTAINER_DIR, env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["[]", "PASSIVE"]
