@@ -33,5 +33,7 @@ demo: install
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist out
 
+# One JSON line per benchmark and one met/MISSED line per target. bench_served.py needs `wrk` (apt-get install wrk);
+# polars, the ETL's yardstick, comes with the dev extra.
 bench: install
 	@for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done

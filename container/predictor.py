@@ -2,6 +2,7 @@
 
 import gc
 
+import xgb_model.program_start  # noqa: F401  (first: a fast start, see its docstring)
 from xgb_model.app import create_app
 
 app = create_app()

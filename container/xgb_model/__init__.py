@@ -3,6 +3,8 @@
 The SageMaker contract files next to this package (`train`, `serve`, `batch-predict`, `wsgi.py`,
 `predictor.py`) only call into it:
 
+- `program_start`: imported first by each program, for a fast start (XGBoost without scikit-learn);
+- `xgboost_runtime`: XGBoost with OpenMP's passive wait policy;
 - `paths`: where SageMaker puts inputs and expects outputs, under one overridable root;
 - `jobs`: the failure-file convention shared by every program;
 - `hyperparameters`: SageMaker's all-string hyperparameters as a typed model;

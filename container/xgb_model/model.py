@@ -10,6 +10,7 @@ into `/opt/ml/model` for serving):
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
@@ -20,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import xgboost as xgb
 
 from xgb_model.jobs import JobError
+from xgb_model.xgboost_runtime import xgboost as xgb
 
 MODEL_FILE = "model.json"
 COLUMNS_FILE = "columns.json"
@@ -86,6 +87,7 @@ class Model:
     def __init__(self, booster: xgb.Booster, schema: FeatureSchema) -> None:
         self.booster = booster
         self.schema = schema
+        self._predict_dense = _DensePredictor(booster)
 
     @classmethod
     def load(cls, model_dir: Path, *, nthread: int = 1) -> Model:
@@ -102,7 +104,7 @@ class Model:
         """The probability of class 1 for each row (float32; NaN features are missing values)."""
         if features.shape[0] == 0:
             return np.empty(0, dtype=np.float32)
-        return np.asarray(self.booster.inplace_predict(features), dtype=np.float32)
+        return self._predict_dense(features)
 
     def explain(self, features: np.ndarray) -> np.ndarray:
         """Per-feature contributions (XGBoost's SHAP values, in log-odds) plus the bias, one row per row."""
@@ -139,6 +141,57 @@ def _reason(error: Exception) -> str:
     lines = str(error).strip().splitlines()
     first = _XGBOOST_PREFIX.sub("", lines[0]) if lines else ""
     return _ABSOLUTE_PATH.sub("<path>", first)[:200] or type(error).__name__
+
+
+class _DensePredictor:
+    """`Booster.inplace_predict` for a float32 matrix, straight through XGBoost's C API.
+
+    The same C call (`XGBoosterPredictFromDense`) with the same arguments as `inplace_predict` makes for a
+    dense numpy array, without the Python wrapper's dispatch over a dozen input types and its feature-count
+    query: that dispatch was 100 of the 130 microseconds of a one-row prediction. The request decoder has
+    already checked the width. A test compares the two on every input shape.
+    """
+
+    def __init__(self, booster: xgb.Booster) -> None:
+        self._booster = booster  # owns the handle
+        self._lib = xgb.core._LIB
+        arguments = {
+            "type": 0,  # probabilities, not margins
+            "training": False,
+            "iteration_begin": 0,
+            "iteration_end": 0,
+            "missing": float("nan"),
+            "strict_shape": False,
+            "cache_id": 0,
+        }
+        self._arguments = json.dumps(arguments).encode()
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        matrix = np.ascontiguousarray(features, dtype=np.float32)
+        interface = {
+            "data": (matrix.ctypes.data, True),
+            "shape": matrix.shape,
+            "strides": None,
+            "typestr": "<f4",
+            "version": 3,
+        }
+        shape = ctypes.POINTER(ctypes.c_uint64)()
+        dims = ctypes.c_uint64()
+        predictions = ctypes.POINTER(ctypes.c_float)()
+        status = self._lib.XGBoosterPredictFromDense(
+            self._booster.handle,
+            json.dumps(interface).encode(),
+            self._arguments,
+            None,
+            ctypes.byref(shape),
+            ctypes.byref(dims),
+            ctypes.byref(predictions),
+        )
+        if status != 0:
+            raise xgb.core.XGBoostError(self._lib.XGBGetLastError().decode("utf-8", "replace"))
+        count = int(np.prod([shape[i] for i in range(dims.value)]))
+        # The buffer belongs to XGBoost and is reused by its next call: copy it out now.
+        return np.ctypeslib.as_array(predictions, shape=(count,)).copy()
 
 
 def _schema(model_dir: Path, booster: xgb.Booster) -> FeatureSchema:

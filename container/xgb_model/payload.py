@@ -210,43 +210,55 @@ def _number(field: str, line: int, column: int) -> float:
 def _parse_pandas(data: bytes, layout: _Layout, keep_ids: bool) -> Rows | None:
     """The fast parser, or None when its result cannot be trusted (then the reference parser answers)."""
     skip = 1 if layout.has_id else 0
-    # float64, then float32 below: pandas parses straight to float32 at half the speed, and going through
-    # float64 rounds exactly as the reference parser does.
-    dtypes: dict[int, Any] = {i: np.float64 for i in range(skip, layout.width)}
-    if layout.has_id:
-        dtypes[0] = str
+    # No dtype for the features: pandas then parses integer columns with its integer parser, a third faster
+    # than its float parser, and every column type is checked below. Except when a field may be "-0", which
+    # an integer column would read as 0 where the reference parser keeps float's -0.0.
+    dtypes: dict[int, Any] = {0: str} if layout.has_id else {}
+    if b"-0" in data:
+        dtypes.update({i: np.float64 for i in range(skip, layout.width)})
     options: dict[str, Any] = {
         "header": None,
         "names": list(range(layout.width)),
         "index_col": False,
-        "dtype": dtypes,
+        "dtype": dtypes or None,
         "quoting": csv.QUOTE_NONE,
         "lineterminator": "\n",
         "skip_blank_lines": True,
         "engine": "c",
     }
     try:
+        # Most bodies have no empty field, and skipping pandas' missing-value check saves a fifth of the
+        # time; an empty field then leaves its column as text (or fails a float64 column), and the second
+        # reading handles it.
         try:
-            # Most bodies have no empty field, and skipping pandas' missing-value check saves a fifth of
-            # the time; an empty field makes the conversion fail, and the second attempt handles it.
             frame = pd.read_csv(io.BytesIO(data), na_filter=False, **options)
+            numeric = _all_numeric(frame, skip)
         except pd.errors.ParserError:
             return None
         except ValueError:
+            numeric = False
+        if not numeric:
             na_values = {i: [""] for i in range(skip, layout.width)}
             frame = pd.read_csv(io.BytesIO(data), na_values=na_values, keep_default_na=False, **options)
     except (ValueError, OverflowError):
         return None
     # Short rows are padded with NaN by pandas; counting separators catches them (long rows raise above).
-    if data.count(b",") != len(frame) * (layout.width - 1):
+    if not _all_numeric(frame, skip) or data.count(b",") != len(frame) * (layout.width - 1):
         return None
     values = frame.iloc[:, skip:] if skip else frame
+    # Through float64, which holds every integer pandas read exactly (up to 2**53) and rounds the rest as
+    # Python's float() does, then float32: the rounding of the reference parser.
     with np.errstate(over="ignore"):  # values too large for float32 become inf, rejected below
-        features = values.to_numpy(dtype=np.float32)
+        features = values.to_numpy(dtype=np.float64).astype(np.float32)
     if np.isinf(features).any():
         return None
     ids = frame[0].tolist() if keep_ids and layout.has_id else None
-    return Rows(np.ascontiguousarray(features), ids)
+    return Rows(features, ids)
+
+
+def _all_numeric(frame: pd.DataFrame, skip: int) -> bool:
+    """Whether pandas read every feature column as numbers (integers, floats or true/false)."""
+    return all(dtype.kind in "iufb" for dtype in frame.dtypes.iloc[skip:])
 
 
 # --- JSON --------------------------------------------------------------------------------------------------
@@ -328,10 +340,11 @@ def _short(value: Any) -> str:
 def format_csv(probabilities: np.ndarray, contributions: np.ndarray | None = None) -> str:
     """One line per row: the probability, then (when explaining) each feature's contribution and the bias."""
     if contributions is None:
-        return "".join([_NUMBER % p + "\n" for p in probabilities.tolist()])
+        # One format operation for the whole body: a quarter of the time of formatting line by line.
+        return (_NUMBER + "\n") * probabilities.shape[0] % tuple(probabilities.tolist())
     table = np.column_stack([probabilities, contributions])
     line = ",".join([_NUMBER] * table.shape[1]) + "\n"
-    return "".join([line % tuple(row) for row in table.tolist()])
+    return line * table.shape[0] % tuple(table.ravel().tolist())
 
 
 def format_json(

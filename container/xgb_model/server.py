@@ -35,6 +35,9 @@ NO_NGINX_HELP = (
     f"test mode, for tests and local runs only: run gunicorn alone, bound to --bind ({NO_NGINX_LIMIT}; "
     "never expose it to clients you do not control)"
 )
+THREADS_PER_WORKER = 2
+# Longer than nginx's upstream keepalive_timeout (nginx.conf): nginx closes idle connections first.
+KEEP_ALIVE_S = 5
 
 
 def gunicorn_command(settings: ServingSettings, bind: str) -> list[str]:
@@ -47,8 +50,16 @@ def gunicorn_command(settings: ServingSettings, bind: str) -> list[str]:
         bind,
         "--workers",
         str(settings.workers),
+        # gthread rather than sync: it keeps connections alive between requests (nginx's upstream pool, or
+        # a client on loopback), where sync workers accept, answer and close a connection per request.
+        # That doubled single-row throughput (benchmarks/bench_served.py). Two threads let a worker read
+        # the next request while XGBoost (one thread, GIL released) scores the current one.
         "--worker-class",
-        "sync",
+        "gthread",
+        "--threads",
+        str(THREADS_PER_WORKER),
+        "--keep-alive",
+        str(KEEP_ALIVE_S),
         "--timeout",
         str(settings.timeout_s),
         "--graceful-timeout",

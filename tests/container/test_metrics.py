@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sklearn.metrics import f1_score, roc_auc_score
+from sklearn import metrics as sk
 from xgb_model.hyperparameters import load_contract
 from xgb_model.metrics import METRIC_NAMES, binary_metrics, metric_lines, summary
 
@@ -31,8 +31,8 @@ def test_values_match_scikit_learn_on_ordinary_data() -> None:
     labels = (rng.random(500) < 0.2).astype(int)
     probabilities = np.clip(labels * 0.3 + rng.random(500) * 0.7, 0, 1)
     metrics = binary_metrics(labels, probabilities)
-    assert metrics["roc_auc"] == pytest.approx(roc_auc_score(labels, probabilities))
-    assert metrics["f1"] == pytest.approx(f1_score(labels, probabilities >= 0.5))
+    assert metrics["roc_auc"] == pytest.approx(sk.roc_auc_score(labels, probabilities))
+    assert metrics["f1"] == pytest.approx(sk.f1_score(labels, probabilities >= 0.5))
     assert metrics["accuracy"] == pytest.approx(np.mean((probabilities >= 0.5) == labels))
 
 
@@ -75,3 +75,31 @@ def test_the_printed_metrics_are_the_contract_s_and_the_workflow_reads_only_thos
     assert METRIC_NAMES == tuple(load_contract()["metrics"]) == tuple(own_image_contract(None).metrics)
     assert set(binary_metrics(np.array([0, 1]), np.array([0.2, 0.9]))) == set(METRIC_NAMES)
     assert set(REPORTED_METRICS) <= set(METRIC_NAMES)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 1), st.sampled_from([0.0, 1.0, 0.5, 0.25, 1e-20, 1 - 1e-9]) | st.floats(0, 1)
+        ),
+        min_size=1,
+        max_size=80,
+    )
+)
+def test_every_metric_equals_scikit_learns(rows: list[tuple[int, float]]) -> None:
+    """The numpy implementation against scikit-learn's definitions, ties and extreme probabilities included."""
+    labels = np.array([r[0] for r in rows], dtype=np.int8)
+    probabilities = np.array([r[1] for r in rows], dtype=np.float32)
+    got = binary_metrics(labels, probabilities)
+    p = np.clip(probabilities.astype(np.float64), 0, 1)
+    predicted = (p >= 0.5).astype(np.int8)
+    expected = {
+        "accuracy": sk.accuracy_score(labels, predicted),
+        "roc_auc": sk.roc_auc_score(labels, p) if np.unique(labels).size == 2 else 0.5,
+        "precision": sk.precision_score(labels, predicted, zero_division=0),
+        "recall": sk.recall_score(labels, predicted, zero_division=0),
+        "f1": sk.f1_score(labels, predicted, zero_division=0),
+        "logloss": sk.log_loss(labels, p, labels=[0, 1]),
+    }
+    for name in METRIC_NAMES:
+        assert got[name] == pytest.approx(expected[name], rel=1e-12, abs=1e-12), name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -305,3 +306,72 @@ def test_invalid_hyperparameters_raise_before_data_is_read(ml_tree: Callable[...
     (paths.channel("train") / "train.csv").unlink()
     with pytest.raises(HyperparameterError, match="subsample='2'"):
         run_train(paths)
+
+
+@pytest.mark.parametrize(
+    ("labels", "splits", "seed"),
+    [
+        ([0] * 40 + [1] * 9, 5, 0),
+        ([1, 0] * 30 + [1] * 7, 3, 12345),
+        ([1] * 3 + [0] * 50, 5, 7),  # fewer positives than folds: some folds hold none
+        (list(np.random.default_rng(1).integers(0, 2, 1470)), 5, 2**31 - 1),
+    ],
+)
+def test_folds_are_scikit_learns_stratified_k_fold(labels: list[int], splits: int, seed: int) -> None:
+    import warnings
+
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.array(labels, dtype=np.int8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        expected = list(StratifiedKFold(splits, shuffle=True, random_state=seed).split(np.zeros(y.size), y))
+    got = training.stratified_folds(y, splits, seed)
+    assert len(got) == len(expected)
+    for (fit, held_out), (fit_expected, held_out_expected) in zip(got, expected, strict=True):
+        assert np.array_equal(fit, fit_expected) and np.array_equal(held_out, held_out_expected)
+
+
+def test_folds_need_one_class_with_a_row_per_fold() -> None:
+    with pytest.raises(DataError, match="kfold_splits=5 is more than the rows of every class"):
+        training.stratified_folds(np.array([0, 0, 0, 1, 1, 1], dtype=np.int8), 5, 0)
+
+
+def test_thread_count_grows_with_the_data_up_to_the_cpus() -> None:
+    assert training.thread_count(1470, 50, cpus=8) == 1  # the example: threads would only wait for each other
+    assert training.thread_count(20_000, 50, cpus=8) == 4
+    assert training.thread_count(10_000_000, 50, cpus=8) == 8
+    assert training.thread_count(0, 50, cpus=8) == 1
+
+
+def test_model_predict_is_xgboosts_inplace_predict(
+    ml_tree: Callable[..., MlPaths], train_frame: pd.DataFrame
+) -> None:
+    """The model's direct C-API prediction gives exactly what the Python wrapper gives, for any rows."""
+    paths = ml_tree(train_frame)
+    run_train(paths)
+    model = Model.load(paths.model_dir)
+    rng = np.random.default_rng(5)
+    rows = train_frame[list(model.schema.names)].to_numpy(np.float32)
+    with_missing = rows[:300].copy()
+    with_missing[rng.random(with_missing.shape) < 0.2] = np.nan
+    for features in (rows[:1], rows, with_missing, np.asfortranarray(rows[:50]), rows[::3]):
+        expected = model.booster.inplace_predict(features)
+        got = model.predict(features)
+        assert got.dtype == np.float32 and got.shape == (features.shape[0],)
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_programs_start_without_scikit_learn_and_with_passive_openmp() -> None:
+    """What a trial's process imports: no scikit-learn or scipy.stats (a second of every start), and
+    OpenMP's passive wait policy set before XGBoost's library loads."""
+    probe = (
+        "import os, sys\n"
+        "import xgb_model.program_start, xgb_model.training\n"
+        "print(sorted(m for m in ('sklearn', 'scipy.stats') if m in sys.modules), os.environ['OMP_WAIT_POLICY'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=CONTAINER_DIR, env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["[]", "PASSIVE"]

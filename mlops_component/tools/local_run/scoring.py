@@ -109,7 +109,7 @@ class ModelServer:
             try:
                 pong = self.request("GET", "/ping", timeout_s=5)
             except OSError:
-                time.sleep(0.1)  # not listening yet
+                time.sleep(0.02)  # not listening yet (gunicorn binds before its workers boot)
                 continue
             if pong.status == 200:
                 return time.perf_counter() - started
