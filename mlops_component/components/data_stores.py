@@ -169,7 +169,7 @@ class DataStoresArgs:
     name_prefix: str
     """Prefix of every bucket name: `<prefix>-<store>-<account id>-<region>`."""
     etl_script_path: LocalFile
-    """Local Glue script uploaded to the source repository under `etl/code/`, for the ETL job to run."""
+    """Local Glue script uploaded to the source repository under `etl/`, for the ETL job to run."""
     kms_key_arn: KmsKeyArn | None = None
     """KMS key the buckets encrypt with by default; SSE-S3 (AES256) when None."""
     force_destroy: bool = False
