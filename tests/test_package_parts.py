@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -309,6 +310,17 @@ def test_the_provider_builds_each_part_as_the_python_component(case: Case, tmp_p
     assert built.resources[0].typ == token
     resource = package_schema()["resources"][token]
     assert set(resource.get("required", [])) <= set(state) <= set(resource["properties"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case[0].__name__)
+def test_validated_inputs_are_the_args_a_python_program_gives(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same dataclasses, nested ones included, with local paths resolved (here: to the same files)."""
+    component, engine_inputs, python_args = case
+    (tmp_path / "train.csv").write_text("id,label\n1,0\n")
+    monkeypatch.setattr(sys.modules[__name__], "output", lambda value: value)  # plain values: comparable
+    assert validate(hosted(component), engine_inputs(tmp_path)) == python_args(tmp_path)
 
 
 def test_a_part_built_through_the_provider_exports_its_outputs() -> None:
