@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import types
 import typing
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,13 +89,12 @@ def _present(annotation: Any) -> list[Any]:
     """The members of an optional or `pulumi.Input` annotation that are the value's own type."""
     if typing.get_origin(annotation) is typing.Annotated:
         return _present(typing.get_args(annotation)[0])
-    if typing.get_origin(annotation) not in (typing.Union, __import__("types").UnionType):
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
         return [annotation]
     return [
         a
         for a in typing.get_args(annotation)
-        if a is not type(None)
-        and typing.get_origin(a) not in (pulumi.Output, __import__("collections.abc").abc.Awaitable)
+        if a is not type(None) and typing.get_origin(a) not in (pulumi.Output, Awaitable)
     ]
 
 
