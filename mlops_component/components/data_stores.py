@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from mlops_component import layout
 from mlops_component.builders import iam, naming
 from mlops_component.components.aws_account import account_or_lookup
+from mlops_component.config.base import KmsKeyArn, LocalFile
 
 _ABORT_MULTIPART_AFTER_DAYS = 7
 _KEEP_NONCURRENT_VERSIONS_DAYS = 90
@@ -167,9 +168,9 @@ class DataStoresArgs:
 
     name_prefix: str
     """Prefix of every bucket name: `<prefix>-<store>-<account id>-<region>`."""
-    etl_script_path: str
-    """Local Glue script uploaded to the source repository under `etl/code/`, for the ETL job to run."""
-    kms_key_arn: str | None = None
+    etl_script_path: LocalFile
+    """Local Glue script uploaded to the source repository under `etl/`, for the ETL job to run."""
+    kms_key_arn: KmsKeyArn | None = None
     """KMS key the buckets encrypt with by default; SSE-S3 (AES256) when None."""
     force_destroy: bool = False
     """Whether `pulumi destroy` may delete buckets that still hold objects."""
@@ -186,6 +187,8 @@ class DataStores(pulumi.ComponentResource):
     """Every store by its seed name, including a referenced feature store."""
     script_key: pulumi.Output[str]
     """Source-repository key of the uploaded Glue script."""
+    bucket_names: pulumi.Output[dict[str, str]]
+    """Bucket name of each store, keyed by the seed's store names (as `buckets`, for programs in any language)."""
 
     def __init__(self, name: str, args: DataStoresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:DataStores", name, None, opts)
@@ -203,6 +206,9 @@ class DataStores(pulumi.ComponentResource):
             args.etl_script_path,
             self,
         )
+        self.bucket_names = pulumi.Output.all(
+            **{store: ref.name for store, ref in self.buckets.items()}
+        ).apply(dict)
         self.register_outputs({store: ref.name for store, ref in self.buckets.items()})
 
     def _bucket(
@@ -232,9 +238,9 @@ class LandedDataArgs:
 
     feature_store_bucket: pulumi.Input[str]
     """Name of the feature store bucket the files are uploaded to."""
-    train_file: str | None = None
+    train_file: LocalFile | None = None
     """Local training CSV, uploaded under `train/`."""
-    score_file: str | None = None
+    score_file: LocalFile | None = None
     """Local scoring CSV, uploaded under `score/` (batch mode)."""
 
 

@@ -18,7 +18,7 @@ import json
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -28,6 +28,7 @@ from mlops_component.builders import iam, naming
 from mlops_component.builders.notebook_bundle import bundle
 from mlops_component.components.aws_account import account_or_lookup
 from mlops_component.components.data_stores import file_sha256
+from mlops_component.config.base import InstanceType, KmsKeyArn
 
 # A runaway query stops at 10 GB scanned (about $0.05 at Athena's list price), far above this data's size.
 ATHENA_SCAN_LIMIT_BYTES = 10 * 1024**3
@@ -79,19 +80,19 @@ class DevEnvironmentArgs:
     """The Glue catalog database of the lake (the ETL's)."""
     crawler_name: pulumi.Input[str]
     """The crawler over the feature store (the ETL's), which the notebook runs after landing data."""
-    instance_type: str = "ml.t3.medium"
+    instance_type: InstanceType = "ml.t3.medium"
     """Notebook instance type."""
     volume_size_in_gb: int = 20
     """Size of the notebook's storage volume."""
-    platform_identifier: str = "notebook-al2-v3"
+    platform_identifier: Literal["notebook-al2-v3", "notebook-al2023-v1"] = "notebook-al2-v3"
     """The notebook's platform."""
     idle_shutdown_minutes: int | None = 60
     """Stop the notebook after this many idle minutes; never when None."""
     root_access: bool = False
     """Root access for the notebook's users."""
-    volume_kms_key_arn: str | None = None
+    volume_kms_key_arn: KmsKeyArn | None = None
     """KMS key for the notebook's storage volume."""
-    kms_key_arn: str | None = None
+    kms_key_arn: KmsKeyArn | None = None
     """KMS key the buckets are encrypted with, which the notebook may use through S3."""
     git_repository: ExistingGitRepository | None = None
     """The project's repository; a new CodeCommit repository when None."""

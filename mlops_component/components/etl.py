@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -26,6 +26,7 @@ from mlops_component import layout
 from mlops_component.builders import iam, naming
 from mlops_component.components.aws_account import account_or_lookup
 from mlops_component.components.data_stores import file_sha256
+from mlops_component.config.base import KmsKeyArn, LocalFile
 
 # The Glue version AWS lists for Python shell 3.9 jobs (Glue ignores the setting for Python shell otherwise).
 PYTHON_SHELL_GLUE_VERSION = "3.0"
@@ -121,9 +122,9 @@ class EtlArgs:
     """Bucket whose `predictions/` the predictions crawler catalogs."""
     script_key: pulumi.Input[str]
     """Key of the job's script in `source_bucket`."""
-    inference_type: str
+    inference_type: Literal["batch", "endpoint"]
     """`batch` or `endpoint`: which extracts the job writes (a job argument of the data contract)."""
-    output_layout: str
+    output_layout: Literal["byo", "builtin"]
     """`byo` or `builtin`: the extracts' layout, for the own image or a built-in algorithm."""
     timeout_minutes: int
     """The job's own timeout."""
@@ -139,13 +140,13 @@ class EtlArgs:
     """Number of workers of a Spark job."""
     python_shell_capacity: float = 0.0625
     """DPUs of a Python shell job."""
-    wheel_path: str | None = None
+    wheel_path: LocalFile | None = None
     """A local wheel uploaded next to the script and given to the job."""
     additional_python_modules: Sequence[str] = field(default_factory=list)
     """Modules Glue installs with pip before the job runs."""
     crawl_feature_store: bool = False
     """Also catalog the feature store's raw data (`train/`, `score/`) with a crawler of its own."""
-    kms_key_arn: str | None = None
+    kms_key_arn: KmsKeyArn | None = None
     """KMS key the buckets are encrypted with, which the roles may use through S3."""
     account: pulumi.Input[iam.Account] | None = None
     """The account and region ARNs are built for; looked up from the AWS provider when None."""

@@ -24,6 +24,7 @@ from docker.utils.build import exclude_paths
 
 from mlops_component.components.data_stores import file_sha256
 from mlops_component.config import CONTENT_TAG_PREFIX
+from mlops_component.config.base import KmsKeyArn, LocalFolder
 
 PLATFORM = "linux/amd64"
 _CONTENT_TAG_HEX = 16
@@ -93,13 +94,13 @@ class ModelImageArgs:
 
     repository_name: str
     """The ECR repository to create, e.g. `<prefix>/byo-xgboost`."""
-    source_path: str
+    source_path: LocalFolder
     """The build context: a folder with a `Dockerfile`."""
     keep_images: int
     """How many of the most recently pushed images the repository keeps."""
     extra_tag: str | None = None
     """An optional mutable tag (e.g. `latest`) pushed with every build, besides the immutable content tag."""
-    kms_key_arn: str | None = None
+    kms_key_arn: KmsKeyArn | None = None
     """KMS key the repository encrypts images with; AES256 when None."""
     force_delete: bool = False
     """Whether `pulumi destroy` may delete the repository while it still holds images."""

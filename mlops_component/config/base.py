@@ -169,3 +169,17 @@ def existing_path(value: str, info: ValidationInfo, *, want_dir: bool) -> str:
         kind = "folder" if want_dir else "file"
         raise ValueError(f"{kind} {value!r} does not exist (looked in {base.resolve()})")
     return str(path)
+
+
+def _local_file(value: str, info: ValidationInfo) -> str:
+    return existing_path(value, info, want_dir=False)
+
+
+def _local_folder(value: str, info: ValidationInfo) -> str:
+    return existing_path(value, info, want_dir=True)
+
+
+# A local file or folder a deployment reads, for the components' args: when args are validated (the component
+# package does), a path that does not exist is reported, and a relative one is resolved as the config's are.
+LocalFile = Annotated[str, AfterValidator(_local_file)]
+LocalFolder = Annotated[str, AfterValidator(_local_folder)]

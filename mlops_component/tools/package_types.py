@@ -1,13 +1,14 @@
-"""The component package's types, derived from the pydantic config and the component they describe.
+"""The component package's types, derived from each hosted component and the args it takes.
 
 Pulumi's Python component provider host (`pulumi.provider.experimental`) infers a package schema from type
 annotations: the `args` annotation of a component's `__init__` for its inputs, the component's `Output`
 attributes for its outputs, and the docstrings under each annotation (read from the class's source) for the
-descriptions. The config already says all of that in another form (pydantic fields with aliases, descriptions,
-defaults and `Literal` choices), so this module writes it out as Python source, TypedDicts for the blocks and
-Enums for the fixed choices, and loads that source as a module. The host's own analysis then reads it like any
-hand-written component, descriptions included, and nothing is written twice: a new config field is a new
-package input.
+descriptions. The args already say all of that in another form: `MlOpsConfig` as pydantic fields with aliases,
+descriptions, defaults and `Literal` choices, each part's args dataclass through its pydantic view
+(`package_args`). So this module writes it out as Python source, TypedDicts for the blocks, Enums for the fixed
+choices and `Input[...]` where a field takes outputs of other resources, and loads that source as a module. The
+host's own analysis then reads it like any hand-written component, descriptions included, and nothing is written
+twice: a new config or args field is a new package input.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args, get_origin
 
@@ -28,18 +29,35 @@ import pulumi
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from mlops_component.tools.package_args import AcceptsOutputs, args_view, to_args
+
 
 @dataclass(frozen=True)
 class Hosted:
-    """A component the package serves: built as `component(name, args.model_validate(inputs), opts)`.
+    """A component the package serves, built as `component(name, args, opts)` from validated inputs.
 
-    `defaults` replaces config defaults that cannot hold for a package consumer (keyed by input name); they
-    are applied to the inputs before validation and shown in the schema.
+    `args` is what its `__init__` takes: a pydantic model (`MlOpsConfig`), or an args dataclass, validated
+    through its pydantic view. `defaults` replaces defaults that cannot hold for a package consumer (keyed by
+    input name); they are applied to the inputs before validation and shown in the schema. `omit` names args
+    fields that are not package inputs (they keep their defaults).
     """
 
     component: type[pulumi.ComponentResource]
-    args: type[BaseModel]
+    args: type
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    omit: frozenset[str] = frozenset()
+
+    @property
+    def model(self) -> type[BaseModel]:
+        """The pydantic model the inputs are validated with, and the package types written from."""
+        if issubclass(self.args, BaseModel):
+            return self.args
+        view: type[BaseModel] = args_view(typing.cast(Hashable, self.args), self.omit)
+        return view
+
+    def build_args(self, validated: BaseModel) -> Any:
+        """What the component's `__init__` takes, from the validated model."""
+        return validated if issubclass(self.args, BaseModel) else to_args(validated)
 
 
 @dataclass
@@ -71,8 +89,14 @@ class _Source:
         for python_name, info in model.model_fields.items():
             key = info.alias or python_name
             annotation = self.annotation(info.annotation, f"{model.__name__}.{python_name}", key, info)
-            body.append(f"    {key}: {f'Required[{annotation}]' if info.is_required() else annotation}")
-            body.append(f"    {_doc(_describe(info, (defaults or {}).get(key, _CONFIG_DEFAULT)))}")
+            if any(
+                isinstance(m, AcceptsOutputs) for m in info.metadata
+            ):  # pydantic lifts a field's own Annotated
+                annotation = f"Input[{annotation}]"
+            required = info.is_required() and key not in (defaults or {})
+            body.append(f"    {key}: {f'Required[{annotation}]' if required else annotation}")
+            description = _describe(info, (defaults or {}).get(key, _CONFIG_DEFAULT)) + _keys(info.annotation)
+            body.append(f"    {_doc(description)}")
         self.blocks.append(
             "\n".join([f"class {name}(TypedDict, total=False):", f"    {_doc(_summary(model))}", *body])
         )
@@ -82,6 +106,9 @@ class _Source:
         """The package type of one config type, as source text."""
         origin, args = get_origin(tp), get_args(tp)
         if origin is typing.Annotated:
+            outputs = [m for m in tp.__metadata__ if isinstance(m, AcceptsOutputs)]
+            if outputs:
+                return f"Input[{self.annotation(outputs[0].plain, where, key, info)}]"
             return self.annotation(args[0], where, key, info)
         if origin in (typing.Union, types.UnionType):
             present = [a for a in args if a is not type(None)]
@@ -91,7 +118,7 @@ class _Source:
             return self.enum(key[:1].upper() + key[1:], args, info.description)
         elif origin is list:
             return f"list[{self.annotation(args[0], where, key, info)}]"
-        elif origin is dict and args[0] is str:
+        elif origin is dict and (args[0] is str or get_origin(args[0]) is Literal):
             return f"dict[str, {self.annotation(args[1], where, key, info)}]"
         elif tp in (str, int, float, bool):
             return tp.__name__
@@ -100,6 +127,16 @@ class _Source:
         raise TypeError(
             f"{where}: {tp} has no component package type; add it to mlops_component.tools.package_types"
         )
+
+
+def _keys(tp: Any) -> str:
+    """For a map with fixed keys (`dict[Literal[...], ...]`, possibly optional or checked), the keys it needs."""
+    for arg in (tp, *get_args(tp)):
+        if get_origin(arg) is dict and get_origin(get_args(arg)[0]) is Literal:
+            return f" Keys: {', '.join(get_args(get_args(arg)[0]))}."
+        if get_origin(arg) is typing.Annotated and arg is not tp:
+            return _keys(arg)
+    return ""
 
 
 def _doc(text: str) -> str:
@@ -140,17 +177,33 @@ def _outputs(component: type[pulumi.ComponentResource]) -> list[tuple[str, str, 
     for name, annotation in inspect.get_annotations(component).items():
         if isinstance(annotation, str):  # `from __future__ import annotations`
             annotation = eval(annotation, namespace)
-        if get_origin(annotation) is pulumi.Output and not name.startswith("_"):
-            (inner,) = get_args(annotation)
-            text = "dict[str, str]" if inner == dict[str, str] else inner.__name__
+        present = [a for a in get_args(annotation) if a is not type(None)]
+        optional = get_origin(annotation) in (typing.Union, types.UnionType) and len(present) == 1
+        output = present[0] if optional else annotation
+        if get_origin(output) is pulumi.Output and not name.startswith("_"):
+            text = f"Output[{_plain_type(get_args(output)[0])}]"
+            text = f"Optional[{text}]" if optional else text
             outputs.append((name, text, documentation.get_docstring(component, name) or name))
     return outputs
 
 
+def _plain_type(tp: Any) -> str:
+    """An output's value type as source text: str, int, float, bool, and lists and string maps of them."""
+    if tp in (str, int, float, bool):
+        return str(tp.__name__)
+    if get_origin(tp) is list:
+        return f"list[{_plain_type(get_args(tp)[0])}]"
+    if get_origin(tp) is dict and get_args(tp)[0] is str:
+        return f"dict[str, {_plain_type(get_args(tp)[1])}]"
+    raise TypeError(
+        f"{tp} has no component package output type; add it to mlops_component.tools.package_types"
+    )
+
+
 def _declaration(source: _Source, hosted: Hosted) -> str:
     component = hosted.component
-    args_name = source.model(hosted.args, f"{component.__name__}Args", hosted.defaults)
-    outputs = [f"    {name}: Output[{text}]\n    {_doc(doc)}" for name, text, doc in _outputs(component)]
+    args_name = source.model(hosted.model, f"{component.__name__}Args", hosted.defaults)
+    outputs = [f"    {name}: {text}\n    {_doc(doc)}" for name, text, doc in _outputs(component)]
     return "\n".join(
         [
             f"class {component.__name__}(ComponentResource):",
@@ -159,14 +212,14 @@ def _declaration(source: _Source, hosted: Hosted) -> str:
             f"    def __init__(self, name: str, args: {args_name}, opts: Optional[ResourceOptions] = None) -> None:",
             "        raise TypeError(",
             f"            'This declares {component.__name__} for the component package; in Python, build "
-            f"{component.__module__}.{component.__name__} with its config'",
+            f"{component.__module__}.{component.__name__} with its args'",
             "        )",
         ]
     )
 
 
 def package_source(components: Sequence[Hosted]) -> str:
-    """Python source declaring each component with its args type (from its pydantic model) and its outputs.
+    """Python source declaring each component with its args type (from its pydantic model or view) and outputs.
 
     One module holds every component, so a block two components share is one package type.
     """
@@ -176,7 +229,7 @@ def package_source(components: Sequence[Hosted]) -> str:
         '"""Generated by mlops_component.tools.package_types from the components and their pydantic args."""\n\n'
         "from enum import Enum\n"
         "from typing import Optional, Required, TypedDict\n\n"
-        "from pulumi import ComponentResource, Output, ResourceOptions\n"
+        "from pulumi import ComponentResource, Input, Output, ResourceOptions\n"
     )
     return "\n\n\n".join([header, *source.blocks, *declarations]) + "\n"
 
@@ -194,6 +247,6 @@ def load(source: str, module_name: str) -> types.ModuleType:
 
 
 def declare(components: Sequence[Hosted], module_name: str) -> list[type[pulumi.ComponentResource]]:
-    """The package declaration of each component, taking its pydantic model as its inputs."""
+    """The package declaration of each component, taking its args' package types as its inputs."""
     module = load(package_source(components), module_name)
     return [getattr(module, hosted.component.__name__) for hosted in components]
