@@ -11,6 +11,7 @@ import pulumi
 import pytest
 import yaml
 
+from mlops_component.tools import check
 from tests.pulumi_mocks import RecordingMocks, run_program
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -90,3 +91,14 @@ def test_python_batch_builds_the_pipeline_from_its_stack_config(monkeypatch: pyt
     assert Path(script.inputs["source"].path) == REPOSITORY / "etl" / "transform.py"
     (image,) = mocks.of_type("docker:index/image:Image")
     assert Path(image.inputs["build"]["context"]) == REPOSITORY / "container"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_each_python_example_keeps_every_promise_of_the_policy_pack(
+    example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `mlops check` does for the repository's own stack files (their config is the library's), here for
+    programs whose stack config is their own."""
+    mocks, _ = build(example, "dev", monkeypatch)
+    lines, status = check.report(check.check(check.as_policy_resources(mocks.resources)))
+    assert status == 0, lines
