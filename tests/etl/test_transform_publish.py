@@ -111,7 +111,7 @@ def test_a_missing_destination_bucket_is_one_line_naming_it(s3: Any, raw: Any) -
     with pytest.raises(SystemExit) as stopped:
         job(s3, destination="no-such-extracts-bucket")
     assert re.fullmatch(
-        r"transform failed: cannot (read|write) s3://no-such-extracts-bucket/\S+: the bucket no-such-extracts-bucket does "
+        r"transform failed: cannot (read|write|list) s3://no-such-extracts-bucket/\S+: the bucket no-such-extracts-bucket does "
         r"not exist",
         str(stopped.value),
     ), stopped.value

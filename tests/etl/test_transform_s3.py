@@ -280,5 +280,7 @@ def test_inside_glue_the_resolver_is_asked_only_for_arguments_that_were_passed(m
         "inference_type": "endpoint",
         "score_key": "",
         "output_layout": "byo",
+        "score_parts": "1",
+        "validation": "false",
     }
-    assert "score_key" not in asked and "output_layout" not in asked
+    assert not {"score_key", "output_layout", "score_parts", "validation"} & set(asked)
