@@ -26,6 +26,7 @@ def job(
     score_key: str = SCORE_KEY,
     destination: str = EXTRACTS_BUCKET,
     layout: str | None = None,
+    extra: tuple[str, ...] = (),
 ) -> dict[str, str]:
     """Run the job as Glue runs the script: `--name value` arguments on the command line."""
     argv = [
@@ -43,7 +44,7 @@ def job(
     ]
     if layout:
         argv += ["--output_layout", layout]
-    return main(argv, s3=s3)
+    return main([*argv, *extra], s3=s3)
 
 
 @pytest.fixture
