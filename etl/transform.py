@@ -15,6 +15,9 @@ uploaded alone, so it imports nothing from this project. Four layers, each usabl
 
 Outputs (`docs/data-contract.md`): `train/train.csv` (id, label, features, with a header; the `builtin` layout
 drops the header and the id), `score/score.csv` (id and features, no header) and `schema/columns.json`.
+`shape_extracts` then splits the score file into `score/part-NNNNN.csv` (`--score_parts`, one per Batch
+Transform instance) and moves a validation holdout to `validation/validation.csv` (`--validation true`), on
+the local files, before `publish`: any engine that writes the local set calls it the same way.
 
 One-hot columns are named `<column>_<value>` (as `pandas.get_dummies` names them) and ordered by the
 dataset's known categories, which `docs/dataset.md` lists alphabetically. Training therefore always yields

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from etl import transform
+from mlops_component import layout
 from tests.etl.stores import EXTRACTS_BUCKET, SCORE_KEY, TRAIN_KEY, body, land, objects
 from tests.etl.test_transform_s3 import job
 
@@ -21,6 +22,22 @@ PARTS = [f"score/part-{n:05d}.csv" for n in range(3)]
 
 def lines(data: bytes) -> list[bytes]:
     return data.splitlines(keepends=True)
+
+
+def test_the_keys_are_the_layouts() -> None:
+    """The script is uploaded alone, so it spells the keys itself; they must be the layout's."""
+    assert (
+        transform.SCORE_PART_KEY == layout.SCORE_PART_KEY
+        and transform.VALIDATION_KEY == layout.VALIDATION_KEY
+    )
+    assert transform.SCORE_KEY == layout.SCORE_EXTRACT_KEY
+    replaced = {folder for folders in transform.REPLACED_FOLDERS.values() for folder in folders}
+    assert replaced == {
+        layout.TRAIN_CHANNEL_PREFIX,
+        layout.VALIDATION_CHANNEL_PREFIX,
+        layout.SCORE_EXTRACT_PREFIX,
+    }
+    assert replaced <= set(layout.EXTRACT_PREFIXES)  # the ETL role may list and delete there
 
 
 # --- Score parts ------------------------------------------------------------------------------------------------
