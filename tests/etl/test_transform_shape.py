@@ -93,22 +93,22 @@ def test_small_labels_keep_at_least_one_row_each_side_and_too_few_rows_fail(tmp_
 
 def test_both_layouts_hold_out_the_same_rows_and_keep_their_format(tmp_path: Path, raw) -> None:
     split: dict[str, tuple[list[bytes], list[bytes]]] = {}
-    for layout in transform.LAYOUTS:
-        folder = tmp_path / layout
-        train = transform.run_local(str(folder), str(raw.train), layout=layout)[transform.TRAIN_KEY]
+    for output_layout in transform.LAYOUTS:
+        folder = tmp_path / output_layout
+        train = transform.run_local(str(folder), str(raw.train), layout=output_layout)[transform.TRAIN_KEY]
         original = lines(Path(train).read_bytes())
-        held, kept = transform.split_validation(train, str(folder / "validation.csv"), layout)
+        held, kept = transform.split_validation(train, str(folder / "validation.csv"), output_layout)
         train_lines = lines(Path(train).read_bytes())
         validation_lines = lines((folder / "validation.csv").read_bytes())
-        if layout == "byo":
+        if output_layout == "byo":
             assert train_lines[0] == validation_lines[0] == original[0]  # the header, in both
             original, train_lines, validation_lines = original[1:], train_lines[1:], validation_lines[1:]
         assert (held, kept) == (len(validation_lines), len(train_lines))
         assert sorted(train_lines + validation_lines) == sorted(original)
         assert abs(held - round(len(original) * transform.VALIDATION_FRACTION)) <= 2
         # Without the byo id, the rows are the same records.
-        split[layout] = tuple(
-            [line.split(b",", 1)[1] if layout == "byo" else line for line in part]
+        split[output_layout] = tuple(
+            [line.split(b",", 1)[1] if output_layout == "byo" else line for line in part]
             for part in (train_lines, validation_lines)
         )
     assert split["byo"] == split["builtin"]
