@@ -15,6 +15,9 @@ uploaded alone, so it imports nothing from this project. Four layers, each usabl
 
 Outputs (`docs/data-contract.md`): `train/train.csv` (id, label, features, with a header; the `builtin` layout
 drops the header and the id), `score/score.csv` (id and features, no header) and `schema/columns.json`.
+`shape_extracts` then splits the score file into `score/part-NNNNN.csv` (`--score_parts`, one per Batch
+Transform instance) and moves a validation holdout to `validation/validation.csv` (`--validation true`), on
+the local files, before `publish`: any engine that writes the local set calls it the same way.
 
 One-hot columns are named `<column>_<value>` (as `pandas.get_dummies` names them) and ordered by the
 dataset's known categories, which `docs/dataset.md` lists alphabetically. Training therefore always yields
@@ -26,6 +29,7 @@ one-hot columns from the persisted training feature list, so a category the scor
 from __future__ import annotations
 
 import argparse
+import array
 import csv
 import hashlib
 import json
@@ -37,7 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -572,10 +576,15 @@ def run_s3(
     destination_bucket: str,
     inference_type: str,
     output_layout: str = "byo",
+    score_parts: str | int = 1,
+    validation: str | bool = False,
     work_dir: str | None = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
 ) -> dict[str, str]:
-    """The Glue job: raw files from the feature store in, extracts out; returns `{key: "written"|"unchanged"}`.
+    """The Glue job: raw files from the feature store in, extracts out; returns `{key: "written"|...}`.
+
+    `score_parts` (Batch Transform's instance count) and `validation` (the workflow has a validation
+    channel) shape the set before it is published (`shape_extracts`); they arrive as the job's text arguments.
 
     Nothing is uploaded until every output exists locally; then `publish` replaces the extract set as a whole,
     or leaves the previous one, whichever request fails. A key whose bytes are unchanged is not written again.
@@ -589,6 +598,7 @@ def run_s3(
         raise TransformError(f"--output_layout must be one of {list(LAYOUTS)}, not {output_layout!r}")
     if not source_bucket or not destination_bucket:
         raise TransformError("--source_bucket and --destination_bucket are required")
+    parts, holdout = parse_count("--score_parts", score_parts), parse_flag("--validation", validation)
     if destination_bucket == source_bucket:
         raise TransformError(
             "--destination_bucket is the source (feature store) bucket; writing there would start the pipeline "
@@ -625,7 +635,8 @@ def run_s3(
             schema_text=schema_text,
             block_size=block_size,
         )
-        return publish(s3, written, destination_bucket)
+        shaped = shape_extracts(written, layout=output_layout, score_parts=parts, validation=holdout)
+        return publish(s3, shaped, destination_bucket)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -651,6 +662,172 @@ def _read_text(s3: Any, bucket: str, key: str) -> bytes:
         ) from None
 
 
+# --- Shaping the set for its readers: score parts and a validation holdout ---------------------------------------
+# These work on the written local extract files, whichever engine wrote them: the Spark script calls
+# `shape_extracts` on its local files too, right before `publish`.
+
+SCORE_PART_KEY = "score/part-{:05d}.csv"
+"""The score extract's parts, when Batch Transform runs on more than one instance."""
+VALIDATION_KEY = "validation/validation.csv"
+VALIDATION_FRACTION = 0.2
+"""The share of each label's training rows held out as the validation channel."""
+_READ_BLOCK = 1 << 20
+
+
+def shape_extracts(
+    written: dict[str, str], *, layout: str = "byo", score_parts: int = 1, validation: bool = False
+) -> dict[str, str]:
+    """The set to publish: `written` (`{key: local path}`) with its score extract in parts and a holdout.
+
+    - `score_parts` above 1: `score/score.csv` becomes `score/part-00000.csv` ... (as many parts as there are
+      rows, at most), consecutive runs of rows of about equal size, so that Batch Transform, which hands
+      each instance whole files, gives every instance work. Part order is row order.
+    - `validation`: `VALIDATION_FRACTION` of each label's training rows, chosen by a hash of the row
+      (`holdout_rows`), move from `train/train.csv` to `validation/validation.csv`, in the train file's layout.
+
+    New files are written next to the ones they come from; the returned mapping names them.
+    """
+    if score_parts < 1:
+        raise TransformError(f"--score_parts must be at least 1, not {score_parts}")
+    shaped = dict(written)
+    if score_parts > 1 and SCORE_KEY in shaped:
+        paths = split_score_parts(shaped.pop(SCORE_KEY), score_parts)
+        shaped.update({SCORE_PART_KEY.format(number): path for number, path in enumerate(paths)})
+    if validation and TRAIN_KEY in shaped:
+        target = os.path.join(os.path.dirname(shaped[TRAIN_KEY]), os.path.basename(VALIDATION_KEY))
+        held, kept = split_validation(shaped[TRAIN_KEY], target, layout)
+        LOG.info("validation: %d rows held out, %d left to train on", held, kept)
+        shaped[VALIDATION_KEY] = target
+    return shaped
+
+
+def split_score_parts(path: str, parts: int) -> list[str]:
+    """Split a headerless CSV file by line into `min(parts, rows)` files next to it; return their paths.
+
+    Part `n` holds rows `[n * rows // count, (n + 1) * rows // count)`, bytes copied as they are, so the
+    concatenation of the parts in name order is the original file. Every part has at least one row.
+    """
+    rows = _count_lines(path)
+    if rows == 0:
+        raise TransformError("score file: no data rows to split into parts")
+    count = min(parts, rows)
+    starts = [0, *_line_starts(path, [rows * n // count for n in range(1, count)]), os.path.getsize(path)]
+    folder, written = os.path.dirname(path), []
+    with open(path, "rb") as source:
+        for number in range(count):
+            target = os.path.join(folder, os.path.basename(SCORE_PART_KEY.format(number)))
+            source.seek(starts[number])
+            with open(target, "wb") as sink:
+                _copy_bytes(source, sink, starts[number + 1] - starts[number])
+            written.append(target)
+    LOG.info("score: %d rows in %d parts", rows, count)
+    return written
+
+
+def _count_lines(path: str) -> int:
+    """Lines in a file: its newlines, plus a last line without one."""
+    count, last = 0, b""
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(_READ_BLOCK), b""):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (1 if last not in (b"", b"\n") else 0)
+
+
+def _line_starts(path: str, rows: Sequence[int]) -> list[int]:
+    """The byte offset at which each of `rows` (0-based line numbers, ascending, each above 0) begins."""
+    targets = iter(rows)
+    target = next(targets, None)
+    offsets: list[int] = []
+    seen = position = 0  # newlines before this block, and its first byte's offset
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(_READ_BLOCK), b""):
+            newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == ord("\n"))
+            # Line `target` begins right after the file's `target`-th newline.
+            while target is not None and seen + len(newlines) >= target:
+                offsets.append(position + int(newlines[target - seen - 1]) + 1)
+                target = next(targets, None)
+            seen += len(newlines)
+            position += len(block)
+    return offsets
+
+
+def _copy_bytes(source: Any, sink: Any, size: int) -> None:
+    while size > 0:
+        block = source.read(min(size, _READ_BLOCK))
+        if not block:
+            raise TransformError("score file: shorter than it was when its parts were measured")
+        sink.write(block)
+        size -= len(block)
+
+
+def split_validation(train_path: str, validation_path: str, layout: str = "byo") -> tuple[int, int]:
+    """Move the `holdout_rows` of a train extract to `validation_path`; return (held out, kept) row counts.
+
+    Both files keep the train extract's layout (the `byo` header included). The train file is replaced only
+    once both are complete; on any failure it is left as it was and no validation file remains.
+    """
+    header = layout == "byo"
+    with open(train_path, "rb") as source:
+        first = source.readline() if header else b""
+        # The byo layout leads with the id; the hash and the label read the rest, as in the builtin layout.
+        records = (
+            line.rstrip(b"\r\n").partition(b",")[2] if header else line.rstrip(b"\r\n") for line in source
+        )
+        held = holdout_rows(records)
+    if not held.any():
+        raise TransformError(
+            f"train file: {len(held)} rows are too few for a validation holdout; it needs at least two rows "
+            "of a label"
+        )
+    kept_path = train_path + ".kept"
+    try:
+        with (
+            open(train_path, "rb") as source,
+            open(validation_path, "wb") as out,
+            open(kept_path, "wb") as kept,
+        ):
+            if header:
+                source.readline()
+                out.write(first)
+                kept.write(first)
+            # Same file, same row count; zip's strict= is newer than Glue's Python 3.9.
+            for line, hold in zip(source, held.tolist()):  # noqa: B905
+                (out if hold else kept).write(line if line.endswith(b"\n") else line + b"\n")
+        os.replace(kept_path, train_path)
+    except BaseException:
+        for leftover in (kept_path, validation_path):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+        raise
+    return int(held.sum()), int(len(held) - held.sum())
+
+
+def holdout_rows(records: Iterable[bytes]) -> np.ndarray:
+    """Which training records (each `<label>,<features...>` as the extract writes it) form the holdout.
+
+    Stratified and deterministic: per label value with n >= 2 rows, the round(n * VALIDATION_FRACTION) rows
+    (at least one, never all) whose BLAKE2b-64 digest of the record's bytes is smallest, ties by position.
+    The same rows give the same holdout in either layout and on either engine, and identical records fall on
+    the same side, so no copy of a validation row is trained on. Only the digests and labels are kept.
+    """
+    digests = array.array("Q")
+    labels = array.array("l")
+    codes: dict[bytes, int] = {}
+    for record in records:
+        digests.append(int.from_bytes(hashlib.blake2b(record, digest_size=8).digest(), "big"))
+        labels.append(codes.setdefault(record.partition(b",")[0], len(codes)))
+    digest_array = np.frombuffer(digests, dtype=np.uint64) if digests else np.zeros(0, dtype=np.uint64)
+    label_array = np.frombuffer(labels, dtype=labels.typecode) if labels else np.zeros(0, dtype=int)
+    held = np.zeros(len(digests), dtype=bool)
+    for code in codes.values():
+        rows = np.flatnonzero(label_array == code)
+        size = min(len(rows) - 1, max(1, int(len(rows) * VALIDATION_FRACTION + 0.5)))
+        if size > 0:
+            held[rows[np.argsort(digest_array[rows], kind="stable")[:size]]] = True
+    return held
+
+
 # --- Publishing: the extract set replaced whole --------------------------------------------------------------------
 
 STAGING_PREFIX = "etl-runs/"
@@ -664,15 +841,18 @@ def publish(s3: Any, written: dict[str, str], bucket: str) -> dict[str, str]:
     Instead, whichever one request fails, the store ends holding exactly the previous set or exactly this one:
 
     1. stage: each changed file is uploaded under `etl-runs/<run>/new/`; the live keys are not touched;
-    2. back up: each live key about to change is copied to `etl-runs/<run>/old/`; the live keys are not touched;
-    3. promote: each staged object is copied onto its live key, the schema last. When a copy fails, the keys
-       already promoted are put back: copied from the backup, or deleted when they did not exist before;
+    2. back up: each live key about to change or go is copied to `etl-runs/<run>/old/`; the live keys are not
+       touched;
+    3. promote: each staged object is copied onto its live key, then the stale keys (`stale_keys`) are
+       deleted, the schema last. When a request fails, the keys already promoted or deleted are put back:
+       copied from the backup, or deleted when they did not exist before;
     4. clean up: the run's scratch objects are deleted. A failure here is only logged: the set is complete,
        and no reader lists `etl-runs/`.
 
     A key whose object already holds these bytes (its `sha256` metadata) is left alone, so a rerun writes nothing.
     """
-    before = {key: _live_state(s3, bucket, key) for key in written}
+    stale = stale_keys(s3, bucket, written)
+    before = {key: _live_state(s3, bucket, key) for key in [*written, *stale]}
     digests = {key: _sha256(path) for key, path in written.items()}
     changed = [
         key
@@ -682,21 +862,61 @@ def publish(s3: Any, written: dict[str, str], bucket: str) -> dict[str, str]:
     for key in written:
         if key not in changed:
             LOG.info("s3://%s/%s unchanged", bucket, key)
-    if changed:
+    if changed or stale:
         run = f"{STAGING_PREFIX}{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}/"
         scratch: list[str] = []
         try:
             for key in changed:
                 scratch.append(run + "new/" + key)
                 _upload(s3, written[key], bucket, scratch[-1], digests[key])
-            for key in changed:
+            for key in [*changed, *stale]:
                 if before[key] is not None:
                     scratch.append(run + "old/" + key)
                     _copy(s3, bucket, key, scratch[-1], before[key])
-            _promote(s3, bucket, run, changed, before, digests)
+            _promote(s3, bucket, run, changed, before, digests, stale)
         finally:
             _delete_scratch(s3, bucket, scratch)
-    return {key: "written" if key in changed else "unchanged" for key in written}
+    return {
+        **{key: "written" if key in changed else "unchanged" for key in written},
+        **dict.fromkeys(stale, "removed"),
+    }
+
+
+# A set holding a key in one of these folders replaces the live folders listed, whole: a score set replaces
+# every part of the one before, a train set the validation holdout too (or removes one it no longer has).
+REPLACED_FOLDERS = {"train/": ("train/", "validation/"), "score/": ("score/",)}
+# The only names this job gives objects in those folders; it removes no other object.
+_OWN_NAME = re.compile(r"(train|validation|score|part-\d{5})\.csv")
+
+
+def stale_keys(s3: Any, bucket: str, written: dict[str, str]) -> list[str]:
+    """The live keys in the folders `written` replaces (REPLACED_FOLDERS) that `written` does not hold.
+
+    Their readers (Batch Transform's and the training channels' S3Prefix inputs) read every object in the
+    folder, so a part left from a run with more parts would be read again. An object this job does not name
+    stops the run before anything changes, rather than being read or deleted.
+    """
+    folders = sorted({f for key in written for f in REPLACED_FOLDERS.get(key.partition("/")[0] + "/", ())})
+    stale = []
+    for folder in folders:
+        for key in _list_keys(s3, bucket, folder):
+            if key in written:
+                continue
+            if not _OWN_NAME.fullmatch(key[len(folder) :]):
+                raise TransformError(
+                    f"s3://{bucket}/{key} is not an extract this job writes, and the jobs that read {folder} read "
+                    "every object in it; move it out of the extracts store"
+                )
+            stale.append(key)
+    return stale
+
+
+def _list_keys(s3: Any, bucket: str, prefix: str) -> list[str]:
+    def listing() -> list[str]:
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+    return list(_call(listing, bucket, prefix, "list"))
 
 
 def _promote(
@@ -706,17 +926,30 @@ def _promote(
     changed: list[str],
     before: dict[str, dict[str, str] | None],
     digests: dict[str, str],
+    stale: Sequence[str] = (),
 ) -> None:
-    """Copy each staged object onto its live key; on a failure, put the promoted ones back as they were."""
-    promoted: list[str] = []
+    """Copy each staged object onto its live key and delete the stale ones, the schema last; on a failure, put
+    back what was done."""
+    steps = [("copy", k) for k in changed if k != SCHEMA_KEY] + [("delete", k) for k in stale]
+    steps += [("copy", k) for k in changed if k == SCHEMA_KEY]
+    done: list[str] = []
     try:
-        for key in changed:
-            state = {"sha256": digests[key], "content_type": _content_type(key)}
-            promoted.append(key)
-            _copy(s3, bucket, run + "new/" + key, key, state)
-            LOG.info("wrote s3://%s/%s", bucket, key)
+        for action, key in steps:
+            done.append(key)
+            if action == "delete":
+                _delete(s3, bucket, key)
+                LOG.info("removed s3://%s/%s (not part of this set)", bucket, key)
+            else:
+                _copy(
+                    s3,
+                    bucket,
+                    run + "new/" + key,
+                    key,
+                    {"sha256": digests[key], "content_type": _content_type(key)},
+                )
+                LOG.info("wrote s3://%s/%s", bucket, key)
     except TransformError:
-        for key in reversed(promoted):
+        for key in reversed(done):
             previous = before[key]
             if previous is None:
                 _delete(s3, bucket, key)
@@ -810,7 +1043,13 @@ def _client_error(error: Any, bucket: str | None = None) -> str:
 
 REQUIRED_ARGUMENTS = ("source_bucket", "destination_bucket", "inference_type")
 # An empty train key makes a scoring-only run; an empty score key is normal in endpoint mode.
-OPTIONAL_ARGUMENTS = {"train_key": "", "score_key": "", "output_layout": "byo"}
+OPTIONAL_ARGUMENTS = {
+    "train_key": "",
+    "score_key": "",
+    "output_layout": "byo",
+    "score_parts": "1",
+    "validation": "false",
+}
 
 
 def resolve_arguments(argv: Sequence[str]) -> dict[str, str]:
@@ -836,7 +1075,25 @@ def _parse_locally(argv: Sequence[str]) -> dict[str, str]:
     parser.add_argument("--destination_bucket", required=True, help="extracts bucket")
     parser.add_argument("--inference_type", required=True, choices=INFERENCE_TYPES)
     parser.add_argument("--output_layout", default="byo", choices=LAYOUTS)
+    parser.add_argument("--score_parts", default="1", help="score extract parts: Batch Transform's instances")
+    parser.add_argument("--validation", default="false", help="true: also write a validation holdout")
     return vars(parser.parse_args(list(argv[1:])))
+
+
+def parse_count(name: str, value: str | int) -> int:
+    """A job argument that is a whole number of at least 1 (Glue passes every argument as text)."""
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise TransformError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return int(text)
+
+
+def parse_flag(name: str, value: str | bool) -> bool:
+    """A job argument that is `true` or `false`."""
+    text = str(value).strip().lower()
+    if text not in ("true", "false"):
+        raise TransformError(f"{name} must be true or false, not {value!r}")
+    return text == "true"
 
 
 def main(argv: Sequence[str] | None = None, s3: Any = None) -> dict[str, str]:

@@ -7,5 +7,5 @@ import each other, only `functions.common`, so any one of them can be packaged a
 - `trigger`: S3 ObjectCreated notification -> StartExecution of the training workflow.
 - `run_metadata`: the tuning job's best model path, metrics and hyperparameters -> the metadata store.
 - `endpoint`: create or update the real-time endpoint.
-- `rename_output`: `<score file>.out` from batch transform -> `<stem>.csv`.
+- `rename_output`: every `<score file or part>.out` of a batch transform run -> `<stem>.csv`.
 """

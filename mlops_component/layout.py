@@ -19,14 +19,25 @@ BUNDLE_PREFIX = "devenv/"
 
 # Extracts store: what the ETL writes and the training and scoring jobs read.
 TRAIN_CHANNEL_PREFIX = "train/"
+# The validation holdout, written when the workflow has a validation channel (`use_validation_channel`).
 VALIDATION_CHANNEL_PREFIX = "validation/"
+VALIDATION_KEY = f"{VALIDATION_CHANNEL_PREFIX}validation.csv"
+# Batch Transform reads every object under the score prefix: one file on one instance, else one part per
+# instance (`score/part-00000.csv`, ...), since it hands each instance whole files.
 SCORE_EXTRACT_PREFIX = "score/"
 SCORE_EXTRACT_KEY = f"{SCORE_EXTRACT_PREFIX}score.csv"
+SCORE_PART_KEY = f"{SCORE_EXTRACT_PREFIX}part-{{:05d}}.csv"
 SCHEMA_PREFIX = "schema/"
 SCHEMA_KEY = f"{SCHEMA_PREFIX}columns.json"
 # The ETL's scratch space: each run stages its set here and backs up the one it replaces (etl/transform.py).
 ETL_STAGING_PREFIX = "etl-runs/"
-EXTRACT_PREFIXES = [TRAIN_CHANNEL_PREFIX, SCORE_EXTRACT_PREFIX, SCHEMA_PREFIX, ETL_STAGING_PREFIX]
+EXTRACT_PREFIXES = [
+    TRAIN_CHANNEL_PREFIX,
+    VALIDATION_CHANNEL_PREFIX,
+    SCORE_EXTRACT_PREFIX,
+    SCHEMA_PREFIX,
+    ETL_STAGING_PREFIX,
+]
 
 # Models store: the tuning job's training outputs.
 MODELS_PREFIX = "tuning/"

@@ -101,6 +101,8 @@ def test_default_job_is_a_python_shell_job_on_the_cheapest_capacity(make_config)
         "--destination_bucket": bucket("extracts"),
         "--inference_type": "batch",
         "--output_layout": "byo",
+        "--score_parts": "1",
+        "--validation": "false",
         "--job-language": "python",
         "library-set": "analytics",
     }
@@ -152,6 +154,14 @@ def test_job_settings_and_contract_arguments_follow_the_config(make_config) -> N
     assert (job["maxCapacity"], job["timeout"], job["maxRetries"]) == (1, 15, 2)
     assert job["defaultArguments"]["--inference_type"] == "endpoint"
     assert job["defaultArguments"]["--output_layout"] == "builtin"
+    # The built-in algorithm's validation:* metrics need the holdout; endpoint mode scores no file.
+    assert job["defaultArguments"]["--validation"] == "true"
+    assert job["defaultArguments"]["--score_parts"] == "1"
+
+
+def test_batch_instances_become_score_parts(make_config) -> None:
+    mocks, _ = deploy(make_config(batch_transform_instance_count=3))
+    assert the_job(mocks)["defaultArguments"]["--score_parts"] == "3"
 
 
 @pytest.mark.parametrize("spark", [False, True])
@@ -262,6 +272,7 @@ def test_job_policy_reads_inputs_and_writes_only_the_extracts(make_config) -> No
     }
     assert policy["ReadWriteExtracts"]["Resource"] == [
         f"{extracts}/train/*",
+        f"{extracts}/validation/*",
         f"{extracts}/score/*",
         f"{extracts}/schema/*",
         f"{extracts}/etl-runs/*",

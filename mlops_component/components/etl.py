@@ -48,6 +48,8 @@ def job_default_arguments(
     wheel_uri: str | None,
     python_modules: list[str],
     glue_version: str = "5.0",
+    score_parts: int = 1,
+    validation: bool = False,
 ) -> dict[str, str]:
     """The job's default arguments: the contract's fixed ones, plus Glue's own for the job type.
 
@@ -61,6 +63,8 @@ def job_default_arguments(
         "--destination_bucket": destination_bucket,
         "--inference_type": inference_type,
         "--output_layout": output_layout,
+        "--score_parts": str(score_parts),
+        "--validation": "true" if validation else "false",
         "--job-language": "python",
     }
     modules = list(python_modules)
@@ -140,6 +144,10 @@ class EtlArgs:
     """Number of workers of a Spark job."""
     python_shell_capacity: float = 0.0625
     """DPUs of a Python shell job."""
+    score_parts: int = 1
+    """How many parts the score extract is written in: Batch Transform's instance count, so each gets a file."""
+    validation: bool = False
+    """Also write the validation holdout (`validation/`), for workflows with a validation channel."""
     wheel_path: LocalFile | None = None
     """A local wheel uploaded next to the script and given to the job."""
     additional_python_modules: Sequence[str] = field(default_factory=list)
@@ -272,6 +280,8 @@ class Etl(pulumi.ComponentResource):
                 wheel_uri=v["wheel"],
                 python_modules=list(args.additional_python_modules),
                 glue_version=args.glue_version,
+                score_parts=args.score_parts,
+                validation=args.validation,
             )
         )
         runtime: dict[str, Any] = (

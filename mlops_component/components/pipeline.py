@@ -78,6 +78,8 @@ def etl_args(
         script_key=script_key,
         inference_type="batch" if config.is_batch else "endpoint",
         output_layout="byo" if config.uses_own_image else "builtin",
+        score_parts=config.batch_transform_instance_count if config.is_batch else 1,
+        validation=config.use_validation_channel,
         timeout_minutes=config.glue_job_timeout_minutes,
         max_retries=config.glue_job_max_retries,
         spark=config.glue_job_spark_flag,

@@ -172,7 +172,7 @@ def architecture_diagram(config: MlOpsConfig) -> str:
     if config.is_batch:
         lines += [
             '    model --> transform["batch transform .sync"]',
-            '    extracts -->|"score.csv"| transform',
+            '    extracts -->|"score/ (one part per instance)"| transform',
             '    transform -->|"id,probability"| output[("output<br>predictions/run=...")]',
             '    workflow -->|"rename .out → .csv"| rename_fn["λ rename output"]',
             "    rename_fn --> output",

@@ -222,6 +222,18 @@ def test_read_predictions_parses_the_batch_output(stack: Any) -> None:
         pipeline.read_predictions("attrition-9", stack=stack)
 
 
+def test_read_predictions_reads_every_part_of_a_run_in_order(stack: Any) -> None:
+    """A run scored on three instances has a file per score part; the parts in name order are the rows in order."""
+    s3 = boto3.client("s3", region_name=REGION)
+    folder = "predictions/run=attrition-000000000003/"
+    for part, body in ((2, b"5,0.5\n"), (0, b"1,0.1\n2,0.2\n"), (1, b"3,0.3\n4,0.4\n")):
+        s3.put_object(Bucket=stack.bucket("output"), Key=f"{folder}part-{part:05d}.csv", Body=body)
+    expected = [(str(n), n / 10) for n in range(1, 6)]
+    assert pipeline.read_predictions(stack=stack) == expected
+    assert pipeline.read_predictions("attrition-000000000003", stack=stack) == expected
+    assert pipeline.read_predictions("attrition-000000000002", stack=stack) == [("1", 0.91), ("2", 0.12)]
+
+
 def stubbed_glue(*states: tuple[str, str | None]) -> tuple[Any, Stubber]:
     """A glue client that answers start_crawler, then get_crawler with each (State, LastCrawl status)."""
     glue = boto3.client("glue", region_name=REGION)

@@ -56,25 +56,21 @@ def reset(s3: Any, raw: Any, *, previous_run: bool) -> None:
     land(s3, raw.score, SCORE_KEY, replace=(b",Married,", b",Divorced,"))
 
 
-@pytest.mark.parametrize("previous_run", [True, False], ids=["replacing-a-set", "first-run"])
-def test_any_single_failed_request_leaves_the_old_set_or_the_new_one(
-    s3: Any, raw: Any, previous_run: bool
-) -> None:
-    reset(s3, raw, previous_run=previous_run)
-    old = live(s3)
-    job(s3)
-    new = live(s3)
-    assert set(new) == OUTPUTS and new != old and scratch(s3) == []
+def fail_each_request_in_turn(
+    s3: Any, prepare: Any, run: Any, old: dict[str, bytes], new: dict[str, bytes]
+) -> list[str]:
+    """Fail request 1, 2, ... of `run` after `prepare`, until it needs no more; return the failed writes.
 
+    After each failed run the live keys must hold exactly `old` or exactly `new`."""
     failed_writes = []
     n = 0
     while True:
         n += 1
-        reset(s3, raw, previous_run=previous_run)
+        prepare()
         hook = FailNth(n)
         s3.meta.events.register("before-call.s3", hook)
         try:
-            job(s3)
+            run()
             completed = True
         except SystemExit as stopped:
             completed = False
@@ -90,11 +86,26 @@ def test_any_single_failed_request_leaves_the_old_set_or_the_new_one(
             assert scratch(s3) == [], f"request {n} ({failed}) left scratch objects"
         if failed is None:
             assert completed and after == new
-            break
+            return failed_writes
         if failed in WRITES:
             failed_writes.append(failed)
-        # A failure before the last promotion copy leaves the old set; the new set is never half there.
+        # A failure before the last promotion step leaves the old set; the new set is never half there.
         assert completed or after == old or failed == "DeleteObject"
+
+
+@pytest.mark.parametrize("previous_run", [True, False], ids=["replacing-a-set", "first-run"])
+def test_any_single_failed_request_leaves_the_old_set_or_the_new_one(
+    s3: Any, raw: Any, previous_run: bool
+) -> None:
+    reset(s3, raw, previous_run=previous_run)
+    old = live(s3)
+    job(s3)
+    new = live(s3)
+    assert set(new) == OUTPUTS and new != old and scratch(s3) == []
+
+    failed_writes = fail_each_request_in_turn(
+        s3, lambda: reset(s3, raw, previous_run=previous_run), lambda: job(s3), old, new
+    )
     # Every stage was hit: staged uploads, backups and promotions (copies), clean-up (deletes).
     assert {"PutObject", "CopyObject", "DeleteObject"} <= set(failed_writes)
     # Replacing a set, the schema's bytes are the same: two files staged, backed up and promoted, four removed.
@@ -105,13 +116,34 @@ def test_any_single_failed_request_leaves_the_old_set_or_the_new_one(
     assert failed_writes.count("DeleteObject") == (2 * staged if previous_run else staged)
 
 
+def test_removing_parts_and_a_holdout_is_all_or_nothing_too(s3: Any, raw: Any) -> None:
+    """The previous set has three score parts and a validation holdout; this one has neither."""
+    shaped = ("--score_parts", "3", "--validation", "true")
+
+    def prepare() -> None:
+        reset(s3, raw, previous_run=False)
+        job(s3, extra=shaped)
+
+    prepare()
+    old = live(s3)
+    job(s3)
+    new = live(s3)
+    assert {"score/part-00002.csv", "validation/validation.csv"} <= set(old) and set(new) == OUTPUTS
+    failed_writes = fail_each_request_in_turn(s3, prepare, lambda: job(s3), old, new)
+    # Staged: train and score. Backed up: train (score/score.csv is new) and the four keys removed. Promoted: two.
+    assert failed_writes.count("PutObject") == 2
+    assert failed_writes.count("CopyObject") == 5 + 2
+    # Removed: three parts and the holdout, then the seven scratch objects.
+    assert failed_writes.count("DeleteObject") == 4 + 7
+
+
 def test_a_missing_destination_bucket_is_one_line_naming_it(s3: Any, raw: Any) -> None:
     land(s3, raw.train, TRAIN_KEY)
     land(s3, raw.score, SCORE_KEY)
     with pytest.raises(SystemExit) as stopped:
         job(s3, destination="no-such-extracts-bucket")
     assert re.fullmatch(
-        r"transform failed: cannot (read|write) s3://no-such-extracts-bucket/\S+: the bucket no-such-extracts-bucket does "
+        r"transform failed: cannot (read|write|list) s3://no-such-extracts-bucket/\S+: the bucket no-such-extracts-bucket does "
         r"not exist",
         str(stopped.value),
     ), stopped.value

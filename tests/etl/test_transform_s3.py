@@ -26,6 +26,7 @@ def job(
     score_key: str = SCORE_KEY,
     destination: str = EXTRACTS_BUCKET,
     layout: str | None = None,
+    extra: tuple[str, ...] = (),
 ) -> dict[str, str]:
     """Run the job as Glue runs the script: `--name value` arguments on the command line."""
     argv = [
@@ -43,7 +44,7 @@ def job(
     ]
     if layout:
         argv += ["--output_layout", layout]
-    return main(argv, s3=s3)
+    return main([*argv, *extra], s3=s3)
 
 
 @pytest.fixture
@@ -280,5 +281,7 @@ def test_inside_glue_the_resolver_is_asked_only_for_arguments_that_were_passed(m
         "inference_type": "endpoint",
         "score_key": "",
         "output_layout": "byo",
+        "score_parts": "1",
+        "validation": "false",
     }
-    assert "score_key" not in asked and "output_layout" not in asked
+    assert not {"score_key", "output_layout", "score_parts", "validation"} & set(asked)

@@ -1,5 +1,5 @@
-"""Rename batch output against moto S3: the `.out` file becomes `.csv`, and the original goes only after a
-verified copy."""
+"""Rename batch output against moto S3: every `.out` file of the run becomes `.csv`, and each original goes only
+after a verified copy."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from functions import rename_output
 from functions.common import InvalidEvent, TransientAwsError
-from functions.rename_output import CopyVerificationFailed, OutputNotFound, RenamePlan
+from functions.rename_output import CopyVerificationFailed, OutputCollision, OutputNotFound, RenamePlan
 from tests.functions.lambda_events import load_event
 
 OUTPUT_BUCKET = "mlops-test-output-123456789012-us-east-1"  # sfn_rename_output.json's bucket
@@ -57,35 +57,74 @@ def test_renames_the_transform_output(output_store: str, s3: Any, context: Any) 
 
     result = rename_output.handler(load_event("sfn_rename_output.json"), context)
 
-    assert result == {"bucket": OUTPUT_BUCKET, "key": f"{RUN_PREFIX}/score.csv"}
+    assert result == {
+        "bucket": OUTPUT_BUCKET,
+        "prefix": f"{RUN_PREFIX}/",
+        "keys": [f"{RUN_PREFIX}/score.csv"],
+    }
     assert keys(s3) == [f"{RUN_PREFIX}/score.csv", "predictions/run=older/score.csv"]
     assert body(s3, f"{RUN_PREFIX}/score.csv") == PREDICTIONS
     assert s3.head_object(Bucket=OUTPUT_BUCKET, Key=f"{RUN_PREFIX}/score.csv")["ContentType"] == "text/csv"
 
 
+def test_every_part_of_a_run_is_renamed_and_other_runs_are_left_alone(
+    output_store: str, s3: Any, context: Any
+) -> None:
+    parts = {f"{RUN_PREFIX}/part-{n:05d}.csv.out": b"%d,0.5\n" % n for n in range(3)}
+    for key, data in parts.items():
+        s3.put_object(Bucket=OUTPUT_BUCKET, Key=key, Body=data)
+    s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{RUN_PREFIX}-other/part-00000.csv.out", Body=b"other run")
+
+    result = rename_output.handler(load_event("sfn_rename_output.json"), context)
+
+    renamed = [key.removesuffix(".out") for key in parts]
+    assert result == {"bucket": OUTPUT_BUCKET, "prefix": f"{RUN_PREFIX}/", "keys": renamed}
+    assert keys(s3) == sorted([*renamed, f"{RUN_PREFIX}-other/part-00000.csv.out"])
+    assert [body(s3, key) for key in renamed] == list(parts.values())
+
+
+def test_a_retry_after_some_parts_were_renamed_renames_the_rest(
+    output_store: str, s3: Any, context: Any
+) -> None:
+    s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{RUN_PREFIX}/part-00000.csv", Body=b"1,0.5\n")
+    s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{RUN_PREFIX}/part-00001.csv.out", Body=b"2,0.5\n")
+
+    result = rename_output.handler(load_event("sfn_rename_output.json"), context)
+
+    assert result["keys"] == [f"{RUN_PREFIX}/part-00000.csv", f"{RUN_PREFIX}/part-00001.csv"]
+    assert keys(s3) == result["keys"]
+
+
 @pytest.mark.parametrize(
-    ("score_key", "output", "renamed"),
+    ("output", "renamed"),
     [
-        ("score/score.csv", "score.csv.out", "score.csv"),
-        ("data/score/batch.txt", "batch.txt.out", "batch.csv"),
-        ("scores", "scores.out", "scores.csv"),
-        ("data/score/may 2024.v2.tsv", "may 2024.v2.tsv.out", "may 2024.v2.csv"),
-        ("data/score/predict.out", "predict.out.out", "predict.csv"),
+        ("score.csv.out", "score.csv"),
+        ("batch.txt.out", "batch.csv"),
+        ("scores.out", "scores.csv"),
+        ("may 2024.v2.tsv.out", "may 2024.v2.csv"),
+        ("predict.out.out", "predict.csv"),
+        ("nested/part-00001.csv.out", "nested/part-00001.csv"),
     ],
 )
-@pytest.mark.parametrize("prefix", [RUN_PREFIX, f"{RUN_PREFIX}/", ""])
-def test_any_score_file_name_and_either_prefix_form(
-    output_store: str, s3: Any, context: Any, score_key: str, output: str, renamed: str, prefix: str
+@pytest.mark.parametrize("prefix", [RUN_PREFIX, f"{RUN_PREFIX}/"])
+def test_any_input_file_name_and_either_prefix_form(
+    output_store: str, s3: Any, context: Any, output: str, renamed: str, prefix: str
 ) -> None:
-    folder = f"{prefix.rstrip('/')}/" if prefix else ""
+    folder = f"{prefix.rstrip('/')}/"
     s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{folder}{output}", Body=PREDICTIONS)
 
-    result = rename_output.handler(
-        {"bucket": OUTPUT_BUCKET, "prefix": prefix, "score_key": score_key}, context
-    )
+    result = rename_output.handler({"bucket": OUTPUT_BUCKET, "prefix": prefix}, context)
 
-    assert result["key"] == f"{folder}{renamed}"
+    assert result["keys"] == [f"{folder}{renamed}"]
     assert keys(s3) == [f"{folder}{renamed}"]
+
+
+def test_two_outputs_that_would_get_one_name_rename_nothing(output_store: str, s3: Any, context: Any) -> None:
+    for name in ("a.txt.out", "a.csv.out"):
+        s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{RUN_PREFIX}/{name}", Body=PREDICTIONS)
+    with pytest.raises(OutputCollision, match=r"a\.csv\.out and .*a\.txt\.out would both become .*/a\.csv;"):
+        rename_output.handler(load_event("sfn_rename_output.json"), context)
+    assert keys(s3) == [f"{RUN_PREFIX}/a.csv.out", f"{RUN_PREFIX}/a.txt.out"]
 
 
 def test_retry_after_success_is_idempotent(output_store: str, s3: Any, context: Any) -> None:
@@ -95,7 +134,11 @@ def test_retry_after_success_is_idempotent(output_store: str, s3: Any, context: 
     first = rename_output.handler(event, context)
     second = rename_output.handler(event, context)
 
-    assert first == second == {"bucket": OUTPUT_BUCKET, "key": f"{RUN_PREFIX}/score.csv"}
+    assert (
+        first
+        == second
+        == {"bucket": OUTPUT_BUCKET, "prefix": f"{RUN_PREFIX}/", "keys": [f"{RUN_PREFIX}/score.csv"]}
+    )
     assert keys(s3) == [f"{RUN_PREFIX}/score.csv"] and body(s3, f"{RUN_PREFIX}/score.csv") == PREDICTIONS
 
 
@@ -113,17 +156,16 @@ def test_retry_after_copy_but_before_delete_completes(output_store: str, s3: Any
 def test_missing_output_is_a_clear_error_and_nothing_is_deleted(
     output_store: str, s3: Any, context: Any
 ) -> None:
-    s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{RUN_PREFIX}/other.csv.out", Body=PREDICTIONS)
+    s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{RUN_PREFIX}-other/score.csv.out", Body=PREDICTIONS)
 
     with pytest.raises(OutputNotFound) as raised:
         rename_output.handler(load_event("sfn_rename_output.json"), context)
 
     assert str(raised.value) == (
-        f"batch transform output s3://{OUTPUT_BUCKET}/{RUN_PREFIX}/score.csv.out does not exist (nor "
-        f"s3://{OUTPUT_BUCKET}/{RUN_PREFIX}/score.csv); check that the transform wrote to this prefix and that "
-        "score_key names the file it scored"
+        f"no batch transform output (*.out) and nothing renamed under s3://{OUTPUT_BUCKET}/{RUN_PREFIX}/; check "
+        "that the transform wrote to this prefix"
     )
-    assert keys(s3) == [f"{RUN_PREFIX}/other.csv.out"]
+    assert keys(s3) == [f"{RUN_PREFIX}-other/score.csv.out"]
 
 
 def test_failed_copy_leaves_the_original_in_place(output_store: str, s3: Any, context: Any) -> None:
@@ -148,7 +190,9 @@ def test_failed_multipart_copy_leaves_the_original_and_no_partial_copy(output_st
 
     with pytest.raises(TransientAwsError):
         rename_output.rename_output(
-            s3, rename_output.plan_rename(OUTPUT_BUCKET, RUN_PREFIX, "score.csv"), small_parts
+            s3,
+            RenamePlan(OUTPUT_BUCKET, f"{RUN_PREFIX}/score.csv.out", f"{RUN_PREFIX}/score.csv"),
+            small_parts,
         )
 
     assert keys(s3) == [f"{RUN_PREFIX}/score.csv.out"]
@@ -166,7 +210,7 @@ def test_large_output_is_copied_in_parts(output_store: str, s3: Any) -> None:
     s3.meta.events.register("before-call.s3.*", lambda model, **_: calls.append(model.name))
     small_parts = TransferConfig(multipart_threshold=5 * 1024**2, multipart_chunksize=5 * 1024**2)
 
-    plan = rename_output.plan_rename(OUTPUT_BUCKET, RUN_PREFIX, "score/score.csv")
+    (plan,) = rename_output.plan_renames(OUTPUT_BUCKET, [f"{RUN_PREFIX}/score.csv.out"])
     rename_output.rename_output(s3, plan, small_parts)
 
     assert calls.count("UploadPartCopy") == 2 and "CopyObject" not in calls
@@ -201,13 +245,13 @@ def test_copy_that_does_not_match_is_removed_and_the_original_kept(
 @pytest.mark.parametrize(
     ("event", "message"),
     [
-        ({"prefix": RUN_PREFIX, "score_key": "score/score.csv"}, "bucket is missing"),
-        ({"bucket": OUTPUT_BUCKET, "score_key": "score/score.csv"}, "prefix is missing"),
-        ({"bucket": OUTPUT_BUCKET, "prefix": RUN_PREFIX}, "score_key is missing"),
-        ({"bucket": OUTPUT_BUCKET, "prefix": 5, "score_key": "score.csv"}, "prefix must be a string, got an integer (5)"),
-        ({"bucket": "", "prefix": RUN_PREFIX, "score_key": "score.csv"}, "bucket must not be empty"),
-        ({"bucket": OUTPUT_BUCKET, "prefix": RUN_PREFIX, "score_key": "score/"}, "score_key 'score/' does not name a file"),
-        ({"bucket": OUTPUT_BUCKET, "prefix": f"s3://{OUTPUT_BUCKET}/{RUN_PREFIX}", "score_key": "score.csv"}, "must be a key prefix inside the bucket"),
+        ({"prefix": RUN_PREFIX}, "bucket is missing"),
+        ({"bucket": OUTPUT_BUCKET}, "prefix is missing"),
+        ({"bucket": OUTPUT_BUCKET, "prefix": 5}, "prefix must be a string, got an integer (5)"),
+        ({"bucket": "", "prefix": RUN_PREFIX}, "bucket must not be empty"),
+        ({"bucket": OUTPUT_BUCKET, "prefix": ""}, "prefix must name the run's folder"),
+        ({"bucket": OUTPUT_BUCKET, "prefix": "//"}, "must be a key prefix inside the bucket"),
+        ({"bucket": OUTPUT_BUCKET, "prefix": f"s3://{OUTPUT_BUCKET}/{RUN_PREFIX}"}, "must be a key prefix inside the bucket"),
     ],
 )  # fmt: skip
 def test_malformed_input_fails_and_touches_nothing(
@@ -221,6 +265,7 @@ def test_malformed_input_fails_and_touches_nothing(
 
 
 def test_plan_is_pure() -> None:
-    assert rename_output.plan_rename("b", "p/q/", "x/batch.txt") == RenamePlan(
-        "b", "p/q/batch.txt.out", "p/q/batch.csv"
-    )
+    assert rename_output.plan_renames("b", ["p/q/x.csv", "p/q/batch.txt.out", "p/q/part-00000.csv.out"]) == [
+        RenamePlan("b", "p/q/batch.txt.out", "p/q/batch.csv"),
+        RenamePlan("b", "p/q/part-00000.csv.out", "p/q/part-00000.csv"),
+    ]

@@ -52,7 +52,7 @@ NEEDED: dict[str, set[str]] = {
                       "logs:CreateLogStream", "logs:PutLogEvents"},
     "endpoint": {"sagemaker:DescribeEndpoint", "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint",
                  "sagemaker:AddTags", "logs:CreateLogStream", "logs:PutLogEvents"},
-    "etl": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "logs:CreateLogGroup", "logs:CreateLogStream",
+    "etl": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "logs:CreateLogGroup", "logs:CreateLogStream",
             "logs:PutLogEvents"},
     "sagemaker": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "logs:CreateLogGroup",
                   "logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData",
@@ -196,12 +196,13 @@ def rename_output_requests(resources: list[Any]) -> list[Request]:
     function = _function(resources, "rename_output")
     definition = json.loads(_one(resources, "aws:sfn/stateMachine:StateMachine")["definition"])
     payload = definition["States"][wf.RENAME_OUTPUT]["Parameters"]["Payload"]
-    bucket, score_key = payload["bucket"], payload["score_key"]
+    bucket = payload["bucket"]
     prefix = f"predictions/run={RUN}/"
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key=f"{prefix}{score_key.rsplit('/', 1)[-1]}.out", Body=b"1,0.5\n")
-    event = {"bucket": bucket, "prefix": prefix, "score_key": score_key}
+    for part in range(3):  # one output per score part, as three transform instances write them
+        s3.put_object(Bucket=bucket, Key=f"{prefix}part-{part:05d}.csv.out", Body=b"1,0.5\n")
+    event = {"bucket": bucket, "prefix": prefix}
     # The second run is Step Functions' retry after a lost response: the output is already renamed.
     return _lambda(function, rename_output.handler, event) + _lambda(function, rename_output.handler, event)
 
@@ -243,6 +244,10 @@ def etl_requests(resources: list[Any], tmp_path: Path) -> list[Request]:
     argv += [item for name, value in arguments.items() if name in ("--source_bucket", "--destination_bucket",
              "--inference_type", "--output_layout") for item in (name, value)]  # fmt: skip
     with recording() as calls:
+        # Score parts and a holdout, then a set without them, which removes them: every request the job makes.
+        run_etl(
+            [*argv, "--score_parts", "3", "--validation", "true"], s3=boto3.client("s3", region_name=REGION)
+        )
         run_etl(argv, s3=boto3.client("s3", region_name=REGION))
     # A Python shell job's driver writes to Glue's output and error groups, creating them if they are missing.
     family = "/aws-glue/python-jobs" if job["command"]["name"] == "pythonshell" else "/aws-glue/jobs"

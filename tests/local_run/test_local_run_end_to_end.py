@@ -94,6 +94,7 @@ def test_the_trained_model_and_the_run_record(batch_run: Run) -> None:
         batch_run.out / "s3" / models / "tuning" / summary["best"]["training_job"] / "output" / "model.tar.gz"
     )
     assert tarball.is_file()
+    assert summary["inference"]["instances"] == summary["inference"]["input_files"] == 1
     renamed = f"predictions/run={summary['run_name']}/score.csv"
     output = (batch_run.out / "s3" / summary["stores"]["output"] / renamed).read_text().splitlines()
     assert output == [",".join(row) for row in batch_run.csv_rows("predictions.csv")[1:]]
@@ -165,3 +166,35 @@ def test_endpoint_mode_serves_a_smoke_request_and_replaces_a_previous_runs_outpu
     assert (run.out / "my-notes.txt").read_text() == "mine"
     trials = sorted(p.name for p in (run.out / "trials").iterdir() if not p.name.startswith("."))
     assert trials == [run.summary["trials"][0]["name"]]
+
+
+def test_three_transform_instances_score_three_parts_and_a_holdout_is_validated_on(tmp_path: Path) -> None:
+    stack = {
+        **FAST_AND_PERMISSIVE,
+        "mlops:batchTransformInstanceCount": 3,
+        "mlops:useValidationChannel": True,
+    }
+    run = local_run(tmp_path, "--stack-file", str(write_stack(tmp_path, stack)), "--rows", "400")
+    assert run.status == 0, run.stderr
+    summary = run.summary
+    assert (summary["inference"]["instances"], summary["inference"]["input_files"]) == (3, 3)
+    s3 = run.out / "s3"
+    parts = sorted(p.name for p in (s3 / summary["stores"]["extracts"] / "score").iterdir())
+    assert parts == ["part-00000.csv", "part-00001.csv", "part-00002.csv"]
+    renamed = sorted(
+        p.name
+        for p in (s3 / summary["stores"]["output"] / "predictions" / f"run={summary['run_name']}").iterdir()
+    )
+    assert renamed == parts  # every part's output renamed, no .out left
+    # One prediction per scoring row, in the score file's order: the parts, in name order, are its rows in order.
+    predictions = run.csv_rows("predictions.csv")
+    scoring = run.csv_rows("data/score.csv")
+    id_column = scoring[0].index("EmployeeNumber")
+    assert [row[0] for row in predictions[1:]] == [row[id_column] for row in scoring[1:]]
+    # The holdout is in the store and the training program reported on it.
+    validation = (
+        (s3 / summary["stores"]["extracts"] / "validation" / "validation.csv").read_text().splitlines()
+    )
+    assert validation[0].startswith("EmployeeNumber,Attrition,") and len(validation) > 1
+    log = (Path(summary["trials"][0]["folder"]) / "train.log").read_text()
+    assert f"validation channel: {len(validation) - 1} rows" in log

@@ -77,6 +77,8 @@ def test_the_etl_gets_the_arguments_the_glue_job_would(definition: dict[str, Any
         "--destination_bucket": RESOURCES.extracts_bucket,
         "--inference_type": "batch",
         "--output_layout": "byo",
+        "--validation": "false",
+        "--score_parts": "1",
     }
 
 
@@ -93,8 +95,16 @@ def test_batch_transform_output_path_and_filters_come_from_the_definition(defini
     request = TransformRequest.from_parameters(
         asl.resolve(asl.state_parameters(definition, wf.BATCH_TRANSFORM), STATE)
     )
-    assert (request.input_bucket, request.input_key) == (RESOURCES.extracts_bucket, layout.SCORE_EXTRACT_KEY)
-    assert request.output_key == "predictions/run=attrition-0123456789ab/score.csv.out"
+    assert (request.input_bucket, request.input_prefix) == (
+        RESOURCES.extracts_bucket,
+        layout.SCORE_EXTRACT_PREFIX,
+    )
+    assert request.instance_count == 1
+    assert (
+        request.output_key(layout.SCORE_EXTRACT_KEY) == "predictions/run=attrition-0123456789ab/score.csv.out"
+    )
+    part = layout.SCORE_PART_KEY.format(2)
+    assert request.output_key(part) == "predictions/run=attrition-0123456789ab/part-00002.csv.out"
     assert request.max_payload_bytes == wf.MAX_PAYLOAD_MB * 1024 * 1024
     record = ["1044", "0.5", "3", "7"]
     assert asl.select(asl.compile_path(request.input_filter), record) == ["0.5", "3", "7"]

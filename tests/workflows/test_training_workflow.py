@@ -116,6 +116,9 @@ def test_built_in_image_validation_channel_and_kms(make_config) -> None:
     assert [c["ChannelName"] for c in job["InputDataConfig"]] == ["train", "validation"]
     assert job["OutputDataConfig"]["KmsKeyId"] == key and job["ResourceConfig"]["VolumeKmsKeyId"] == key
     assert states[wf.TRANSFORM_DATA]["Parameters"]["Arguments"]["--output_layout"] == "builtin"
+    # The ETL writes the holdout the validation channel reads (validation/, etl/transform.py).
+    assert states[wf.TRANSFORM_DATA]["Parameters"]["Arguments"]["--validation"] == "true"
+    assert job["InputDataConfig"][1]["DataSource"]["S3DataSource"]["S3Uri"].endswith("/validation/")
     assert states[wf.BATCH_TRANSFORM]["Parameters"]["TransformOutput"]["KmsKeyId"] == key
 
 
@@ -148,6 +151,7 @@ def test_modes_differ_only_after_the_model(make_config) -> None:
     assert batch[wf.CREATE_MODEL]["Next"] == wf.BATCH_TRANSFORM
     assert endpoint[wf.CREATE_MODEL]["Next"] == wf.CREATE_ENDPOINT_CONFIG
     assert endpoint[wf.TRANSFORM_DATA]["Parameters"]["Arguments"]["--score_key"] == ""
+    assert "--score_parts" not in endpoint[wf.TRANSFORM_DATA]["Parameters"]["Arguments"]
     assert batch[wf.TRANSFORM_DATA]["Parameters"]["Arguments"]["--score_key.$"] == "$.score.key"
     transform = batch[wf.BATCH_TRANSFORM]["Parameters"]
     assert transform["TransformInput"]["SplitType"] == "Line"
@@ -207,6 +211,26 @@ def test_gate_passes_then_the_batch_path_runs(make_config) -> None:
         == f"s3://{RESOURCES.output_bucket}/predictions/run={run_name}"
     )
     assert outcome.task_inputs[wf.RENAME_OUTPUT][0]["Payload"]["prefix"] == f"predictions/run={run_name}/"
+
+
+def test_three_transform_instances_score_three_parts_of_the_score_prefix(make_config) -> None:
+    outcome = run(make_config, "Batch Transform", "GatePasses", batch_transform_instance_count=3)
+    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
+    # The ETL is told to write a part per instance, and the transform reads every object under score/.
+    glue_args = outcome.task_inputs[wf.TRANSFORM_DATA][0]["Arguments"]
+    assert (glue_args["--score_parts"], glue_args["--validation"]) == ("3", "false")
+    transform = outcome.task_inputs[wf.BATCH_TRANSFORM][0]
+    assert transform["TransformInput"]["DataSource"] == {
+        "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{RESOURCES.extracts_bucket}/score/"}
+    }
+    assert transform["TransformResources"]["InstanceCount"] == 3
+    # The rename step gets the run's folder, not a file name: it renames every part it finds there.
+    run_name = outcome.output["run"]["name"]
+    assert outcome.task_inputs[wf.RENAME_OUTPUT][0]["Payload"] == {
+        "bucket": RESOURCES.output_bucket,
+        "prefix": f"predictions/run={run_name}/",
+    }
+    assert len(outcome.output["predictions"]["result"]["keys"]) == 3
 
 
 def test_two_runs_get_different_names(make_config) -> None:

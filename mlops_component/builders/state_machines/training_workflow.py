@@ -245,9 +245,12 @@ def _transform_data(config: MlOpsConfig, resources: TrainingResources, timings: 
         "--destination_bucket": resources.extracts_bucket,
         "--inference_type": "batch" if config.is_batch else "endpoint",
         "--output_layout": "byo" if config.uses_own_image else "builtin",
+        "--validation": "true" if config.use_validation_channel else "false",
     }
     if config.is_batch:
         arguments["--score_key.$"] = "$.score.key"
+        # Batch Transform gives each instance whole files: one score part per instance.
+        arguments["--score_parts"] = str(config.batch_transform_instance_count)
     else:
         arguments["--score_key"] = ""
     return task(
@@ -371,7 +374,8 @@ def _batch_states(config: MlOpsConfig, resources: TrainingResources, timings: Ti
                     "DataSource": {
                         "S3DataSource": {
                             "S3DataType": "S3Prefix",
-                            "S3Uri": f"s3://{resources.extracts_bucket}/{layout.SCORE_EXTRACT_KEY}",
+                            # Every object under the prefix: the one score file, or its parts.
+                            "S3Uri": f"s3://{resources.extracts_bucket}/{layout.SCORE_EXTRACT_PREFIX}",
                         }
                     },
                     "ContentType": "text/csv",
@@ -393,7 +397,6 @@ def _batch_states(config: MlOpsConfig, resources: TrainingResources, timings: Ti
             {
                 "bucket": resources.output_bucket,
                 "prefix.$": f"States.Format('{layout.PREDICTIONS_PREFIX}run={{}}/', $.run.name)",
-                "score_key": layout.SCORE_EXTRACT_KEY,
             },
             next_state=CATALOG_PREDICTIONS,
             timings=timings,

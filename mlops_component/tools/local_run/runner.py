@@ -514,7 +514,8 @@ class LocalRun:
         self.progress.line(
             f"{result.records} records in {result.batches} mini-batch(es) of at most "
             f"{request.max_payload_bytes // (1024 * 1024)} MB, {result.concurrency} in flight; "
-            f"wrote s3://{request.output_bucket}/{result.output_key}"
+            f"{len(result.output_keys)} input file(s) for {request.instance_count} instance(s); "
+            f"wrote {', '.join(f's3://{request.output_bucket}/{key}' for key in result.output_keys)}"
         )
         self._check_stopped(server)
         payload = self._parameters(workflow.RENAME_OUTPUT)["Payload"]
@@ -526,8 +527,9 @@ class LocalRun:
             log_path=self.out / LOGS_DIR / "rename_output.log",
             stage="inference",
         )
-        self.progress.line(f"renamed to s3://{renamed['bucket']}/{renamed['key']}")
-        rows = self._write_predictions(aws, renamed["bucket"], renamed["key"])
+        outputs = [f"s3://{renamed['bucket']}/{key}" for key in renamed["keys"]]
+        self.progress.line(f"renamed to {', '.join(outputs)}")
+        rows = self._write_predictions(aws, renamed["bucket"], renamed["keys"])
         if rows != result.records:
             raise LocalRunError(
                 "inference",
@@ -539,7 +541,9 @@ class LocalRun:
             "mini_batches": result.batches,
             "max_payload_mb": request.max_payload_bytes // (1024 * 1024),
             "concurrent_requests": result.concurrency,
-            "output": f"s3://{renamed['bucket']}/{renamed['key']}",
+            "instances": request.instance_count,
+            "input_files": len(result.output_keys),
+            "outputs": outputs,
             "server_stopped": f"exit {server.exit_status} after SIGTERM in {server.stop_seconds}s",
         }
         self.summary["predictions"] = {"path": str(self.out / PREDICTIONS_FILE), "rows": rows}
@@ -587,8 +591,9 @@ class LocalRun:
 
     # --- Outputs --------------------------------------------------------------------------------------------------
 
-    def _write_predictions(self, aws: EmbeddedAws, bucket: str, key: str) -> int:
-        """The renamed Batch Transform output, with a header, as `predictions.csv`; returns the row count."""
+    def _write_predictions(self, aws: EmbeddedAws, bucket: str, keys: list[str]) -> int:
+        """The renamed Batch Transform outputs, in key order (part order is row order), with a header, as
+        `predictions.csv`; returns the row count."""
         extracts = aws.buckets["extracts"]
         schema = json.loads(aws.s3.get_object(Bucket=extracts, Key=layout.SCHEMA_KEY)["Body"].read())
         id_column = schema.get("id") or "id"
@@ -596,10 +601,11 @@ class LocalRun:
         rows = 0
         with atomic(target) as partial, partial.open("w", encoding="utf-8", newline="") as sink:
             sink.write(f"{id_column},probability\n")
-            for line in aws.s3.get_object(Bucket=bucket, Key=key)["Body"].iter_lines():
-                if line.strip():
-                    sink.write(line.decode("utf-8") + "\n")
-                    rows += 1
+            for key in sorted(keys):
+                for line in aws.s3.get_object(Bucket=bucket, Key=key)["Body"].iter_lines():
+                    if line.strip():
+                        sink.write(line.decode("utf-8") + "\n")
+                        rows += 1
         return rows
 
     def _summarise_trials(self) -> None:

@@ -8,7 +8,8 @@
   `InputFilter`, as many requests in flight as `/execution-parameters` allows (Batch Transform asks the
   container when the job leaves `MaxConcurrentTransforms` unset), each prediction joined to its input record
   (`JoinSource: Input`) and cut down by the `OutputFilter`, the lines assembled into
-  `<S3OutputPath>/<input file name>.out`.
+  `<S3OutputPath>/<input file name>.out`, for every object under the `S3Prefix` input (the one score file, or
+  one part per transform instance). AWS hands each instance whole files; here one server scores them in turn.
 - `smoke_request` sends one record to `/invocations`, as a first InvokeEndpoint would.
 """
 
@@ -191,7 +192,9 @@ class TransformRequest:
     """The parts of a CreateTransformJob request that decide what the container receives and what is written."""
 
     input_bucket: str
-    input_key: str
+    input_prefix: str
+    """An `S3Prefix` input: every object whose key starts with it is scored."""
+    instance_count: int
     content_type: str
     accept: str
     max_payload_bytes: int
@@ -211,12 +214,15 @@ class TransformRequest:
             )
         if parameters["TransformOutput"].get("AssembleWith") != "Line":
             raise LocalRunError(STAGE, "local batch inference assembles output by Line only")
+        if source["DataSource"]["S3DataSource"].get("S3DataType", "S3Prefix") != "S3Prefix":
+            raise LocalRunError(STAGE, "local batch inference reads an S3Prefix input only")
         input_uri = urlparse(source["DataSource"]["S3DataSource"]["S3Uri"])
         output_uri = urlparse(parameters["TransformOutput"]["S3OutputPath"])
         processing = parameters.get("DataProcessing", {})
         return cls(
             input_bucket=input_uri.netloc,
-            input_key=input_uri.path.lstrip("/"),
+            input_prefix=input_uri.path.lstrip("/"),
+            instance_count=int(parameters.get("TransformResources", {}).get("InstanceCount", 1)),
             content_type=source.get("ContentType", "text/csv"),
             accept=parameters["TransformOutput"].get("Accept", "text/csv"),
             max_payload_bytes=int(parameters.get("MaxPayloadInMB", 6)) * 1024 * 1024,
@@ -227,10 +233,11 @@ class TransformRequest:
             output_prefix=output_uri.path.strip("/"),
         )
 
-    @property
-    def output_key(self) -> str:
-        """Where Batch Transform writes the output of the input file: `<prefix>/<file name>.out`."""
-        return f"{self.output_prefix}/{Path(self.input_key).name}.out"
+    def output_key(self, input_key: str) -> str:
+        """Where Batch Transform writes an input object's output: `<output prefix>/<path after the input's
+        folder>.out` (`score/part-00001.csv` -> `<output prefix>/part-00001.csv.out`)."""
+        folder = self.input_prefix[: self.input_prefix.rfind("/") + 1]
+        return f"{self.output_prefix}/{input_key[len(folder) :]}.out"
 
 
 @dataclass(frozen=True)
@@ -240,24 +247,56 @@ class TransformResult:
     records: int
     batches: int
     concurrency: int
-    output_key: str
+    output_keys: list[str]
+    """One output per input object, in input key order (which is row order for the score parts)."""
 
 
 def batch_transform(
     server: ModelServer, s3: Any, request: TransformRequest, work_dir: Path
 ) -> TransformResult:
-    """Score the input file through the server and write the joined, filtered output to the output store."""
+    """Score every input object through the server and write each one's joined, filtered output."""
     if request.content_type != "text/csv" or request.accept != "text/csv":
         raise LocalRunError(STAGE, "local batch inference sends and accepts text/csv only")
-    source = work_dir / Path(request.input_key).name
-    s3.download_file(request.input_bucket, request.input_key, str(source))
+    inputs = input_keys(s3, request)
     concurrency = _max_concurrent_transforms(server)
+    records = batches = 0
+    for key in inputs:
+        scored, sent = _transform_object(server, s3, request, key, work_dir, concurrency)
+        records, batches = records + scored, batches + sent
+    return TransformResult(
+        records=records,
+        batches=batches,
+        concurrency=concurrency,
+        output_keys=[request.output_key(key) for key in inputs],
+    )
+
+
+def input_keys(s3: Any, request: TransformRequest) -> list[str]:
+    """The objects an `S3Prefix` input names, in key order; none is an error, as in AWS."""
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=request.input_bucket, Prefix=request.input_prefix
+    )
+    keys = sorted(
+        item["Key"] for page in pages for item in page.get("Contents", []) if not item["Key"].endswith("/")
+    )
+    if not keys:
+        raise LocalRunError(
+            STAGE, f"no objects to score under s3://{request.input_bucket}/{request.input_prefix}"
+        )
+    return keys
+
+
+def _transform_object(
+    server: ModelServer, s3: Any, request: TransformRequest, key: str, work_dir: Path, concurrency: int
+) -> tuple[int, int]:
+    """Score one input object into its `.out` object; return (records, mini-batches)."""
+    source = work_dir / Path(key).name
+    s3.download_file(request.input_bucket, key, str(source))
     input_filter, output_filter = (
         asl.compile_path(request.input_filter),
         asl.compile_path(request.output_filter),
     )
-
-    target = work_dir / Path(request.output_key).name
+    target = work_dir / Path(request.output_key(key)).name
     records = batches = 0
     with target.open("w", encoding="utf-8", newline="") as output, ThreadPoolExecutor(concurrency) as pool:
         in_flight: deque[tuple[int, list[list[str]], Future[Response]]] = deque()
@@ -282,15 +321,11 @@ def batch_transform(
             drain(limit=2 * concurrency)  # bounded: a large file is never all in memory
         drain(limit=0)
     if records == 0:
-        raise LocalRunError(
-            STAGE, f"s3://{request.input_bucket}/{request.input_key} holds no records to score"
-        )
+        raise LocalRunError(STAGE, f"s3://{request.input_bucket}/{key} holds no records to score")
     s3.upload_file(
-        str(target), request.output_bucket, request.output_key, ExtraArgs={"ContentType": "text/csv"}
+        str(target), request.output_bucket, request.output_key(key), ExtraArgs={"ContentType": "text/csv"}
     )
-    return TransformResult(
-        records=records, batches=batches, concurrency=concurrency, output_key=request.output_key
-    )
+    return records, batches
 
 
 def _max_concurrent_transforms(server: ModelServer) -> int:

@@ -289,15 +289,23 @@ def call_endpoint(
 def read_predictions(
     run: str | None = None, *, stack: Stack | None = None, s3: Any = None
 ) -> list[tuple[str, float]]:
-    """A batch run's `(id, probability)` pairs from the output store (the latest run by default)."""
+    """A batch run's `(id, probability)` pairs from the output store (the latest run by default).
+
+    A run scored on several instances has one file per score part; they are read in name order, which is the
+    score file's row order.
+    """
     stack = _stack(stack)
     s3 = s3 or stack.client("s3")
     prefix = stack.prefix("predictions") + (f"run={run}/" if run else "")
     objects = [o for o in _objects(s3, stack.bucket("output"), prefix) if o["Key"].endswith(".csv")]
     if not objects:
         raise PipelineError(f"no predictions under s3://{stack.bucket('output')}/{prefix}")
-    body = s3.get_object(Bucket=stack.bucket("output"), Key=objects[-1]["Key"])["Body"].read().decode()
-    return [(row[0], float(row[-1])) for row in csv.reader(io.StringIO(body)) if row]
+    folder = objects[-1]["Key"].rsplit("/", 1)[0] + "/"  # the run of the newest file
+    pairs = []
+    for key in sorted(o["Key"] for o in objects if o["Key"].startswith(folder)):
+        body = s3.get_object(Bucket=stack.bucket("output"), Key=key)["Body"].read().decode()
+        pairs += [(row[0], float(row[-1])) for row in csv.reader(io.StringIO(body)) if row]
+    return pairs
 
 
 # --- The data lake ------------------------------------------------------------------------------------------------
