@@ -40,14 +40,7 @@ _DRAIN_LIMIT_BYTES = 128 * 1024 * 1024
 def create_app(model_dir: Path | None = None, settings: ServingSettings | None = None) -> Flask:
     """The application, with its model loaded from `model_dir` (default: the SageMaker model folder)."""
     settings = settings or ServingSettings.from_env()
-    model_dir = model_dir or MlPaths.from_env().model_dir
-    model: Model | None = None
-    load_error = ""
-    try:
-        model = Model.load(model_dir, nthread=settings.threads_per_worker)
-    except ModelLoadError as error:
-        load_error = str(error)
-        LOG.error("model not loaded: %s", load_error)
+    model, load_error = _load_model(model_dir or MlPaths.from_env().model_dir, settings)
 
     app = Flask("xgb_model")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_payload_bytes
@@ -71,33 +64,54 @@ def create_app(model_dir: Path | None = None, settings: ServingSettings | None =
     def invocations() -> Response:
         if model is None:
             return _text(503, f"model not loaded: {load_error}")
-        content_type = request.mimetype
-        if content_type not in payload.CONTENT_TYPES:
-            return _text(
-                415,
-                f"unsupported content type {content_type or '(none)'!r}; send text/csv or application/json",
-            )
-        charset = request.mimetype_params.get("charset", "utf-8").lower()
-        if charset not in _TEXT_CHARSETS:
-            return _text(415, f"unsupported charset {charset!r}; send UTF-8")
-        response_type = _response_type(request, content_type)
-        if response_type is None:
-            return _text(
-                406, "cannot answer in any type the Accept header allows; accept text/csv or application/json"
-            )
-        explain = _explain_requested(request)
-        body = _read_body(request, settings.max_payload_bytes)
-        if content_type == payload.CSV:
-            rows = payload.parse_csv(body, model.schema)
-        else:
-            rows = payload.parse_json(body, model.schema)
-        probabilities = model.predict(rows.features)
-        contributions = model.explain(rows.features) if explain else None
-        if response_type == payload.CSV:
-            text = payload.format_csv(probabilities, contributions)
-        else:
-            text = payload.format_json(probabilities, model.schema, contributions)
-        return Response(text, mimetype=response_type)
+        return _invoke(model, request, settings)
+
+    _register_error_handlers(app, settings)
+    return app
+
+
+def _load_model(model_dir: Path, settings: ServingSettings) -> tuple[Model | None, str]:
+    """The model, or None and the reason it could not be loaded (which `/ping` then reports)."""
+    try:
+        return Model.load(model_dir, nthread=settings.threads_per_worker), ""
+    except ModelLoadError as error:
+        LOG.error("model not loaded: %s", error)
+        return None, str(error)
+
+
+def _invoke(model: Model, req: Request, settings: ServingSettings) -> Response:
+    """One `/invocations` call: check the types, parse the body, predict (and explain), format the answer."""
+    content_type = req.mimetype
+    if content_type not in payload.CONTENT_TYPES:
+        return _text(
+            415,
+            f"unsupported content type {content_type or '(none)'!r}; send text/csv or application/json",
+        )
+    charset = req.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in _TEXT_CHARSETS:
+        return _text(415, f"unsupported charset {charset!r}; send UTF-8")
+    response_type = _response_type(req, content_type)
+    if response_type is None:
+        return _text(
+            406, "cannot answer in any type the Accept header allows; accept text/csv or application/json"
+        )
+    explain = _explain_requested(req)
+    body = _read_body(req, settings.max_payload_bytes)
+    if content_type == payload.CSV:
+        rows = payload.parse_csv(body, model.schema)
+    else:
+        rows = payload.parse_json(body, model.schema)
+    probabilities = model.predict(rows.features)
+    contributions = model.explain(rows.features) if explain else None
+    if response_type == payload.CSV:
+        text = payload.format_csv(probabilities, contributions)
+    else:
+        text = payload.format_json(probabilities, model.schema, contributions)
+    return Response(text, mimetype=response_type)
+
+
+def _register_error_handlers(app: Flask, settings: ServingSettings) -> None:
+    """Every error becomes a short plain-text answer; anything unexpected a 500 without internals."""
 
     @app.errorhandler(PayloadError)
     def bad_payload(error: PayloadError) -> Response:
@@ -120,8 +134,6 @@ def create_app(model_dir: Path | None = None, settings: ServingSettings | None =
     def unexpected(error: Exception) -> Response:
         LOG.exception("unexpected error while answering %s %s", request.method, request.path)
         return _text(500, "internal error while scoring; the container log has the details")
-
-    return app
 
 
 def _text(status: int, message: str) -> Response:
