@@ -28,6 +28,7 @@ Settings for runs outside SageMaker (tests, `mlops local-run`), all optional:
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import time
@@ -251,7 +252,7 @@ def joined(paths: MlPaths, log: Callable[[str], None]) -> Iterator[Group]:
         "dmlc_tracker_port": cluster.port,
         "dmlc_task_id": f"{cluster.rank:06d}",  # with sortby="task", ranks follow the order of `hosts`
         "dmlc_timeout": cluster.timeout_s,
-        "dmlc_retry": 3,
+        "dmlc_retry": connect_attempts(_bootstrap_s(cluster)),
     }
     group = Group(cluster, paths)
     log(f"distributed training: {group.describe()}; tracker {cluster.hosts[0]}:{cluster.port}")
@@ -260,7 +261,7 @@ def joined(paths: MlPaths, log: Callable[[str], None]) -> Iterator[Group]:
     except xgb.core.XGBoostError as error:
         _free(tracker)
         raise ClusterError(
-            f"the {cluster.size} hosts did not form a training group within {cluster.timeout_s}s "
+            f"the {cluster.size} hosts did not form a training group within {_bootstrap_s(cluster)}s "
             f"({group.describe()}): {_reason(error)}"
         ) from None
     try:
@@ -279,6 +280,17 @@ def joined(paths: MlPaths, log: Callable[[str], None]) -> Iterator[Group]:
         raise
 
 
+def _bootstrap_s(cluster: Cluster) -> int:
+    return max(BOOTSTRAP_TIMEOUT_S, cluster.timeout_s)
+
+
+def connect_attempts(seconds: int) -> int:
+    """XGBoost's `dmlc_retry` for connections that must keep trying for about `seconds`: a worker may start
+    long before the first host's tracker listens. XGBoost backs off linearly (measured with xgboost 3.2: 3
+    attempts gave up after 10 s, 10 after 93 s, about n * (n - 1) seconds), so n = sqrt(seconds) + 2."""
+    return math.isqrt(seconds) + 2
+
+
 def _start_tracker(cluster: Cluster) -> Any:
     try:
         tracker = xgb.tracker.RabitTracker(
@@ -286,7 +298,7 @@ def _start_tracker(cluster: Cluster) -> Any:
             host_ip=cluster.tracker_address,
             port=cluster.port,
             sortby="task",
-            timeout=max(BOOTSTRAP_TIMEOUT_S, cluster.timeout_s),
+            timeout=_bootstrap_s(cluster),
         )
         tracker.start()
     except (xgb.core.XGBoostError, ValueError) as error:
