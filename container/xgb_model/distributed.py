@@ -31,11 +31,12 @@ import json
 import math
 import os
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 
@@ -315,10 +316,26 @@ def _init(cluster: Cluster, args: dict[str, Any]) -> None:
 
 
 def _leave(tracker: Any) -> None:
-    """Leave a failed group: without `finalize`, XGBoost's communicator crashes the exiting interpreter."""
-    with suppress(xgb.core.XGBoostError):
-        xgb.collective.finalize()
+    """Leave a failed group without `finalize`: it reconnects to the tracker, which may be gone, and would keep
+    retrying for the whole bootstrap time. The communicator is left open, and an interpreter exiting normally
+    with it open crashes in XGBoost's destructors, so the program must end with `exit_now` (see `must_exit`)."""
+    _FAILED.append(True)
     _free(tracker)
+
+
+_FAILED: list[bool] = []
+
+
+def must_exit() -> bool:
+    """Whether this process left a group without finalizing it, and must end with `os._exit`."""
+    return bool(_FAILED)
+
+
+def exit_now(status: int) -> NoReturn:
+    """End the process with `status` after flushing its output, skipping the interpreter's teardown."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _free(tracker: Any) -> None:

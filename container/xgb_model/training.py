@@ -23,7 +23,7 @@ import numpy as np
 
 from xgb_model import metrics
 from xgb_model.data import DataError, LabeledData, read_channel
-from xgb_model.distributed import Group, joined
+from xgb_model.distributed import Group, exit_now, joined, must_exit
 from xgb_model.hyperparameters import Hyperparameters, load_hyperparameters
 from xgb_model.jobs import run_job
 from xgb_model.model import write_model
@@ -194,4 +194,7 @@ def main() -> int:
         with joined(paths, log) as group:
             train(paths, log=log, group=group)
 
-    return run_job(job, paths.failure_file, program="train")
+    status = run_job(job, paths.failure_file, program="train")
+    if must_exit():  # a failed distributed group; the failure file is written
+        exit_now(status)
+    return status
