@@ -7,8 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from mlops_component.config import MlOpsConfig
+
+# Hypothesis judges examples by what they return, never by time: a per-example deadline only fails tests when
+# the shared machine is busy.
+settings.register_profile("mlops", deadline=None)
+settings.load_profile("mlops")
 
 # The seed module's example configuration (employee attrition).
 SEED_EXAMPLE: dict[str, Any] = {

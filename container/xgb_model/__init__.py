@@ -11,6 +11,7 @@ The SageMaker contract files next to this package (`train`, `serve`, `batch-pred
 - `data`: reading the labelled channels (`train`, optional `validation`);
 - `metrics`: binary-classification metrics that are always finite;
 - `training`: cross-validation, the final model, and the `train` program;
+- `distributed`: training one model across the hosts of a multi-instance training job (XGBoost's collective);
 - `model`: the saved model on disk, loaded once and used for prediction and explanations;
 - `payload`: decoding request bodies (CSV, JSON) and encoding responses;
 - `app`: the Flask application behind `/ping` and `/invocations`;

@@ -32,6 +32,16 @@ class MlPaths:
         """The training job's hyperparameters: a JSON object of strings."""
         return self.root / "input" / "config" / "hyperparameters.json"
 
+    @property
+    def resource_config(self) -> Path:
+        """The training job's hosts (`hosts`, `current_host`); see `distributed`."""
+        return self.root / "input" / "config" / "resourceconfig.json"
+
+    @property
+    def input_data_config(self) -> Path:
+        """Each channel's settings, among them its `S3DistributionType`."""
+        return self.root / "input" / "config" / "inputdataconfig.json"
+
     def channel(self, name: str) -> Path:
         """The folder SageMaker downloads one input channel into."""
         return self.root / "input" / "data" / name

@@ -5,6 +5,12 @@ after the model is saved. Without a `validation` channel those values are the cr
 (computed on the pooled out-of-fold predictions, so a fold that happens to hold one class cannot make a
 metric undefined). With a `validation` channel they are the saved model's score on it, and the
 cross-validation is logged for information only.
+
+On several hosts (see `distributed`) the same steps run on all of them at once: each fold's model and the final
+model are trained by all hosts together on their shares of the rows, each host predicts its own held-out rows,
+and the metrics are computed from every host's predictions, gathered; the first host writes the model and
+prints them. They keep their meaning (the pooled out-of-fold estimate over every training row, or the score on
+every validation row); only the fold each row falls in differs, as each host deals its own rows to the folds.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import numpy as np
 
 from xgb_model import metrics
 from xgb_model.data import DataError, LabeledData, read_channel
+from xgb_model.distributed import Group, exit_now, joined, must_exit
 from xgb_model.hyperparameters import Hyperparameters, load_hyperparameters
 from xgb_model.jobs import run_job
 from xgb_model.model import write_model
@@ -55,22 +62,28 @@ def fit(
     return xgb.train(params.booster_params(nthread), matrix, num_boost_round=params.num_round)
 
 
-def cross_validate(data: LabeledData, params: Hyperparameters, nthread: int, log: Log) -> np.ndarray:
-    """Out-of-fold probabilities for every training row, from stratified, seeded, shuffled folds."""
+def cross_validate(
+    data: LabeledData, params: Hyperparameters, nthread: int, log: Log, group: Group | None = None
+) -> np.ndarray:
+    """Out-of-fold probabilities for every training row (of this host), from stratified, seeded, shuffled
+    folds; on several hosts each fold's model is trained by all of them together."""
+    group = group or Group()
     splits = params.kfold_splits
-    if data.rows < splits:
-        raise DataError(
-            f"kfold_splits={splits} needs at least {splits} rows; the train channel has {data.rows}"
-        )
-    smallest = min(data.positives, data.rows - data.positives)
+    rows, positives = group.total([data.rows, data.positives])
+    if rows < splits:
+        raise DataError(f"kfold_splits={splits} needs at least {splits} rows; the train channel has {rows}")
+    smallest = min(positives, rows - positives)
     if smallest < splits:
         log(f"warning: only {smallest} rows of the rarer class for {splits} folds; some folds miss it")
+    folds = group.agreed(lambda: stratified_folds(data.labels, splits, params.seed))
     out_of_fold = np.empty(data.rows, dtype=np.float32)
-    for number, (fit_rows, held_out) in enumerate(stratified_folds(data.labels, splits, params.seed), 1):
+    for number, (fit_rows, held_out) in enumerate(folds, 1):
         booster = fit(data.features[fit_rows], data.labels[fit_rows], data.feature_names, params, nthread)
         out_of_fold[held_out] = booster.inplace_predict(data.features[held_out])
-        scores = metrics.binary_metrics(data.labels[held_out], out_of_fold[held_out])
-        log(f"fold {number}/{splits} rows={held_out.size} {metrics.summary(scores)}")
+        labels, scores = group.gather(data.labels[held_out]), group.gather(out_of_fold[held_out])
+        log(
+            f"fold {number}/{splits} rows={labels.size} {metrics.summary(metrics.binary_metrics(labels, scores))}"
+        )
     return out_of_fold
 
 
@@ -109,38 +122,44 @@ def thread_count(rows: int, features: int, cpus: int | None = None) -> int:
     return max(1, min(cpus, rows * features // CELLS_PER_THREAD))
 
 
-def train(paths: MlPaths, *, log: Log = print, nthread: int | None = None) -> TrainingResult:
-    """Run one training job in the `/opt/ml` tree `paths`."""
-    params = load_hyperparameters(paths.hyperparameters)
+def train(
+    paths: MlPaths, *, log: Log = print, nthread: int | None = None, group: Group | None = None
+) -> TrainingResult:
+    """Run one training job in the `/opt/ml` tree `paths`, as one host of `group` (default: the only one)."""
+    group = group or Group(None, paths)
+    params = group.agreed(lambda: load_hyperparameters(paths.hyperparameters))
     log("hyperparameters " + " ".join(f"{k}={v}" for k, v in params.model_dump(by_alias=True).items()))
 
-    data = read_channel(paths.channel("train"), "train")
-    if data.positives in (0, data.rows):
+    data = group.agreed(lambda: group.share(read_channel(paths.channel("train"), "train"), "train"))
+    group.same_everywhere("train channel's columns", data.feature_names)
+    rows, positives = group.total([data.rows, data.positives])
+    if positives in (0, rows):
         raise DataError(
-            f"every label in the train channel is {int(data.labels[0])}; a binary classifier needs rows of "
+            f"every label in the train channel is {int(positives > 0)}; a binary classifier needs rows of "
             "both classes"
         )
     threads = nthread or thread_count(data.rows, len(data.feature_names))
     log(
-        f"train channel: {data.rows} rows, {len(data.feature_names)} features, {data.positives} positive; "
-        f"{threads} XGBoost thread(s)"
+        f"train channel: {rows} rows, {len(data.feature_names)} features, {positives} positive; "
+        f"{threads} XGBoost thread(s)" + ("" if group.size == 1 else f"; {data.rows} rows on this host")
     )
-    validation = None
-    if paths.channel("validation").is_dir():
-        validation = read_channel(paths.channel("validation"), "validation")
-        if validation.feature_names != data.feature_names:
-            raise DataError("the validation channel's feature columns differ from the train channel's")
-        log(f"validation channel: {validation.rows} rows, {validation.positives} positive")
+    validation = group.agreed(lambda: _validation(paths, data, group, log))
 
-    cv_metrics = metrics.binary_metrics(data.labels, cross_validate(data, params, threads, log))
+    cv_metrics = metrics.binary_metrics(
+        group.gather(data.labels), group.gather(cross_validate(data, params, threads, log, group))
+    )
     log(f"cross-validation {metrics.summary(cv_metrics)}")
 
     booster = fit(data.features, data.labels, data.feature_names, params, threads)
     if validation is None:
         reported, source = cv_metrics, "cross-validation"
     else:
-        reported = metrics.binary_metrics(validation.labels, booster.inplace_predict(validation.features))
+        probabilities = group.gather(booster.inplace_predict(validation.features))
+        reported = metrics.binary_metrics(group.gather(validation.labels), probabilities)
         source = "validation"
+    if not group.writes_model:
+        log(f"{group.describe()}: done; the first host writes the model and prints the metrics")
+        return TrainingResult(booster=booster, metrics=reported, cv_metrics=cv_metrics, source=source)
     write_model(
         paths.model_dir,
         booster,
@@ -154,11 +173,28 @@ def train(paths: MlPaths, *, log: Log = print, nthread: int | None = None) -> Tr
     return TrainingResult(booster=booster, metrics=reported, cv_metrics=cv_metrics, source=source)
 
 
+def _validation(paths: MlPaths, data: LabeledData, group: Group, log: Log) -> LabeledData | None:
+    """This host's share of the validation channel, if there is one."""
+    if not paths.channel("validation").is_dir():
+        return None
+    validation = group.share(read_channel(paths.channel("validation"), "validation"), "validation")
+    if validation.feature_names != data.feature_names:
+        raise DataError("the validation channel's feature columns differ from the train channel's")
+    here = "" if group.size == 1 else " on this host"
+    log(f"validation channel: {validation.rows} rows, {validation.positives} positive{here}")
+    return validation
+
+
 def main() -> int:
     """Entry point of the `train` program."""
     paths = MlPaths.from_env()
 
     def job() -> None:
-        train(paths, log=lambda line: print(line, flush=True))
+        log: Log = lambda line: print(line, flush=True)  # noqa: E731
+        with joined(paths, log) as group:
+            train(paths, log=log, group=group)
 
-    return run_job(job, paths.failure_file, program="train")
+    status = run_job(job, paths.failure_file, program="train")
+    if must_exit():  # a failed distributed group; the failure file is written
+        exit_now(status)
+    return status

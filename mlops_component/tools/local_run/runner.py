@@ -415,6 +415,7 @@ class LocalRun:
             command=program_command(self.container_dir, "train"),
             channels_dir=self.out / TRIALS_DIR / ".channels",
             environment=program_environment(),
+            cpus=_cpus(),
         )
         self.tuning = tune(
             request,
@@ -621,6 +622,7 @@ class LocalRun:
                 "metrics": t.metrics,
                 "seconds": t.seconds,
                 "failure": t.failure,
+                "hosts": t.hosts,
                 "model_data_url": t.model_data_url,
                 "folder": str(t.folder),
             }

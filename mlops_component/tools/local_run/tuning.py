@@ -10,7 +10,10 @@ and stopping condition are the ones SageMaker would get:
 - `MaxNumberOfTrainingJobs` trials run, `MaxParallelTrainingJobs` at a time but never more than the CPUs.
 - Each trial is a training job: the container's `train` program in its own `/opt/ml` tree (channels, the
   all-string `hyperparameters.json` with SageMaker's `_tuning_objective_metric`), stopped after
-  `MaxRuntimeInSeconds`. Its metrics are read from its output with the request's MetricDefinitions regexes,
+  `MaxRuntimeInSeconds`. With `ResourceConfig.InstanceCount` above 1 a trial is that many cooperating `train`
+  processes (at most one per CPU), each in its own tree with a `resourceconfig.json` naming all of them
+  (`algo-1` is the trial's folder, the others are under its `hosts/`), training one model over loopback as
+  the instances would; `algo-1` writes the model and prints the metrics. Its metrics are read from its output with the request's MetricDefinitions regexes,
   the last match of each counting, as SageMaker's final metrics do. A completed trial's model folder is
   tarred to `<S3OutputPath><training job>/output/model.tar.gz` in the models store.
 
@@ -32,6 +35,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tarfile
 import threading
@@ -139,6 +143,8 @@ class Trial:
     ended_at: datetime | None = None
     seconds: float = 0.0
     model_data_url: str | None = None
+    hosts: int = 1
+    """How many cooperating `train` processes ran it (the request's InstanceCount, capped by the CPUs)."""
 
     @property
     def log_path(self) -> Path:
@@ -170,6 +176,9 @@ class TrainingJob:
     output_bucket: str
     output_prefix: str
     environment: dict[str, str]
+    hosts: int = 1
+    """Processes per trial: the request's InstanceCount, capped by the CPUs."""
+    requested_hosts: int = 1
     _running: set[subprocess.Popen[bytes]] = field(default_factory=set, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _stopped: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
@@ -183,6 +192,7 @@ class TrainingJob:
         command: list[str],
         channels_dir: Path,
         environment: dict[str, str],
+        cpus: int | None = None,
     ) -> TrainingJob:
         """The training job of a CreateHyperParameterTuningJob request, with its channels downloaded."""
         definition = request["TrainingJobDefinition"]
@@ -196,6 +206,7 @@ class TrainingJob:
             definition["OutputDataConfig"]["S3OutputPath"].removeprefix("s3://").partition("/")
         )
         objective = request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+        requested = int(definition.get("ResourceConfig", {}).get("InstanceCount", 1))
         return cls(
             command=command,
             channels=channels,
@@ -206,12 +217,25 @@ class TrainingJob:
             output_bucket=bucket,
             output_prefix=prefix,
             environment=environment,
+            hosts=max(1, min(requested, cpus or os.cpu_count() or 1)),
+            requested_hosts=requested,
+        )
+
+    def describe_hosts(self) -> str:
+        """How many processes run each trial, and why, for the run's output."""
+        if self.requested_hosts == 1:
+            return "1 process per trial"
+        capped = f", capped at {self.hosts} by the CPUs" if self.hosts < self.requested_hosts else ""
+        return (
+            f"{self.hosts} cooperating processes per trial (InstanceCount {self.requested_hosts}{capped}; "
+            "distributed XGBoost over loopback)"
         )
 
     def run(self, trial: Trial, s3: Any) -> Trial:
         """Run one trial to the end; never raises for the trial's own failures, which land in `trial`."""
         started = time.perf_counter()
         trial.started_at = datetime.now(UTC)
+        trial.hosts = self.hosts
         try:
             self._prepare(trial)
             status = self._execute(trial)
@@ -245,31 +269,54 @@ class TrainingJob:
         (config / "hyperparameters.json").write_text(_json(document), encoding="utf-8")
         (trial.folder / "model").mkdir()
         (trial.folder / "output").mkdir()
+        if self.hosts > 1:
+            self._prepare_hosts(trial)
+
+    def _prepare_hosts(self, trial: Trial) -> None:
+        """A tree per further host, sharing host 1's inputs, and every tree's `resourceconfig.json`."""
+        names, folders = host_names(self.hosts), host_folders(trial, self.hosts)
+        for folder in folders[1:]:  # before any resourceconfig.json exists: only the inputs are shared links
+            shutil.copytree(trial.folder / "input", folder / "input", copy_function=_link_or_copy_names)
+            (folder / "output").mkdir()
+        for name, folder in zip(names, folders, strict=True):
+            config = {"current_host": name, "hosts": names}
+            (folder / "input" / "config" / "resourceconfig.json").write_text(_json(config), encoding="utf-8")
 
     def _execute(self, trial: Trial) -> int | None:
-        """The program's exit status, or None if it ran out of time and was killed."""
-        env = {**self.environment, "MLOPS_ML_ROOT": str(trial.folder)}
-        with trial.log_path.open("wb") as log:
-            process = subprocess.Popen(
-                self.command,
-                cwd=trial.folder,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            with self._lock:
-                self._running.add(process)
-                stopped = self._stopped.is_set()
-            if stopped:  # the run was interrupted while this trial was starting
-                _kill_group(process)
-            try:
-                return process.wait(timeout=self.max_runtime_seconds)
-            except subprocess.TimeoutExpired:
-                _kill_group(process)
-                return None
-            finally:
+        """The program's exit status (host 1's, or the first failing host's), or None if it ran out of time
+        and was killed."""
+        # Every host resolves to this machine; each trial's group gets a port of its own.
+        cluster = {"MLOPS_HOST_ADDRESS": "127.0.0.1", "MLOPS_TRACKER_PORT": str(_free_port())}
+        processes: list[subprocess.Popen[bytes]] = []
+        try:
+            for folder in host_folders(trial, self.hosts):
+                env = {
+                    **self.environment,
+                    "MLOPS_ML_ROOT": str(folder),
+                    **(cluster if self.hosts > 1 else {}),
+                }
+                with (folder / "train.log").open("wb") as log:
+                    processes.append(
+                        subprocess.Popen(
+                            self.command,
+                            cwd=folder,
+                            env=env,
+                            stdin=subprocess.DEVNULL,
+                            stdout=log,
+                            stderr=subprocess.STDOUT,
+                            start_new_session=True,
+                        )
+                    )
+                with self._lock:
+                    self._running.add(processes[-1])
+                    stopped = self._stopped.is_set()
+                if stopped:  # the run was interrupted while this trial was starting
+                    _kill_group(processes[-1])
+            return _wait_all(processes, time.monotonic() + self.max_runtime_seconds)
+        finally:
+            for process in processes:
+                if process.poll() is None:  # out of time, interrupted, or another host failed
+                    _kill_group(process)
                 with self._lock:
                     self._running.discard(process)
 
@@ -354,6 +401,44 @@ def _failure_reason(trial: Trial, status: int) -> str:
     lines = trial.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
     tail = "\n".join(lines[-_LOG_TAIL_LINES:])
     return f"exit status {status} and no failure file; the last lines of its output:\n{tail}"
+
+
+def _wait_all(processes: list[subprocess.Popen[bytes]], deadline: float) -> int | None:
+    """The first non-zero exit status as soon as one host fails (SageMaker then stops the others), else 0;
+    None at the deadline."""
+    if len(processes) == 1:
+        try:
+            return processes[0].wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            return None
+    while time.monotonic() < deadline:
+        statuses = [process.poll() for process in processes]
+        failed = [status for status in statuses if status]
+        if failed or None not in statuses:
+            return failed[0] if failed else 0
+        time.sleep(0.05)
+    return None
+
+
+def _link_or_copy_names(source: str, target: str) -> None:
+    _link_or_copy(Path(source), Path(target))
+
+
+def host_names(count: int) -> list[str]:
+    """SageMaker's names for a training job's instances."""
+    return [f"algo-{number}" for number in range(1, count + 1)]
+
+
+def host_folders(trial: Trial, count: int) -> list[Path]:
+    """Each host's `/opt/ml` tree: host 1's is the trial's folder, the others are under its `hosts/`."""
+    return [trial.folder] + [trial.folder / "hosts" / name for name in host_names(count)[1:]]
+
+
+def _free_port() -> int:
+    """A TCP port free on loopback now (the tracker binds it a moment later)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -446,7 +531,8 @@ def tune(
     config = request["HyperParameterTuningJobConfig"]
     limits = config["ResourceLimits"]
     total = int(limits["MaxNumberOfTrainingJobs"])
-    parallel = max(1, min(int(limits["MaxParallelTrainingJobs"]), cpus, total))
+    # A trial of several hosts takes a CPU per host.
+    parallel = max(1, min(int(limits["MaxParallelTrainingJobs"]), cpus // job.hosts, total))
     objective = config["HyperParameterTuningJobObjective"]
     space = SearchSpace.from_ranges(ParameterRanges.model_validate(config["ParameterRanges"]))
     direction: Literal["maximize", "minimize"] = "maximize" if objective["Type"] == "Maximize" else "minimize"
@@ -457,7 +543,7 @@ def tune(
     say(
         f"tuning job {name}: {total} trial(s), {parallel} at a time, {config['Strategy']} "
         f"(Optuna {type(study.sampler).__name__}, seed {seed}), {objective['Type'].lower()} "
-        f"{objective['MetricName']}"
+        f"{objective['MetricName']}; {job.describe_hosts()}"
     )
 
     tuner = _Tuner(study, space, job, s3, name=name, total=total, trials_dir=trials_dir, say=say)
