@@ -23,12 +23,15 @@ import pulumi_aws as aws
 
 from mlops_component import layout
 from mlops_component.builders import iam, naming
-from mlops_component.components.data_stores import BucketRef, file_sha256
+from mlops_component.components.data_stores import BucketRef, file_sha256, upload_file
 from mlops_component.config import MlOpsConfig
 
 # The Glue version AWS lists for Python shell 3.9 jobs (Glue ignores the setting for Python shell otherwise).
 PYTHON_SHELL_GLUE_VERSION = "3.0"
 PYTHON_SHELL_PYTHON_VERSION = "3.9"
+# With the Spark flag, the job runs this script when it sits next to `script_path` (the shipped pair does):
+# the DataFrame version of the transform, which imports `script_path` (given to Glue as `--extra-py-files`).
+SPARK_SCRIPT = "spark_transform.py"
 # Batch Transform writes `<id>,<probability>` lines without a header; the classifier names the columns.
 PREDICTION_COLUMNS = ["id", "probability"]
 
@@ -72,6 +75,12 @@ def job_default_arguments(
     if modules:
         arguments["--additional-python-modules"] = ",".join(modules)
     return arguments
+
+
+def spark_script_path(script_path: str) -> Path | None:
+    """The Spark script that pairs with `script_path`, or None: a script of your own then runs as it is."""
+    candidate = Path(script_path).with_name(SPARK_SCRIPT)
+    return candidate if candidate.is_file() and candidate != Path(script_path) else None
 
 
 def crawler_configuration() -> dict[str, Any]:
@@ -172,20 +181,33 @@ class Etl(pulumi.ComponentResource):
             ),
         )
 
+        script_uri = pulumi.Output.concat("s3://", source.name, "/", script_key)
+        spark_script = spark_script_path(config.script_path) if spark else None
+        if spark_script is not None:
+            uploaded = upload_file(
+                f"{name}-spark-script", source, layout.ETL_CODE_PREFIX, str(spark_script), self
+            )
+            job_script = pulumi.Output.concat("s3://", source.name, "/", uploaded)
+        else:
+            job_script = script_uri
         arguments = pulumi.Output.all(
             source=buckets["feature_store"].name,
             destination=buckets["extracts"].name,
             wheel=wheel_uri,
+            module=script_uri if spark_script is not None else None,
         ).apply(
-            lambda v: job_default_arguments(
-                spark=spark,
-                source_bucket=v["source"],
-                destination_bucket=v["destination"],
-                inference_type="batch" if config.is_batch else "endpoint",
-                output_layout="byo" if config.uses_own_image else "builtin",
-                wheel_uri=v["wheel"],
-                python_modules=config.glue_additional_python_modules,
-            )
+            lambda v: {
+                **({"--extra-py-files": v["module"]} if v["module"] else {}),
+                **job_default_arguments(
+                    spark=spark,
+                    source_bucket=v["source"],
+                    destination_bucket=v["destination"],
+                    inference_type="batch" if config.is_batch else "endpoint",
+                    output_layout="byo" if config.uses_own_image else "builtin",
+                    wheel_uri=v["wheel"],
+                    python_modules=config.glue_additional_python_modules,
+                ),
+            }
         )
         runtime: dict[str, Any] = (
             {
@@ -207,7 +229,7 @@ class Etl(pulumi.ComponentResource):
             command={
                 "name": "glueetl" if spark else "pythonshell",
                 "python_version": "3" if spark else PYTHON_SHELL_PYTHON_VERSION,
-                "script_location": pulumi.Output.concat("s3://", source.name, "/", script_key),
+                "script_location": job_script,
             },
             default_arguments=arguments,
             # The extracts have fixed keys, so two runs at once would race; the workflow runs one at a time.
