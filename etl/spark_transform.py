@@ -307,6 +307,7 @@ def run_s3(
             f"--output_layout must be one of {list(transform.LAYOUTS)}, not {output_layout!r}"
         )
     spark = spark or session()
+    LOG.info("Spark %s on %s", spark.version, spark.sparkContext.master)
     work = tempfile.mkdtemp(prefix="mlops-spark-etl-")
     try:
         # transform.run_s3's order: both inputs fetched, then the schema, then train and score transformed.
