@@ -45,6 +45,7 @@ TransformError = transform.TransformError
 ID, LABEL, RATIO = transform.ID, transform.LABEL, transform.RATIO
 
 _CORRUPT = "_corrupt_record"
+_MISSING = "_missing_"
 _ROW = "_row"
 # The header is read with one ranged GET; a longer header line is cut here, and names past it count as missing.
 _HEADER_BYTES = 1 << 16
@@ -85,9 +86,13 @@ def read_raw(spark: SparkSession, uri: str, header: Sequence[str], needed: Seque
 def _integer(column: str) -> Column:
     """A raw integer field as Arrow's int64 parser reads it: trimmed, decimal or 0x hex; null if invalid."""
     text = F.trim(F.col(column))
-    decimal = F.when(text.rlike(r"^-?[0-9]+$"), F.expr(f"try_cast(trim(`{column}`) AS BIGINT)"))
+    number = F.expr(f"try_cast(trim(`{column}`) AS BIGINT)")
+    # Spark's cast also takes `+5` and `5.0`, which Arrow refuses: a number that reads back as its own text is
+    # valid at once (nearly every field); only the rest meets the patterns.
+    decimal = F.when(text.rlike(r"^-?[0-9]+$"), number)
     hexadecimal = F.when(text.rlike(r"^0x[0-9a-fA-F]{1,15}$"), F.conv(F.substring(text, 3, 16), 16, 10))
-    return F.coalesce(decimal, hexadecimal.cast("bigint"))
+    slow = F.coalesce(decimal, hexadecimal.cast("bigint"))
+    return F.when(number.cast("string") == text, number).otherwise(slow)
 
 
 def _missing(column: str) -> Column:
@@ -105,20 +110,33 @@ def _code(column: str, categories: Sequence[str]) -> Column:
 # --- Validation: transform.py's rules, in its order ----------------------------------------------------------------
 
 
-def _counts(raw: DataFrame, features: Sequence[str], label: bool) -> dict[str, int]:
-    """How many rows break each rule, all in one pass over the data."""
-    integers = (ID, *transform.INTEGER_INPUTS)
-    checks: dict[str, Column] = {"rows": F.lit(True), "corrupt": F.col(_CORRUPT).isNotNull()}
-    for column in integers:
-        checks[f"invalid:{column}"] = ~_missing(column) & _integer(column).isNull()
-        checks[f"empty:{column}"] = _missing(column)
-    checks["negative"] = _integer("NumCompaniesWorked") < 0
+def typed(raw: DataFrame, features: Sequence[str], *, label: bool) -> DataFrame:
+    """Each raw row parsed once: integers (null when missing or invalid) with a missing flag, text as codes.
+
+    This is what the checks and the transform read (and what is cached): far smaller than the text.
+    """
+    columns = [F.col(_ROW), F.col(_CORRUPT).isNotNull().alias(_CORRUPT)]
+    for column in (ID, *transform.INTEGER_INPUTS):
+        columns += [_integer(column).alias(column), _missing(column).alias(_MISSING + column)]
+    columns += [_code(column, transform.ENCODED[column]).alias(column) for column in _encoded(label)]
+    categories = transform.one_hot_categories(features)
+    columns += [_code(column, values).alias(column) for column, values in categories.items()]
+    return raw.select(*columns)
+
+
+def _counts(parsed: DataFrame, features: Sequence[str], label: bool) -> dict[str, int]:
+    """How many rows break each rule, all in one pass over the parsed rows."""
+    checks: dict[str, Column] = {"rows": F.lit(True), "corrupt": F.col(_CORRUPT)}
+    for column in (ID, *transform.INTEGER_INPUTS):
+        checks[f"invalid:{column}"] = ~F.col(_MISSING + column) & F.col(column).isNull()
+        checks[f"empty:{column}"] = F.col(_MISSING + column)
+    checks["negative"] = F.col("NumCompaniesWorked") < 0
     for column in _encoded(label):
-        checks[f"encoded:{column}"] = _code(column, transform.ENCODED[column]).isNull()
+        checks[f"encoded:{column}"] = F.col(column).isNull()
     if label:
-        for column, categories in transform.one_hot_categories(features).items():
-            checks[f"category:{column}"] = _code(column, categories).isNull()
-    row = raw.agg(
+        for column in transform.one_hot_categories(features):
+            checks[f"category:{column}"] = F.col(column).isNull()
+    row = parsed.agg(
         *(F.sum(F.when(check, 1).otherwise(0)).alias(name) for name, check in checks.items())
     ).collect()[0]
     return {name: int(row[name] or 0) for name in checks}
@@ -128,10 +146,15 @@ def _encoded(label: bool) -> list[str]:
     return [c for c in transform.ENCODED if c != LABEL] + ([LABEL] if label else [])
 
 
-def check(raw: DataFrame, header: Sequence[str], features: Sequence[str], *, label: bool) -> None:
-    """Raise `transform.py`'s message for the first rule the file breaks, in `transform.py`'s order."""
+def check(
+    raw: DataFrame, parsed: DataFrame, header: Sequence[str], features: Sequence[str], *, label: bool
+) -> None:
+    """Raise `transform.py`'s message for the first rule the file breaks, in `transform.py`'s order.
+
+    The rules are counted on the `parsed` rows; the message's examples come from the `raw` text.
+    """
     transform.check_features(features)
-    counts = _counts(raw, features, label)
+    counts = _counts(parsed, features, label)
     if counts["corrupt"]:
         raise TransformError(_malformed(raw, len(header)))
     integers = (ID, *transform.INTEGER_INPUTS)
@@ -165,7 +188,7 @@ def check(raw: DataFrame, header: Sequence[str], features: Sequence[str], *, lab
         raise TransformError(_encoding_message(raw, LABEL, counts))
     if not counts["rows"]:
         raise TransformError("no data rows")
-    repeated = raw.groupBy(_integer(ID).alias(ID)).count().where("count > 1")
+    repeated = parsed.groupBy(ID).count().where("count > 1")
     first = [r[ID] for r in repeated.orderBy(ID).limit(_EXAMPLES).collect()]
     if first:
         raise TransformError(f"{ID} must be unique; repeated: {first}")
@@ -221,29 +244,30 @@ def _malformed(raw: DataFrame, width: int) -> str:
 
 def _ratio() -> Column:
     """The ratio as text, written as Arrow writes a double: `2` for 2.0, shortest digits otherwise."""
-    value = _integer("TotalWorkingYears") / (_integer("NumCompaniesWorked") + 1)
+    value = F.col("TotalWorkingYears") / (F.col("NumCompaniesWorked") + 1)
     whole = (value == F.floor(value)) & (F.abs(value) < 1e15)
     return F.when(whole, value.cast("bigint").cast("string")).otherwise(value.cast("string"))
 
 
 def feature_columns(features: Sequence[str], *, label: bool) -> dict[str, Column]:
-    """Every output column (the label too, for training) as text, by name; `transform._features`'s values."""
-    columns = {c: _integer(c).cast("string") for c in (ID, *transform.INTEGER_INPUTS)}
+    """Every output column (the label too, for training) of `typed` rows as text, by name: the values of
+    `transform._features`."""
+    columns = {c: F.col(c).cast("string") for c in (ID, *transform.INTEGER_INPUTS)}
     columns[RATIO] = _ratio()
     for column in _encoded(label):
-        columns[column] = _code(column, transform.ENCODED[column]).cast("string")
+        columns[column] = F.col(column).cast("string")
     for column, categories in transform.one_hot_categories(features).items():
-        code = _code(column, categories)
         for position, category in enumerate(categories):
-            columns[transform.one_hot_name(column, category)] = F.when(code == position, "1").otherwise("0")
+            name = transform.one_hot_name(column, category)
+            columns[name] = F.when(F.col(column) == position, "1").otherwise("0")
     return columns
 
 
-def extract_lines(raw: DataFrame, kind: str, features: Sequence[str], layout: str) -> DataFrame:
-    """The extract's data lines (one `value` column of CSV text), in the file order of the raw rows."""
+def extract_lines(parsed: DataFrame, kind: str, features: Sequence[str], layout: str) -> DataFrame:
+    """The extract's data lines (one `value` column of CSV text) of valid `typed` rows, in file order."""
     columns = feature_columns(features, label=kind == "train")
     names = transform.output_columns(kind, features, layout)
-    return raw.select(F.concat_ws(",", *(columns[name] for name in names)).alias("value"))
+    return parsed.select(F.concat_ws(",", *(columns[name] for name in names)).alias("value"))
 
 
 def transform_to_file(
@@ -262,21 +286,21 @@ def transform_to_file(
     needed = transform.TRAIN_INPUTS if kind == "train" else transform.SCORE_INPUTS
     try:
         header = transform.read_header(header_path)
-        raw = read_raw(spark, uri, header, needed).persist()
+        raw = read_raw(spark, uri, header, needed)
+        parsed = typed(raw, features, label=kind == "train").persist()
         try:
-            check(raw, header, features, label=kind == "train")
+            check(raw, parsed, header, features, label=kind == "train")
             rows = 0
             with open(destination, "w", encoding="utf-8", newline="") as sink:
                 if kind == "train" and layout == "byo":
                     sink.write(",".join(transform.output_columns(kind, features, layout)) + "\n")
                 # Partition by partition, in order: the driver holds one partition's lines at a time.
-                for line in extract_lines(raw, kind, features, layout).toLocalIterator(
-                    prefetchPartitions=True
-                ):
+                lines = extract_lines(parsed, kind, features, layout)
+                for line in lines.toLocalIterator(prefetchPartitions=True):
                     sink.write(line[0] + "\n")
                     rows += 1
         finally:
-            raw.unpersist()
+            parsed.unpersist()
     except TransformError as error:
         raise TransformError(f"{kind} file: {error}") from None
     return rows

@@ -114,9 +114,7 @@ def test_builtin_layout_and_scoring_only_run(s3: Any, spark: Any, raw: sample_da
 def test_ratio_written_as_arrow_writes_it_over_the_documented_domain(spark: Any) -> None:
     """Every TotalWorkingYears (0-40) over every NumCompaniesWorked (0-9): the same text in both engines."""
     pairs = [(years, companies) for years in range(41) for companies in range(10)]
-    frame = spark.createDataFrame(
-        [(str(y), str(c)) for y, c in pairs], "TotalWorkingYears string, NumCompaniesWorked string"
-    )
+    frame = spark.createDataFrame(pairs, "TotalWorkingYears bigint, NumCompaniesWorked bigint")
     texts = [row[0] for row in frame.select(spark_transform._ratio()).collect()]
     sink = io.BytesIO()
     ratios = pa.table({"r": [y / (c + 1) for y, c in pairs]})
