@@ -25,25 +25,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench_etl import run_transform  # the Python shell script's child: one core, its whole job
+
 from mlops_component.tools.sample_data import write_sample_data
 
 REPO = Path(__file__).resolve().parent.parent
 TRAIN_ROWS = 1_000_000
 SCORE_ROWS = 250_000
-CORES = sorted(os.sched_getaffinity(0))
-
-PANDAS_CHILD = """
-import json, os, sys, time
-os.sched_setaffinity(0, [{core}])
-import pyarrow
-pyarrow.set_cpu_count(1)
-pyarrow.set_io_thread_count(1)
-sys.path.insert(0, {etl!r})
-import transform
-started = time.perf_counter()
-transform.run_local({out!r}, {train!r}, {score!r})
-print(json.dumps({{"seconds": time.perf_counter() - started}}))
-"""
 
 SPARK_CHILD = """
 import json, os, sys, time
@@ -83,7 +71,7 @@ def main() -> int:
         files = write_sample_data(folder / "raw", TRAIN_ROWS, score_rows=SCORE_ROWS, seed=1)
         rows = files.train_rows + files.score_rows
         paths = {"etl": str(REPO / "etl"), "train": str(files.train), "score": str(files.score)}
-        shell = child(PANDAS_CHILD.format(core=CORES[0], out=str(folder / "shell"), **paths))
+        shell_seconds, _ = run_transform(files.train, files.score, folder / "shell")
         spark = {
             cores: child(
                 SPARK_CHILD.format(master=f"local[{cores}]", out=str(folder / f"spark{cores}"), **paths)
@@ -92,7 +80,7 @@ def main() -> int:
         }
         identical = all(same_extracts(folder / "shell", folder / f"spark{cores}") for cores in spark)
 
-    shell_rate = rows / shell["seconds"]
+    shell_rate = rows / shell_seconds
     rates = {cores: rows / figures["seconds"] for cores, figures in spark.items()}
     print(
         json.dumps(
@@ -101,9 +89,9 @@ def main() -> int:
                 "rows": rows,
                 "train_rows": files.train_rows,
                 "score_rows": files.score_rows,
-                "machine_cores": len(CORES),
+                "machine_cores": len(os.sched_getaffinity(0)),
                 "python_shell_rows_per_s": round(shell_rate),
-                "python_shell_seconds": round(shell["seconds"], 2),
+                "python_shell_seconds": round(shell_seconds, 2),
                 "spark_local1_rows_per_s": round(rates[1]),
                 "spark_local1_seconds": round(spark[1]["seconds"], 2),
                 "spark_local2_rows_per_s": round(rates[2]),

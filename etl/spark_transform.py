@@ -26,7 +26,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -148,8 +147,8 @@ def _encoded(label: bool) -> list[str]:
 
 def check(
     raw: DataFrame, parsed: DataFrame, header: Sequence[str], features: Sequence[str], *, label: bool
-) -> None:
-    """Raise `transform.py`'s message for the first rule the file breaks, in `transform.py`'s order.
+) -> int:
+    """Raise `transform.py`'s message for the first rule the file breaks, in its order; else the row count.
 
     The rules are counted on the `parsed` rows; the message's examples come from the `raw` text.
     """
@@ -192,6 +191,7 @@ def check(
     first = [r[ID] for r in repeated.orderBy(ID).limit(_EXAMPLES).collect()]
     if first:
         raise TransformError(f"{ID} must be unique; repeated: {first}")
+    return counts["rows"]
 
 
 def _encoding_message(raw: DataFrame, column: str, counts: dict[str, int]) -> str:
@@ -289,8 +289,7 @@ def transform_to_file(
         raw = read_raw(spark, uri, header, needed)
         parsed = typed(raw, features, label=kind == "train").persist()
         try:
-            check(raw, parsed, header, features, label=kind == "train")
-            rows = 0
+            rows = check(raw, parsed, header, features, label=kind == "train")
             with open(destination, "w", encoding="utf-8", newline="") as sink:
                 if kind == "train" and layout == "byo":
                     sink.write(",".join(transform.output_columns(kind, features, layout)) + "\n")
@@ -298,7 +297,6 @@ def transform_to_file(
                 lines = extract_lines(parsed, kind, features, layout)
                 for line in lines.toLocalIterator(prefetchPartitions=True):
                     sink.write(line[0] + "\n")
-                    rows += 1
         finally:
             parsed.unpersist()
     except TransformError as error:
@@ -438,21 +436,8 @@ def session() -> SparkSession:
 
 
 def main(argv: Sequence[str] | None = None, s3: Any = None) -> dict[str, str]:
-    """Run the job with the process's (Glue's) arguments; a bad input ends it with one clear line."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
-    args: dict[str, Any] = dict(transform.resolve_arguments(sys.argv if argv is None else argv))
-    if s3 is None:
-        import boto3
-
-        s3 = boto3.client("s3")
-    started = time.perf_counter()
-    try:
-        result = run_s3(s3, **args)
-    except TransformError as error:
-        LOG.error("transform failed: %s", error)
-        raise SystemExit(f"transform failed: {error}") from None
-    LOG.info("done in %.1fs: %s", time.perf_counter() - started, result)
-    return result
+    """Run the job with the process's (Glue's) arguments: `transform.main`, with this engine's `run_s3`."""
+    return dict(transform.main(argv, s3, run=run_s3))
 
 
 if __name__ == "__main__":
