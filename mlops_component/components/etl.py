@@ -2,7 +2,7 @@
 
 - The job runs `etl/transform.py` (uploaded by `DataStores`) as a Python shell job (Python 3.9, the
   `analytics` library set, 0.0625 DPU by default) or, with `glue_job_spark_flag`, as a Spark job on a current
-  Glue version. Its default arguments are the data contract's (docs/data-contract.md); the workflow passes
+  Glue version, which runs `etl/spark_transform.py` (uploaded here) with `transform.py` as `--extra-py-files`. Its default arguments are the data contract's (docs/data-contract.md); the workflow passes
   the per-run keys. An optional wheel (`whl_path`) is uploaded next to the script and given to the job, and
   `glue_additional_python_modules` are installed by Glue's pip.
 - A catalog database, a crawler over the output store's `predictions/` (the workflow starts it after each
