@@ -839,8 +839,11 @@ def _parse_locally(argv: Sequence[str]) -> dict[str, str]:
     return vars(parser.parse_args(list(argv[1:])))
 
 
-def main(argv: Sequence[str] | None = None, s3: Any = None) -> dict[str, str]:
-    """Run the job with the process's arguments; a bad input ends it with one clear line, not a traceback."""
+def main(argv: Sequence[str] | None = None, s3: Any = None, run: Any = None) -> dict[str, str]:
+    """Run the job with the process's arguments; a bad input ends it with one clear line, not a traceback.
+
+    `run` replaces `run_s3` (etl/spark_transform.py passes its own, with the same arguments).
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
     args = resolve_arguments(sys.argv if argv is None else argv)
     if s3 is None:
@@ -849,7 +852,7 @@ def main(argv: Sequence[str] | None = None, s3: Any = None) -> dict[str, str]:
         s3 = boto3.client("s3")
     started = time.perf_counter()
     try:
-        result = run_s3(s3, **args)
+        result = (run or run_s3)(s3, **args)
     except TransformError as error:
         LOG.error("transform failed: %s", error)
         raise SystemExit(f"transform failed: {error}") from None
