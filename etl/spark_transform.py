@@ -129,7 +129,8 @@ def _counts(parsed: DataFrame, features: Sequence[str], label: bool) -> dict[str
     for column in (ID, *transform.INTEGER_INPUTS):
         checks[f"invalid:{column}"] = ~F.col(_MISSING + column) & F.col(column).isNull()
         checks[f"empty:{column}"] = F.col(_MISSING + column)
-    checks["negative"] = F.col("NumCompaniesWorked") < 0
+    for column in transform.DOMAINS:
+        checks[f"domain:{column}"] = _outside(column)
     for column in _encoded(label):
         checks[f"encoded:{column}"] = F.col(column).isNull()
     if label:
@@ -139,6 +140,13 @@ def _counts(parsed: DataFrame, features: Sequence[str], label: bool) -> dict[str
         *(F.sum(F.when(check, 1).otherwise(0)).alias(name) for name, check in checks.items())
     ).collect()[0]
     return {name: int(row[name] or 0) for name in checks}
+
+
+def _outside(column: str) -> Column:
+    """True where a parsed integer lies outside its documented domain (`transform.DOMAINS`)."""
+    low, high = transform.DOMAINS[column]
+    outside = F.col(column) < low
+    return outside if high is None else outside | (F.col(column) > high)
 
 
 def _encoded(label: bool) -> list[str]:
@@ -169,11 +177,8 @@ def check(
             raise TransformError(
                 _bad_rows(raw, column, "is empty", _missing(column), counts[f"empty:{column}"])
             )
-    if counts["negative"]:
-        is_negative = _integer("NumCompaniesWorked") < 0
-        raise TransformError(
-            _bad_rows(raw, "NumCompaniesWorked", "is negative", is_negative, counts["negative"])
-        )
+    if any(counts[f"domain:{column}"] for column in transform.DOMAINS):
+        raise TransformError(_domain_message(parsed, counts))
     for column in _encoded(label=False):
         if counts[f"encoded:{column}"]:
             raise TransformError(_encoding_message(raw, column, counts))
@@ -192,6 +197,36 @@ def check(
     if first:
         raise TransformError(f"{ID} must be unique; repeated: {first}")
     return counts["rows"]
+
+
+def _domain_message(parsed: DataFrame, counts: dict[str, int]) -> str:
+    """`transform.check_domains`'s message: per column outside its domain, the first such values and rows."""
+    examples = {
+        column: parsed.where(_outside(column)).orderBy(_ROW).limit(_EXAMPLES).select(_ROW, column).collect()
+        for column in transform.DOMAINS
+        if counts[f"domain:{column}"]
+    }
+    numbers = _row_numbers(parsed, [row[_ROW] for rows in examples.values() for row in rows])
+    problems = []
+    for column, rows in examples.items():
+        low, high = transform.DOMAINS[column]
+        domain = f"at least {low}" if high is None else f"from {low} to {high}"
+        found = sorted({row[column] for row in rows})
+        more = " and more" if counts[f"domain:{column}"] > _EXAMPLES else ""
+        problems.append(
+            f"{column} must be {domain}; found {found} in rows {[numbers[r[_ROW]] for r in rows]}{more}"
+        )
+    return "values outside the domains of docs/dataset.md: " + "; ".join(problems)
+
+
+def _row_numbers(parsed: DataFrame, ids: list[int]) -> dict[int, int]:
+    """Each `_ROW` id's data-row number in the file, from 1: the ids are only increasing (each partition's start
+    at its index << 33), so a row's number is how many rows have an id up to its own, counted in one pass."""
+    wanted = sorted(set(ids))
+    counts = parsed.agg(
+        *(F.sum(F.when(F.col(_ROW) <= row, 1).otherwise(0)).alias(f"r{i}") for i, row in enumerate(wanted))
+    ).collect()[0]
+    return {row: int(counts[f"r{i}"]) for i, row in enumerate(wanted)}
 
 
 def _encoding_message(raw: DataFrame, column: str, counts: dict[str, int]) -> str:
@@ -323,11 +358,14 @@ def run_s3(
     In Glue, Spark reads the raw objects from S3 itself; elsewhere (no `awsglue`, so no S3 file system for
     Spark) they are downloaded to a temporary folder first.
     """
-    wants_score = _check_arguments(source_bucket, train_key, score_key, destination_bucket, inference_type)
-    if output_layout not in transform.LAYOUTS:
-        raise TransformError(
-            f"--output_layout must be one of {list(transform.LAYOUTS)}, not {output_layout!r}"
-        )
+    wants_score = transform.check_arguments(
+        source_bucket=source_bucket,
+        train_key=train_key,
+        score_key=score_key,
+        destination_bucket=destination_bucket,
+        inference_type=inference_type,
+        output_layout=output_layout,
+    )
     spark = spark or session()
     LOG.info("Spark %s on %s", spark.version, spark.sparkContext.master)
     work = tempfile.mkdtemp(prefix="mlops-spark-etl-")
@@ -350,43 +388,9 @@ def run_s3(
         written[transform.SCHEMA_KEY] = os.path.join(work, "columns.json")
         with open(written[transform.SCHEMA_KEY], "w", encoding="utf-8") as handle:
             handle.write(json.dumps(transform.schema_document(features), indent=2) + "\n")
-        return _publish(s3, written, destination_bucket)
+        return transform.publish(s3, written, destination_bucket)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _check_arguments(
-    source_bucket: str, train_key: str, score_key: str, destination_bucket: str, inference_type: str
-) -> bool:
-    """`transform.run_s3`'s argument rules and messages; True when the run transforms a score file."""
-    if inference_type.lower() not in transform.INFERENCE_TYPES:
-        allowed = list(transform.INFERENCE_TYPES)
-        raise TransformError(f"--inference_type must be one of {allowed}, not {inference_type.lower()!r}")
-    if not source_bucket or not destination_bucket:
-        raise TransformError("--source_bucket and --destination_bucket are required")
-    if destination_bucket == source_bucket:
-        raise TransformError(
-            "--destination_bucket is the source (feature store) bucket; writing there would start the pipeline "
-            "again, so the transform refuses"
-        )
-    wants_score = inference_type.lower() == "batch"
-    if wants_score and not score_key:
-        raise TransformError("--score_key is required for batch inference")
-    if not train_key and not wants_score:
-        raise TransformError(
-            "nothing to transform: --train_key is empty and endpoint inference scores nothing"
-        )
-    return wants_score
-
-
-def _publish(s3: Any, written: dict[str, str], bucket: str) -> dict[str, str]:
-    """Hand the finished files to `transform.py`'s publishing, so both engines replace the set the same way."""
-    publish = getattr(transform, "publish", None)
-    if publish is not None:
-        return dict(publish(s3, written, bucket))
-    # transform.py before `publish`: each object uploaded whole, the schema last (its run_s3 does the same).
-    order = sorted(written, key=lambda key: key == transform.SCHEMA_KEY)
-    return {key: transform._upload(s3, written[key], bucket, key) for key in order}
 
 
 def _fetch(s3: Any, bucket: str, key: str, work: str, kind: str) -> tuple[str, str]:

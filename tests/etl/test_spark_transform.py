@@ -146,6 +146,8 @@ INVALID = {
     "NA integer": _set("JobLevel", [4], "NA"),
     "empty id": _set(transform.ID, [6], ""),
     "negative companies": _set("NumCompaniesWorked", [1, 100], "-1"),
+    "outside a domain, hex too": _set("Age", [4, 9], "0x11"),
+    "outside the id's domain": _set(transform.ID, [30], "0"),
     "unknown encoding": _set("BusinessTravel", [0, 3, 4], "Sometimes"),
     "empty encoding": _set("Gender", [10], ""),
     "unknown categories": lambda f: _set("JobRole", [1, 2], "Astronaut")(_set("Department", [3], "Legal")(f)),
@@ -169,6 +171,51 @@ def test_invalid_input_same_message_nothing_written(
         messages.append(str(refused.value))
         assert objects(s3, EXTRACTS_BUCKET) == {}
     assert messages[1] == messages[0]
+
+
+def test_domain_violations_across_partitions_same_message_nothing_written(
+    s3: Any, spark: Any, raw: sample_data.SampleFiles, tmp_path: Path
+) -> None:
+    """Several columns outside DOMAINS, one of them in more than 5 rows, spread over several Spark partitions:
+    the same columns, values and row numbers (from 1, after the header) as transform.check_domains names."""
+
+    def edit(frame: pd.DataFrame) -> pd.DataFrame:
+        last = len(frame) - 1
+        frame = _set("MonthlyIncome", [0, 50, 51, 120, 200, 300, last], "1000")(frame)
+        frame = _set("YearsAtCompany", [last, 7], "41")(frame)
+        return _set("PerformanceRating", [150], "0x2")(frame)
+
+    land(s3, _edit(raw, tmp_path, edit), TRAIN_KEY)
+    land(s3, raw.score, SCORE_KEY)
+    messages = []
+    # Small read splits: the rows' numbers must come out right across partitions.
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "16k")
+    try:
+        for engine in ("pandas", "spark"):
+            with pytest.raises(transform.TransformError) as refused:
+                _run(engine, s3, spark)
+            messages.append(str(refused.value))
+            assert objects(s3, EXTRACTS_BUCKET) == {}
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert messages[0].startswith("train file: values outside the domains of docs/dataset.md: MonthlyIncome")
+    assert "in rows [1, 51, 52, 121, 201] and more" in messages[0]
+    assert messages[1] == messages[0]
+
+
+def test_byte_order_mark_and_cr_only_line_ends_same_extracts(
+    s3: Any, spark: Any, raw: sample_data.SampleFiles, tmp_path: Path
+) -> None:
+    """Old Mac files end lines with CR only; both engines read them (and a BOM) as the plain file."""
+    variant = tmp_path / "train-cr.csv"
+    variant.write_bytes(b"\xef\xbb\xbf" + raw.train.read_bytes().replace(b"\n", b"\r"))
+    land(s3, raw.train, TRAIN_KEY)
+    land(s3, raw.score, SCORE_KEY)
+    plain, _ = _both(s3, spark)
+    land(s3, variant, TRAIN_KEY)
+    pandas_set, spark_set = _both(s3, spark)
+    assert pandas_set == plain
+    assert spark_set == pandas_set
 
 
 def test_malformed_rows_and_score_problems(
