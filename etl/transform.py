@@ -674,29 +674,15 @@ def run_s3(
     Nothing is uploaded until every output exists locally; then `publish` replaces the extract set as a whole,
     or leaves the previous one, whichever request fails. A key whose bytes are unchanged is not written again.
     """
-    inference_type = inference_type.lower()
-    if inference_type not in INFERENCE_TYPES:
-        raise TransformError(
-            f"--inference_type must be one of {list(INFERENCE_TYPES)}, not {inference_type!r}"
-        )
-    if output_layout not in LAYOUTS:
-        raise TransformError(f"--output_layout must be one of {list(LAYOUTS)}, not {output_layout!r}")
-    if not source_bucket or not destination_bucket:
-        raise TransformError("--source_bucket and --destination_bucket are required")
+    wants_score = check_arguments(
+        source_bucket=source_bucket,
+        train_key=train_key,
+        score_key=score_key,
+        destination_bucket=destination_bucket,
+        inference_type=inference_type,
+        output_layout=output_layout,
+    )
     parts, holdout = parse_count("--score_parts", score_parts), parse_flag("--validation", validation)
-    if destination_bucket == source_bucket:
-        raise TransformError(
-            "--destination_bucket is the source (feature store) bucket; writing there would start the pipeline "
-            "again, so the transform refuses"
-        )
-    wants_score = inference_type == "batch"
-    if wants_score and not score_key:
-        raise TransformError("--score_key is required for batch inference")
-    if not train_key and not wants_score:
-        raise TransformError(
-            "nothing to transform: --train_key is empty and endpoint inference scores nothing"
-        )
-
     work = tempfile.mkdtemp(prefix="mlops-etl-", dir=work_dir)
     try:
         inputs = os.path.join(work, "in")
@@ -724,6 +710,43 @@ def run_s3(
         return publish(s3, shaped, destination_bucket)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def check_arguments(
+    *,
+    source_bucket: str,
+    train_key: str,
+    score_key: str,
+    destination_bucket: str,
+    inference_type: str,
+    output_layout: str,
+) -> bool:
+    """Refuse arguments no run can use, with one line each; True when the run transforms a score file.
+
+    Shared with etl/spark_transform.py, so that both engines refuse the same arguments the same way.
+    """
+    inference_type = inference_type.lower()
+    if inference_type not in INFERENCE_TYPES:
+        raise TransformError(
+            f"--inference_type must be one of {list(INFERENCE_TYPES)}, not {inference_type!r}"
+        )
+    if output_layout not in LAYOUTS:
+        raise TransformError(f"--output_layout must be one of {list(LAYOUTS)}, not {output_layout!r}")
+    if not source_bucket or not destination_bucket:
+        raise TransformError("--source_bucket and --destination_bucket are required")
+    if destination_bucket == source_bucket:
+        raise TransformError(
+            "--destination_bucket is the source (feature store) bucket; writing there would start the pipeline "
+            "again, so the transform refuses"
+        )
+    wants_score = inference_type == "batch"
+    if wants_score and not score_key:
+        raise TransformError("--score_key is required for batch inference")
+    if not train_key and not wants_score:
+        raise TransformError(
+            "nothing to transform: --train_key is empty and endpoint inference scores nothing"
+        )
+    return wants_score
 
 
 def _download(s3: Any, bucket: str, key: str, path: str) -> str:
@@ -1181,8 +1204,11 @@ def parse_flag(name: str, value: str | bool) -> bool:
     return text == "true"
 
 
-def main(argv: Sequence[str] | None = None, s3: Any = None) -> dict[str, str]:
-    """Run the job with the process's arguments; a bad input ends it with one clear line, not a traceback."""
+def main(argv: Sequence[str] | None = None, s3: Any = None, run: Any = None) -> dict[str, str]:
+    """Run the job with the process's arguments; a bad input ends it with one clear line, not a traceback.
+
+    `run` replaces `run_s3` (etl/spark_transform.py passes its own, with the same arguments).
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
     args = resolve_arguments(sys.argv if argv is None else argv)
     if s3 is None:
@@ -1191,7 +1217,7 @@ def main(argv: Sequence[str] | None = None, s3: Any = None) -> dict[str, str]:
         s3 = boto3.client("s3")
     started = time.perf_counter()
     try:
-        result = run_s3(s3, **args)
+        result = (run or run_s3)(s3, **args)
     except TransformError as error:
         LOG.error("transform failed: %s", error)
         raise SystemExit(f"transform failed: {error}") from None

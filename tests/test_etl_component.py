@@ -111,19 +111,29 @@ def test_default_job_is_a_python_shell_job_on_the_cheapest_capacity(make_config)
     assert outputs["job_arn"].endswith("mlops-test-data-transformation")
 
 
+SHIPPED_SPARK_SCRIPT = Path(__file__).resolve().parents[1] / "etl" / "spark_transform.py"
+
+
 def test_a_glue_4_spark_job_asks_for_continuous_logging(make_config) -> None:
     mocks, _ = deploy(make_config(glue_job_spark_flag=True, glue_version="4.0"))
     assert the_job(mocks)["defaultArguments"]["--enable-continuous-cloudwatch-log"] == "true"
 
 
-def test_spark_flag_gives_a_spark_job_on_a_current_glue_version(make_config) -> None:
+def test_spark_flag_gives_a_spark_job_on_a_current_glue_version(make_config, project_dir: Path) -> None:
+    # The program folder holds the pair, as the shipped etl/ does.
+    (project_dir / "etl" / "spark_transform.py").write_bytes(SHIPPED_SPARK_SCRIPT.read_bytes())
     mocks, _ = deploy(
         make_config(glue_job_spark_flag=True, glue_worker_type="G.2X", glue_number_of_workers=5)
     )
     job = the_job(mocks)
     assert job["command"]["name"] == "glueetl"
     assert job["command"]["pythonVersion"] == "3"
-    assert job["command"]["scriptLocation"] == f"s3://{bucket('source')}/etl/transform.py"
+    # The job runs the PySpark transform, which imports the pandas script's definitions from --extra-py-files.
+    assert job["command"]["scriptLocation"] == f"s3://{bucket('source')}/etl/spark_transform.py"
+    spark_script = mocks.named("mlops-etl-spark-script").inputs
+    assert (spark_script["bucket"], spark_script["key"]) == (bucket("source"), "etl/spark_transform.py")
+    assert spark_script["sourceHash"] == hashlib.sha256(SHIPPED_SPARK_SCRIPT.read_bytes()).hexdigest()
+    assert job["defaultArguments"]["--extra-py-files"] == f"s3://{bucket('source')}/etl/transform.py"
     assert job["glueVersion"] == "5.0"
     assert (job["workerType"], job["numberOfWorkers"]) == ("G.2X", 5)
     assert "maxCapacity" not in job
@@ -136,6 +146,18 @@ def test_spark_flag_gives_a_spark_job_on_a_current_glue_version(make_config) -> 
     # Spark logs to its own log groups.
     logs = statements(policy_of(mocks, "job"))["WriteJobLogs"]["Resource"]
     assert logs == [f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws-glue/jobs/*"]
+
+
+def test_a_script_of_your_own_runs_as_it_is_on_spark(make_config, project_dir: Path) -> None:
+    """Without a spark_transform.py next to `script_path`, the Spark job runs `script_path` itself."""
+    own = project_dir / "mine" / "prepare.py"
+    own.parent.mkdir()
+    own.write_text("print('my transform')\n")
+    mocks, _ = deploy(make_config(glue_job_spark_flag=True, script_path="mine/prepare.py"), in_pipeline=True)
+    job = the_job(mocks)
+    assert job["command"]["scriptLocation"] == f"s3://{bucket('source')}/etl/prepare.py"
+    assert "--extra-py-files" not in job["defaultArguments"]
+    assert not [r for r in mocks.resources if r.name == "mlops-etl-spark-script"]
 
 
 def test_job_settings_and_contract_arguments_follow_the_config(make_config) -> None:
@@ -171,6 +193,7 @@ def test_the_wheel_is_uploaded_next_to_the_script_and_given_to_the_job(
     wheel = project_dir / "dist" / "helpers-1.0-py3-none-any.whl"
     wheel.parent.mkdir()
     wheel.write_bytes(b"PK\x03\x04 wheel bytes")
+    (project_dir / "etl" / "spark_transform.py").write_bytes(SHIPPED_SPARK_SCRIPT.read_bytes())
     mocks, _ = deploy(
         make_config(
             whl_path="dist/helpers-1.0-py3-none-any.whl",
@@ -186,7 +209,7 @@ def test_the_wheel_is_uploaded_next_to_the_script_and_given_to_the_job(
     arguments = the_job(mocks)["defaultArguments"]
     if spark:
         assert arguments["--additional-python-modules"] == f"scikit-learn==1.5.2,tqdm,{uri}"
-        assert "--extra-py-files" not in arguments
+        assert arguments["--extra-py-files"] == f"s3://{bucket('source')}/etl/transform.py"
     else:
         assert arguments["--extra-py-files"] == uri
         assert arguments["--additional-python-modules"] == "scikit-learn==1.5.2,tqdm"

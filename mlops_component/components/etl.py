@@ -2,7 +2,8 @@
 
 - The job runs `etl/transform.py` (uploaded by `DataStores`) as a Python shell job (Python 3.9, the
   `analytics` library set, 0.0625 DPU by default) or, with `glue_job_spark_flag`, as a Spark job on a current
-  Glue version. Its default arguments are the data contract's (docs/data-contract.md); the workflow passes
+  Glue version, which runs `etl/spark_transform.py` (uploaded here) with `transform.py` as `--extra-py-files`.
+  Its default arguments are the data contract's (docs/data-contract.md); the workflow passes
   the per-run keys. An optional wheel (`whl_path`) is uploaded next to the script and given to the job, and
   `glue_additional_python_modules` are installed by Glue's pip.
 - A catalog database, a crawler over the output store's `predictions/` (the workflow starts it after each
@@ -25,12 +26,15 @@ import pulumi_aws as aws
 from mlops_component import layout
 from mlops_component.builders import iam, naming
 from mlops_component.components.aws_account import account_or_lookup
-from mlops_component.components.data_stores import file_sha256
+from mlops_component.components.data_stores import file_sha256, upload_file
 from mlops_component.config.base import KmsKeyArn, LocalFile
 
 # The Glue version AWS lists for Python shell 3.9 jobs (Glue ignores the setting for Python shell otherwise).
 PYTHON_SHELL_GLUE_VERSION = "3.0"
 PYTHON_SHELL_PYTHON_VERSION = "3.9"
+# With the Spark flag, the job runs this script when it sits next to `script_path` (the shipped pair does):
+# the DataFrame version of the transform, which imports `script_path` (given to Glue as `--extra-py-files`).
+SPARK_SCRIPT = "spark_transform.py"
 # Batch Transform writes `<id>,<probability>` lines without a header; the classifier names the columns.
 PREDICTION_COLUMNS = ["id", "probability"]
 
@@ -81,6 +85,12 @@ def job_default_arguments(
     if modules:
         arguments["--additional-python-modules"] = ",".join(modules)
     return arguments
+
+
+def spark_script_path(script_path: str) -> Path | None:
+    """The Spark script that pairs with `script_path`, or None: a script of your own then runs as it is."""
+    candidate = Path(script_path).with_name(SPARK_SCRIPT)
+    return candidate if candidate.is_file() and candidate != Path(script_path) else None
 
 
 def crawler_configuration() -> dict[str, Any]:
@@ -136,6 +146,8 @@ class EtlArgs:
     """How often Glue retries a failed run."""
     spark: bool = False
     """A Spark job (`glueetl`) instead of a Python shell job."""
+    spark_script_path: LocalFile | None = None
+    """With `spark`: a Spark script, uploaded here, that the job runs importing the script (`--extra-py-files`)."""
     glue_version: str = "5.0"
     """Glue version of a Spark job (a Python shell job always runs on Glue 3.0, Python 3.9)."""
     worker_type: str = "G.1X"
@@ -268,21 +280,26 @@ class Etl(pulumi.ComponentResource):
                 kms_key_arn=args.kms_key_arn,
             ),
         )
+        script_uri = pulumi.Output.concat("s3://", args.source_bucket, "/", args.script_key)
+        job_script, module = self._spark_script(name, script_uri)
         arguments = pulumi.Output.all(
-            source=args.feature_store_bucket, destination=args.extracts_bucket, wheel=wheel_uri
+            source=args.feature_store_bucket, destination=args.extracts_bucket, wheel=wheel_uri, module=module
         ).apply(
-            lambda v: job_default_arguments(
-                spark=spark,
-                source_bucket=v["source"],
-                destination_bucket=v["destination"],
-                inference_type=args.inference_type,
-                output_layout=args.output_layout,
-                wheel_uri=v["wheel"],
-                python_modules=list(args.additional_python_modules),
-                glue_version=args.glue_version,
-                score_parts=args.score_parts,
-                validation=args.validation,
-            )
+            lambda v: {
+                **({"--extra-py-files": v["module"]} if v["module"] else {}),
+                **job_default_arguments(
+                    spark=spark,
+                    source_bucket=v["source"],
+                    destination_bucket=v["destination"],
+                    inference_type=args.inference_type,
+                    output_layout=args.output_layout,
+                    wheel_uri=v["wheel"],
+                    python_modules=list(args.additional_python_modules),
+                    glue_version=args.glue_version,
+                    score_parts=args.score_parts,
+                    validation=args.validation,
+                ),
+            }
         )
         runtime: dict[str, Any] = (
             {
@@ -301,7 +318,7 @@ class Etl(pulumi.ComponentResource):
             command={
                 "name": "glueetl" if spark else "pythonshell",
                 "python_version": "3" if spark else PYTHON_SHELL_PYTHON_VERSION,
-                "script_location": pulumi.Output.concat("s3://", args.source_bucket, "/", args.script_key),
+                "script_location": job_script,
             },
             default_arguments=arguments,
             # The extracts have fixed keys, so two runs at once would race; the workflow runs one at a time.
@@ -312,6 +329,21 @@ class Etl(pulumi.ComponentResource):
             **runtime,
         )
         return job, job_role
+
+    def _spark_script(
+        self, name: str, script_uri: pulumi.Output[str]
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str] | None]:
+        """The job's script and the module it imports (`--extra-py-files`), if any.
+
+        A Spark job with `spark_script_path` runs that script (uploaded here) and imports the script; any
+        other job runs the script itself.
+        """
+        path = self._args.spark_script_path
+        if not (self._args.spark and path):
+            return script_uri, None
+        source = self._args.source_bucket
+        key = upload_file(f"{name}-spark-script", source, layout.ETL_CODE_PREFIX, str(path), self)
+        return pulumi.Output.concat("s3://", source, "/", key), script_uri
 
     def _predictions_crawler(
         self, name: str, database: aws.glue.CatalogDatabase

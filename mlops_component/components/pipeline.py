@@ -30,7 +30,7 @@ from mlops_component.components.dev_environment import (
     ExistingGitRepository,
     NotebookNetwork,
 )
-from mlops_component.components.etl import Etl, EtlArgs
+from mlops_component.components.etl import Etl, EtlArgs, spark_script_path
 from mlops_component.components.landing_trigger import DataLandingTrigger, DataLandingTriggerArgs
 from mlops_component.components.model_image import ModelImage, ModelImageArgs, repository_name
 from mlops_component.components.processing_pipeline import (
@@ -83,6 +83,7 @@ def etl_args(
         timeout_minutes=config.glue_job_timeout_minutes,
         max_retries=config.glue_job_max_retries,
         spark=config.glue_job_spark_flag,
+        spark_script_path=_spark_script(config),
         glue_version=config.glue_version,
         worker_type=config.glue_worker_type,
         number_of_workers=config.glue_number_of_workers,
@@ -93,6 +94,14 @@ def etl_args(
         kms_key_arn=config.kms_key_arn,
         account=account,
     )
+
+
+def _spark_script(config: MlOpsConfig) -> str | None:
+    """With the Spark flag, the Spark script that pairs with the ETL script (the shipped pair), if there is one."""
+    if not config.glue_job_spark_flag:
+        return None
+    path = spark_script_path(config.script_path)
+    return str(path) if path else None
 
 
 def _image_args(config: MlOpsConfig, image_name: str, source_path: str) -> ModelImageArgs:

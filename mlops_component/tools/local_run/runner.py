@@ -380,7 +380,14 @@ class LocalRun:
         parameters = self._parameters(workflow.TRANSFORM_DATA)
         arguments = {name.removeprefix("--"): value for name, value in parameters["Arguments"].items()}
         self.progress.line(" ".join(f"--{k} {v or '(empty)'}" for k, v in arguments.items()))
-        script = load_etl_script(Path(self.config.script_path))
+        script_path = Path(self.config.script_path)
+        if self.config.glue_job_spark_flag:
+            # The engine the Glue job runs (local PySpark), when the script has its Spark pair. Imported here:
+            # the component module loads Pulumi, which a run without the flag does not need.
+            from mlops_component.components.etl import spark_script_path
+
+            script_path = spark_script_path(str(script_path)) or script_path
+        script = load_etl_script(script_path)
         rejected = getattr(script, "TransformError", ValueError)
         log = self.out / LOGS_DIR / "etl.log"
         with _logging_to(log):
