@@ -406,3 +406,38 @@ def test_image_tag_limit_and_path_fields_validate_or_raise_validation_error(
         MlOpsConfig.model_validate({**SEED_EXAMPLE, **data}, context={"base_dir": shared_project_dir})
     except ValidationError as error:
         assert error.errors()
+
+
+@pytest.mark.parametrize("expression", ["rate(1 day)", "rate(7 days)", "rate(30 minutes)", "cron(0 3 ? * MON *)"])
+def test_schedules_take_eventbridge_scheduler_expressions(make_config, expression: str) -> None:
+    config = make_config(retrain_schedule=expression, score_schedule=expression)
+    assert (config.retrain_schedule, config.score_schedule) == (expression, expression)
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("rate(1 days)", "singular unit for 1"),
+        ("rate(2 day)", "singular unit for 1"),
+        ("rate(0 days)", "EventBridge Scheduler expression"),
+        ("at(2026-01-01T00:00:00)", "EventBridge Scheduler expression"),
+        ("cron(0 3 * * ?)", "EventBridge Scheduler expression"),
+        ("every day", "EventBridge Scheduler expression"),
+    ],
+)
+def test_a_bad_schedule_is_named(make_config, expression: str, message: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        make_config(retrain_schedule=expression)
+    assert "retrain_schedule" in str(error.value) and message in str(error.value)
+
+
+def test_score_schedule_is_for_batch_mode_only(make_config) -> None:
+    with pytest.raises(ValidationError, match=r"score_schedule\n.*batch mode only"):
+        make_config(endpoint_or_batch_transform="Create Model Endpoint Config", score_schedule="rate(1 day)")
+
+
+def test_models_are_approved_automatically_unless_set_to_manual(make_config) -> None:
+    assert make_config().model_approval_mode == "automatic"
+    assert make_config(model_approval_mode="manual").model_approval_mode == "manual"
+    with pytest.raises(ValidationError, match="model_approval_mode"):
+        make_config(model_approval_mode="never")

@@ -42,6 +42,12 @@ TRAINING_WORKFLOW_ROLE = "training-workflow"
 PREDICTIONS_CRAWLER = "predictions-crawler"
 PROCESSING_STATE_MACHINE = "processing"
 PROCESSING_ROLE = "processing-jobs"
+# The model registry (issue 16): one model package group per stack, the workflow that deploys one approved
+# package, and the role EventBridge Scheduler assumes to start scheduled runs.
+MODEL_PACKAGE_GROUP = "models"
+DEPLOYMENT_STATE_MACHINE = "deployment"
+DEPLOYMENT_WORKFLOW_ROLE = "deployment-workflow"
+SCHEDULER_ROLE = "scheduler"
 
 
 def function_name(name_prefix: str, module: str) -> str:

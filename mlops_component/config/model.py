@@ -55,6 +55,10 @@ from mlops_component.config.image_contract import (
 from mlops_component.config.processing_pipeline import ProcessingSettings
 from mlops_component.config.ranges import ParameterRanges, seed_parameter_ranges
 
+# EventBridge Scheduler's recurring expressions (its one-time `at()` would fire once and then lie in config).
+_RATE = re.compile(r"rate\((?P<count>[1-9][0-9]*) (?P<unit>minutes?|hours?|days?)\)")
+_CRON = re.compile(r"cron\(\S+( \S+){5}\)")
+
 
 class Environment(ConfigModel):
     """The seed's standard `environment` input. In Pulumi the region is a provider setting."""
@@ -362,6 +366,24 @@ class MlOpsConfig(ConfigModel):
         "builds happen between two runs that update the endpoint.",
     )
 
+    # --- The model registry and schedules --------------------------------------------------------------------------
+    model_approval_mode: Literal["automatic", "manual"] = Field(
+        default="automatic",
+        description="What happens to a model that passes the gate. `automatic`: it is registered in the stack's "
+        "model package group as `Approved` and deployed in the same run. `manual`: it is registered as "
+        "`PendingManualApproval` and the run ends there; approving the package later deploys it.",
+    )
+    retrain_schedule: str | None = Field(
+        default=None,
+        description="EventBridge Scheduler expression (`rate(7 days)`, `cron(0 3 ? * MON *)`, in UTC) on which the "
+        "workflow retrains on the newest train data. Off when unset.",
+    )
+    score_schedule: str | None = Field(
+        default=None,
+        description="EventBridge Scheduler expression on which the newest score data is scored with the latest "
+        "approved model, without retraining. Batch mode only; off when unset.",
+    )
+
     # --- The processing pipeline (seed 004) ------------------------------------------------------------------------
     enable_processing_pipeline: bool = Field(
         default=False,
@@ -522,6 +544,28 @@ class MlOpsConfig(ConfigModel):
     def _retention(cls, value: int) -> int:
         if value not in LOG_RETENTION_DAYS:
             raise ValueError(f"must be a CloudWatch Logs retention period: {sorted(LOG_RETENTION_DAYS)}")
+        return value
+
+    @field_validator("retrain_schedule", "score_schedule")
+    @classmethod
+    def _schedule(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        if not (_RATE.fullmatch(value) or _CRON.fullmatch(value)):
+            raise ValueError(
+                "must be an EventBridge Scheduler expression: rate(<n> minute[s]|hour[s]|day[s]) or "
+                "cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>)"
+            )
+        rate = _RATE.fullmatch(value)
+        if rate and (rate["count"] == "1") != (not rate["unit"].endswith("s")):
+            raise ValueError(
+                "rate() takes a singular unit for 1 and a plural one otherwise, e.g. rate(1 day), rate(7 days)"
+            )
+        if (
+            info.field_name == "score_schedule"
+            and info.data.get("endpoint_or_batch_transform") != BATCH_TRANSFORM
+        ):
+            raise ValueError("applies to batch mode only: an endpoint scores requests as they arrive")
         return value
 
     @field_validator("dev_environment")
