@@ -408,7 +408,9 @@ def test_image_tag_limit_and_path_fields_validate_or_raise_validation_error(
         assert error.errors()
 
 
-@pytest.mark.parametrize("expression", ["rate(1 day)", "rate(7 days)", "rate(30 minutes)", "cron(0 3 ? * MON *)"])
+@pytest.mark.parametrize(
+    "expression", ["rate(1 day)", "rate(7 days)", "rate(30 minutes)", "cron(0 3 ? * MON *)"]
+)
 def test_schedules_take_eventbridge_scheduler_expressions(make_config, expression: str) -> None:
     config = make_config(retrain_schedule=expression, score_schedule=expression)
     assert (config.retrain_schedule, config.score_schedule) == (expression, expression)
