@@ -260,6 +260,7 @@ def importance_chart(importance: Any, top: int = TOP_FEATURES) -> str:
         for item in importance
         if isinstance(item, Mapping) and "feature" in item and (gain := _number(item.get("gain"))) is not None
     ]
+    listed = len(rows)
     rows = sorted(rows, key=lambda row: -row[1])[:top]
     if not rows:
         return ""
@@ -267,7 +268,7 @@ def importance_chart(importance: Any, top: int = TOP_FEATURES) -> str:
     largest = max(gain for _, gain in rows) or 1.0
     height = TOP_MARGIN + row_h * len(rows) + 8
     width = label_w + bar_w + 90
-    shown = f"top {len(rows)} of {len(importance)}" if len(importance) > len(rows) else f"all {len(rows)}"
+    shown = f"top {len(rows)} of {listed}" if listed > len(rows) else f"all {listed}"
     title = f"Feature importance (average gain per split; {shown} features)"
     svg = _frame(title, width, height, title_x=0)
     for index, (name, gain) in enumerate(rows):
