@@ -107,10 +107,13 @@ def curve_points(binary: Mapping[str, Any], curve: str) -> list[tuple[float, flo
     xs, ys = _mapping(data).get(x_key), _mapping(data).get(y_key)
     if not isinstance(xs, list) or not isinstance(ys, list) or len(xs) != len(ys) or not xs:
         return []
-    points = [(_number(x), _number(y)) for x, y in zip(xs, ys, strict=True)]
-    if any(x is None or y is None or not (0 <= x <= 1 and 0 <= y <= 1) for x, y in points):
-        return []
-    return [(float(x), float(y)) for x, y in points]  # type: ignore[arg-type]  # checked above
+    points = []
+    for raw_x, raw_y in zip(xs, ys, strict=True):
+        x, y = _number(raw_x), _number(raw_y)
+        if x is None or y is None or not (0 <= x <= 1 and 0 <= y <= 1):
+            return []
+        points.append((x, y))
+    return points
 
 
 def _frame(title: str, width: float, height: float, title_x: float = MARGIN) -> list[str]:
