@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from xgb_model import metrics
-from xgb_model.xgboost_runtime import xgboost as xgb
+
+if TYPE_CHECKING:  # the booster is only passed through: importing this module must not load XGBoost
+    from xgb_model.xgboost_runtime import xgboost as xgb
 
 QUALITY_FILE = "model-quality.json"
 MAX_CURVE_POINTS = 200
