@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,13 +58,16 @@ def write_model(
     feature_names: Sequence[str],
     id_column: str,
     label_column: str,
+    extra_files: Mapping[str, bytes] | None = None,
 ) -> None:
-    """Save the booster and its columns. Each file appears whole or not at all."""
+    """Save the booster, its columns and `extra_files` (name: content, e.g. the quality report). Each file
+    appears whole or not at all."""
     model_dir.mkdir(parents=True, exist_ok=True)
     columns = {"id": id_column, "label": label_column, "features": list(feature_names)}
     contents = {
         MODEL_FILE: bytes(booster.save_raw(raw_format="json")),
         COLUMNS_FILE: (json.dumps(columns, indent=2) + "\n").encode("utf-8"),
+        **(extra_files or {}),
     }
     staged: list[tuple[str, Path]] = []
     try:

@@ -4,7 +4,8 @@ What it prints is read by SageMaker: one `<metric>: <value>` line per metric (se
 after the model is saved. Without a `validation` channel those values are the cross-validated estimate
 (computed on the pooled out-of-fold predictions, so a fold that happens to hold one class cannot make a
 metric undefined). With a `validation` channel they are the saved model's score on it, and the
-cross-validation is logged for information only.
+cross-validation is logged for information only. Beside the model it writes `model-quality.json` (see
+`quality`), computed from the same predictions as the printed metrics.
 
 On several hosts (see `distributed`) the same steps run on all of them at once: each fold's model and the final
 model are trained by all hosts together on their shares of the rows, each host predicts its own held-out rows,
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xgb_model import metrics
+from xgb_model import metrics, quality
 from xgb_model.data import DataError, LabeledData, read_channel
 from xgb_model.distributed import Group, exit_now, joined, must_exit
 from xgb_model.hyperparameters import Hyperparameters, load_hyperparameters
@@ -145,29 +146,34 @@ def train(
     )
     validation = group.agreed(lambda: _validation(paths, data, group, log))
 
-    cv_metrics = metrics.binary_metrics(
-        group.gather(data.labels), group.gather(cross_validate(data, params, threads, log, group))
-    )
+    train_labels = group.gather(data.labels)
+    out_of_fold = group.gather(cross_validate(data, params, threads, log, group))
+    cv_metrics = metrics.binary_metrics(train_labels, out_of_fold)
     log(f"cross-validation {metrics.summary(cv_metrics)}")
 
     booster = fit(data.features, data.labels, data.feature_names, params, threads)
     if validation is None:
-        reported, source = cv_metrics, "cross-validation"
+        labels, probabilities, source = train_labels, out_of_fold, "cross-validation"
+        reported = cv_metrics
     else:
         probabilities = group.gather(booster.inplace_predict(validation.features))
-        reported = metrics.binary_metrics(group.gather(validation.labels), probabilities)
-        source = "validation"
+        labels, source = group.gather(validation.labels), "validation"
+        reported = metrics.binary_metrics(labels, probabilities)
     if not group.writes_model:
         log(f"{group.describe()}: done; the first host writes the model and prints the metrics")
         return TrainingResult(booster=booster, metrics=reported, cv_metrics=cv_metrics, source=source)
+    report = quality.report(
+        labels, probabilities, evaluated_on=source, booster=booster, feature_names=data.feature_names
+    )
     write_model(
         paths.model_dir,
         booster,
         feature_names=data.feature_names,
         id_column=data.id_column,
         label_column=data.label_column,
+        extra_files={quality.QUALITY_FILE: quality.encode(report)},
     )
-    log(f"model saved to {paths.model_dir}; metrics below are from {source}")
+    log(f"model and {quality.QUALITY_FILE} saved to {paths.model_dir}; metrics below are from {source}")
     for line in metrics.metric_lines(reported):
         log(line)
     return TrainingResult(booster=booster, metrics=reported, cv_metrics=cv_metrics, source=source)

@@ -19,11 +19,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import confusion_matrix
 from xgb_model.distributed import Group, load_cluster
 from xgb_model.jobs import JobError
 from xgb_model.metrics import binary_metrics, metric_lines
 from xgb_model.model import Model
 from xgb_model.paths import MlPaths
+from xgb_model.quality import QUALITY_FILE
 from xgb_model.training import train
 
 from tests.container.conftest import CONTAINER_DIR, make_ml_tree, process_env
@@ -107,7 +109,11 @@ def test_two_hosts_train_one_model_as_good_as_one_host(
     assert (first, second) == (0, 0), first_output + second_output
 
     # Only the first host writes the model and prints the metrics; both say they trained together.
-    assert sorted(p.name for p in trees[0].model_dir.iterdir()) == ["columns.json", "model.json"]
+    assert sorted(p.name for p in trees[0].model_dir.iterdir()) == [
+        "columns.json",
+        QUALITY_FILE,
+        "model.json",
+    ]
     assert not trees[1].model_dir.exists() or not any(trees[1].model_dir.iterdir())
     assert metric_values(first_output) and not metric_values(second_output)
     assert "rank 0 of 2" in first_output and "rank 1 of 2" in second_output
@@ -148,6 +154,17 @@ def test_metrics_cover_every_hosts_rows(
     )
     printed = [line for line in results[0][1].splitlines() if line in metric_lines(expected)]
     assert len(printed) == len(metric_lines(expected))
+
+    # The quality report is computed over every host's validation rows too, and only the first host writes it.
+    document = json.loads((trees[0].model_dir / QUALITY_FILE).read_text())
+    assert (document["mlops"]["evaluated_on"], document["mlops"]["rows"]) == ("validation", len(validation))
+    predicted = model.predict(validation[FEATURES].to_numpy(np.float32)) >= 0.5
+    counts = confusion_matrix(validation[LABEL_COLUMN].to_numpy(), predicted)
+    assert document["binary_classification_metrics"]["confusion_matrix"] == {
+        str(a): {str(p): int(counts[a][p]) for p in (0, 1)} for a in (0, 1)
+    }
+    assert document["binary_classification_metrics"]["auc"]["value"] == expected["roc_auc"]
+    assert not any((paths.model_dir / QUALITY_FILE).exists() for paths in trees[1:])
 
 
 def test_a_bad_channel_on_one_host_stops_every_host_with_its_message(

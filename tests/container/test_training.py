@@ -20,6 +20,7 @@ from xgb_model.hyperparameters import HyperparameterError
 from xgb_model.metrics import METRIC_NAMES, binary_metrics
 from xgb_model.model import COLUMNS_FILE, MODEL_FILE, Model
 from xgb_model.paths import MlPaths
+from xgb_model.quality import QUALITY_FILE
 
 from tests.container.conftest import CONTAINER_DIR, process_env
 from tests.container.synthetic import FEATURES, ID_COLUMN, LABEL_COLUMN, make_frame, write_train_csv
@@ -57,7 +58,9 @@ def test_training_prints_readable_metrics_and_writes_the_model(
     assert 0.65 < metrics["roc_auc"] <= 1.0  # the synthetic label is learnable
 
     # XGBoost's own JSON, not a pickle, with the feature names in it, and the columns file beside it.
-    assert sorted(p.name for p in paths.model_dir.iterdir()) == [COLUMNS_FILE, MODEL_FILE]
+    assert sorted(p.name for p in paths.model_dir.iterdir()) == sorted(
+        [COLUMNS_FILE, MODEL_FILE, QUALITY_FILE]
+    )
     saved = json.loads((paths.model_dir / MODEL_FILE).read_text())
     assert saved["learner"]["feature_names"] == FEATURES
     assert json.loads((paths.model_dir / COLUMNS_FILE).read_text()) == {

@@ -82,6 +82,15 @@ def test_the_trained_model_and_the_run_record(batch_run: Run) -> None:
     summary = batch_run.summary
     model = batch_run.out / "model"
     assert (model / "model.json").is_file() and (model / "columns.json").is_file()
+    # The best trial's quality report is in the summary, as its `train` wrote it from the printed metrics' data.
+    best = next(t for t in summary["trials"] if t["number"] == summary["best"]["trial"])
+    written = json.loads((Path(best["folder"]) / "model" / "model-quality.json").read_text())
+    assert summary["model_quality"] == written == json.loads((model / "model-quality.json").read_text())
+    source = re.search(r"metrics below are from (\S+)", (Path(best["folder"]) / "train.log").read_text())
+    assert source is not None and written["mlops"]["evaluated_on"] == source[1]
+    assert written["binary_classification_metrics"]["accuracy"]["value"] == pytest.approx(
+        best["objective"], abs=1e-6
+    )
     metadata_bucket = summary["stores"]["metadata"]
     record = json.loads(
         (batch_run.out / "s3" / metadata_bucket / "runs" / f"{summary['run_name']}.json").read_text()
@@ -123,6 +132,11 @@ def test_the_report_opens_offline_and_draws_the_threshold(batch_run: Run) -> Non
     html = (batch_run.out / "report.html").read_text()
     assert "<svg" in html and "threshold: NumericGreaterThan 0.7" in html
     assert html.count("<circle") == 2  # one point per completed trial
+    assert (
+        "ROC curve (AUC " in html
+        and "Precision-recall curve" in html
+        and "Confusion matrix at threshold" in html
+    )
     # Nothing to fetch: no scripts, stylesheets or images from elsewhere.
     assert not re.search(r"(src|href)=|<script|@import|url\(", html)
 

@@ -5,7 +5,8 @@
 - `asl`: the workflow's real definition, evaluated against the run's state.
 - `tuning`: the tuning job, with Optuna and the container's `train` program per trial.
 - `scoring`: the container's `serve` program, Batch Transform's mini-batches, the endpoint's smoke request.
-- `report`: the HTML picture of the run. `progress`: what the run prints while it works.
+- `report`: the HTML picture of the run (`model_quality`: the best model's quality report, read and drawn).
+  `progress`: what the run prints while it works.
 
 Needs the `local` extra (moto, Optuna, and the ETL and container libraries).
 """

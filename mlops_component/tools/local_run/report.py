@@ -1,8 +1,10 @@
 """The picture of a local run: one self-contained HTML page built from `summary.json`.
 
-The chart is inline SVG drawn from the data (the objective of every trial, the best one marked, failed trials
-marked on the axis, and the gate's threshold as a dashed line); there are no scripts, fonts or stylesheets
-from elsewhere, so the page opens offline. Every value from the run is HTML-escaped.
+The charts are inline SVG drawn from the data: the objective of every trial (the best one marked, failed trials
+marked on the axis, and the gate's threshold as a dashed line), and the best trial's model quality (ROC and
+precision-recall curves, confusion matrix, feature importance; see `model_quality`). There are no scripts, fonts
+or stylesheets from elsewhere, so the page opens offline. Every value from the run is HTML-escaped. The model
+package the run registered (`model_package`) is shown when the summary has one.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import math
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
+
+from mlops_component.tools.local_run import model_quality
 
 WIDTH, HEIGHT = 720, 320
 LEFT, RIGHT, TOP, BOTTOM = 64, 24, 24, 48
@@ -50,6 +54,8 @@ def render(summary: Mapping[str, Any]) -> str:
             maximize=(summary.get("objective") or {}).get("type", "Maximize") == "Maximize",
         ),
         _trial_table(trials, str(metric), (summary.get("best") or {}).get("trial")),
+        _package_section(summary.get("model_package")),
+        model_quality.section(summary.get("model_quality")),
         "<h2>Stages</h2>",
         _timings_table(summary.get("timings") or {}),
         _inference_section(summary),
@@ -225,6 +231,16 @@ def _timings_table(timings: Mapping[str, Any]) -> str:
     for stage, seconds in timings.items():
         rows.append(f"<tr><td>{escape(str(stage))}</td><td class='num'>{_format_seconds(seconds)}</td></tr>")
     return "<table>" + "".join(rows) + "</table>"
+
+
+def _package_section(package: Any) -> str:
+    """The model package the run registered (`{"arn", "version", "status"}`), or "" when there is none."""
+    if not isinstance(package, Mapping) or not package:
+        return ""
+    version, status = package.get("version"), package.get("status")
+    text = f"Registered as version {version if version is not None else '?'}, status {status or '?'}."
+    arn = f"<p><code>{escape(str(package['arn']))}</code></p>" if package.get("arn") else ""
+    return f"<h2>Model registry</h2><p>{escape(text)}</p>{arn}"
 
 
 def _inference_section(summary: Mapping[str, Any]) -> str:

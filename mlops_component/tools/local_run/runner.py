@@ -48,7 +48,7 @@ from mlops_component.builders.state_machines.training_workflow import (
     training_definition,
 )
 from mlops_component.config import MlOpsConfig
-from mlops_component.tools.local_run import asl, report
+from mlops_component.tools.local_run import asl, model_quality, report
 from mlops_component.tools.local_run.aws import DEFAULT_REGION, EmbeddedAws
 from mlops_component.tools.local_run.errors import LocalRunError, RunInterrupted
 from mlops_component.tools.local_run.outputs import (
@@ -647,6 +647,7 @@ class LocalRun:
                 "model_data_url": best.model_data_url,
                 "model": str(self.out / MODEL_DIR),
             }
+            self.summary["model_quality"] = model_quality.read(best.model_dir)
 
     def _prepare_output_folder(self) -> None:
         """Clear what an earlier run provably wrote, or refuse the folder before anything in it changes."""
