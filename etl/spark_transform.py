@@ -353,6 +353,7 @@ def run_s3(
     output_layout: str = "byo",
     score_parts: str | int = 1,
     validation: str | bool = False,
+    train_parts: str | int = 1,
     spark: SparkSession | None = None,
 ) -> dict[str, str]:
     """`transform.run_s3` on Spark: the same arguments, checks, outputs and publishing.
@@ -368,8 +369,9 @@ def run_s3(
         inference_type=inference_type,
         output_layout=output_layout,
     )
-    parts = transform.parse_count("--score_parts", score_parts)
-    holdout = transform.parse_flag("--validation", validation)
+    shaping = transform.shaping_arguments(
+        score_parts=score_parts, validation=validation, train_parts=train_parts
+    )
     spark = spark or session()
     LOG.info("Spark %s on %s", spark.version, spark.sparkContext.master)
     work = tempfile.mkdtemp(prefix="mlops-spark-etl-")
@@ -392,9 +394,7 @@ def run_s3(
         written[transform.SCHEMA_KEY] = os.path.join(work, "columns.json")
         with open(written[transform.SCHEMA_KEY], "w", encoding="utf-8") as handle:
             handle.write(json.dumps(transform.schema_document(features), indent=2) + "\n")
-        shaped = transform.shape_extracts(
-            written, layout=output_layout, score_parts=parts, validation=holdout
-        )
+        shaped = transform.shape_extracts(written, layout=output_layout, **shaping)
         return transform.publish(s3, shaped, destination_bucket)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -16,8 +16,9 @@ uploaded alone, so it imports nothing from this project. Four layers, each usabl
 Outputs (`docs/data-contract.md`): `train/train.csv` (id, label, features, with a header; the `builtin` layout
 drops the header and the id), `score/score.csv` (id and features, no header) and `schema/columns.json`.
 `shape_extracts` then splits the score file into `score/part-NNNNN.csv` (`--score_parts`, one per Batch
-Transform instance) and moves a validation holdout to `validation/validation.csv` (`--validation true`), on
-the local files, before `publish`: any engine that writes the local set calls it the same way.
+Transform instance), moves a validation holdout to `validation/validation.csv` (`--validation true`) and
+deals the rest of the train file into `train/part-NNNNN.csv` (`--train_parts`, one per training instance),
+on the local files, before `publish`: any engine that writes the local set calls it the same way.
 
 One-hot columns are named `<column>_<value>` (as `pandas.get_dummies` names them) and ordered by the
 dataset's known categories, which `docs/dataset.md` lists alphabetically. Training therefore always yields
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import array
+import contextlib
 import csv
 import functools
 import hashlib
@@ -663,13 +665,15 @@ def run_s3(
     output_layout: str = "byo",
     score_parts: str | int = 1,
     validation: str | bool = False,
+    train_parts: str | int = 1,
     work_dir: str | None = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
 ) -> dict[str, str]:
     """The Glue job: raw files from the feature store in, extracts out; returns `{key: "written"|...}`.
 
-    `score_parts` (Batch Transform's instance count) and `validation` (the workflow has a validation
-    channel) shape the set before it is published (`shape_extracts`); they arrive as the job's text arguments.
+    `score_parts` (Batch Transform's instance count), `validation` (the workflow has a validation channel)
+    and `train_parts` (the training instance count) shape the set before it is published (`shape_extracts`);
+    they arrive as the job's text arguments.
 
     Nothing is uploaded until every output exists locally; then `publish` replaces the extract set as a whole,
     or leaves the previous one, whichever request fails. A key whose bytes are unchanged is not written again.
@@ -682,7 +686,7 @@ def run_s3(
         inference_type=inference_type,
         output_layout=output_layout,
     )
-    parts, holdout = parse_count("--score_parts", score_parts), parse_flag("--validation", validation)
+    shaping = shaping_arguments(score_parts=score_parts, validation=validation, train_parts=train_parts)
     work = tempfile.mkdtemp(prefix="mlops-etl-", dir=work_dir)
     try:
         inputs = os.path.join(work, "in")
@@ -706,7 +710,7 @@ def run_s3(
             schema_text=schema_text,
             block_size=block_size,
         )
-        shaped = shape_extracts(written, layout=output_layout, score_parts=parts, validation=holdout)
+        shaped = shape_extracts(written, layout=output_layout, **shaping)
         return publish(s3, shaped, destination_bucket)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -776,6 +780,8 @@ def _read_text(s3: Any, bucket: str, key: str) -> bytes:
 
 SCORE_PART_KEY = "score/part-{:05d}.csv"
 """The score extract's parts, when Batch Transform runs on more than one instance."""
+TRAIN_PART_KEY = "train/part-{:05d}.csv"
+"""The train extract's parts, when training runs on more than one instance (the channel is ShardedByS3Key)."""
 VALIDATION_KEY = "validation/validation.csv"
 VALIDATION_FRACTION = 0.2
 """The share of each label's training rows held out as the validation channel."""
@@ -783,20 +789,28 @@ _READ_BLOCK = 1 << 20
 
 
 def shape_extracts(
-    written: dict[str, str], *, layout: str = "byo", score_parts: int = 1, validation: bool = False
+    written: dict[str, str],
+    *,
+    layout: str = "byo",
+    score_parts: int = 1,
+    validation: bool = False,
+    train_parts: int = 1,
 ) -> dict[str, str]:
-    """The set to publish: `written` (`{key: local path}`) with its score extract in parts and a holdout.
+    """The set to publish: `written` (`{key: local path}`) with its extracts in parts and a holdout.
 
     - `score_parts` above 1: `score/score.csv` becomes `score/part-00000.csv` ... (as many parts as there are
       rows, at most), consecutive runs of rows of about equal size, so that Batch Transform, which hands
       each instance whole files, gives every instance work. Part order is row order.
     - `validation`: `VALIDATION_FRACTION` of each label's training rows, chosen by a hash of the row
       (`holdout_rows`), move from `train/train.csv` to `validation/validation.csv`, in the train file's layout.
+    - `train_parts` above 1: what is left of `train/train.csv` becomes exactly that many complete extracts,
+      `train/part-00000.csv` ... (`split_train_parts`), one per training instance of a ShardedByS3Key channel.
 
     New files are written next to the ones they come from; the returned mapping names them.
     """
-    if score_parts < 1:
-        raise TransformError(f"--score_parts must be at least 1, not {score_parts}")
+    for name, count in (("--score_parts", score_parts), ("--train_parts", train_parts)):
+        if count < 1:
+            raise TransformError(f"{name} must be at least 1, not {count}")
     shaped = dict(written)
     if score_parts > 1 and SCORE_KEY in shaped:
         paths = split_score_parts(shaped.pop(SCORE_KEY), score_parts)
@@ -806,6 +820,9 @@ def shape_extracts(
         held, kept = split_validation(shaped[TRAIN_KEY], target, layout)
         LOG.info("validation: %d rows held out, %d left to train on", held, kept)
         shaped[VALIDATION_KEY] = target
+    if train_parts > 1 and TRAIN_KEY in shaped:
+        paths = split_train_parts(shaped.pop(TRAIN_KEY), train_parts, layout)
+        shaped.update({TRAIN_PART_KEY.format(number): path for number, path in enumerate(paths)})
     return shaped
 
 
@@ -867,6 +884,62 @@ def _copy_bytes(source: Any, sink: Any, size: int) -> None:
             raise TransformError("score file: shorter than it was when its parts were measured")
         sink.write(block)
         size -= len(block)
+
+
+def split_train_parts(path: str, parts: int, layout: str = "byo") -> list[str]:
+    """Deal a train extract's rows into exactly `parts` files next to it; return their paths, in part order.
+
+    SageMaker's ShardedByS3Key gives each training instance about 1/n of the channel's objects and documents
+    that with fewer objects than instances some get none, so there are exactly `parts` files (one per
+    instance) and fewer rows than that is an error. Each part is a complete extract in the file's layout
+    (`byo`: the header, then id, label, features; `builtin`: label first, no header), readable alone.
+    Rows are dealt label by label in turn, continuing round the parts where the previous label stopped, so
+    part sizes differ by at most one row, and so do each label's rows per part; within a part, rows keep
+    the file's order. Every row lands in exactly one part.
+    """
+    header = layout == "byo"
+    counts: dict[bytes, int] = {}
+    with open(path, "rb") as source:
+        first = source.readline() if header else b""
+        for line in source:
+            label = _train_label(line, header)
+            counts[label] = counts.get(label, 0) + 1
+    rows = sum(counts.values())
+    if rows < parts:
+        raise TransformError(
+            f"train file: {rows} rows are too few for --train_parts {parts}; every training instance needs a "
+            "part of at least one row"
+        )
+    turn, dealt = {}, 0
+    for label in sorted(counts):  # each label starts where the previous one's deal stopped
+        turn[label], dealt = dealt % parts, dealt + counts[label]
+    # Named by the whole key: an engine may write the score extract, and so its parts, in the same folder.
+    folder = os.path.dirname(path)
+    targets = [os.path.join(folder, TRAIN_PART_KEY.format(n).replace("/", "-")) for n in range(parts)]
+    try:
+        with open(path, "rb") as source, contextlib.ExitStack() as stack:
+            sinks = [stack.enter_context(open(target, "wb")) for target in targets]
+            if header:
+                source.readline()
+                for sink in sinks:
+                    sink.write(first)
+            for line in source:
+                label = _train_label(line, header)
+                sinks[turn[label]].write(line if line.endswith(b"\n") else line + b"\n")
+                turn[label] = (turn[label] + 1) % parts
+    except BaseException:
+        for target in targets:
+            if os.path.exists(target):
+                os.remove(target)
+        raise
+    LOG.info("train: %d rows in %d parts", rows, parts)
+    return targets
+
+
+def _train_label(line: bytes, header: bool) -> bytes:
+    """A train extract row's label: the second field in the byo layout (after the id), else the first."""
+    fields = line.rstrip(b"\r\n").split(b",", 2)
+    return fields[1] if header and len(fields) > 1 else fields[0]
 
 
 def split_validation(train_path: str, validation_path: str, layout: str = "byo") -> tuple[int, int]:
@@ -1157,6 +1230,7 @@ OPTIONAL_ARGUMENTS = {
     "output_layout": "byo",
     "score_parts": "1",
     "validation": "false",
+    "train_parts": "1",
 }
 
 
@@ -1185,6 +1259,7 @@ def _parse_locally(argv: Sequence[str]) -> dict[str, str]:
     parser.add_argument("--output_layout", default="byo", choices=LAYOUTS)
     parser.add_argument("--score_parts", default="1", help="score extract parts: Batch Transform's instances")
     parser.add_argument("--validation", default="false", help="true: also write a validation holdout")
+    parser.add_argument("--train_parts", default="1", help="train extract parts: the training instances")
     return vars(parser.parse_args(list(argv[1:])))
 
 
@@ -1194,6 +1269,17 @@ def parse_count(name: str, value: str | int) -> int:
     if not text.isdigit() or int(text) < 1:
         raise TransformError(f"{name} must be a whole number of at least 1, not {value!r}")
     return int(text)
+
+
+def shaping_arguments(
+    *, score_parts: str | int, validation: str | bool, train_parts: str | int
+) -> dict[str, Any]:
+    """`shape_extracts`' keyword arguments from the job's text arguments (shared with the Spark script)."""
+    return {
+        "score_parts": parse_count("--score_parts", score_parts),
+        "validation": parse_flag("--validation", validation),
+        "train_parts": parse_count("--train_parts", train_parts),
+    }
 
 
 def parse_flag(name: str, value: str | bool) -> bool:

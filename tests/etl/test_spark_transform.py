@@ -109,17 +109,55 @@ def test_builtin_layout_and_scoring_only_run(s3: Any, spark: Any, raw: sample_da
     assert len(results[1][transform.SCORE_KEY].split(b"\n")[0].split(b",")) == 1 + 42
 
 
-def test_score_parts_and_validation_holdout_alike(s3: Any, spark: Any, raw: sample_data.SampleFiles) -> None:
-    """Batch Transform's parts and the built-in image's holdout come out of both engines the same."""
+@pytest.mark.parametrize("output_layout", ["builtin", "byo"])
+def test_parts_and_validation_holdout_alike(
+    s3: Any, spark: Any, raw: sample_data.SampleFiles, output_layout: str
+) -> None:
+    """Batch Transform's score parts, the training instances' train parts and the holdout come out of both
+    engines the same, byte for byte."""
     land(s3, raw.train, TRAIN_KEY)
     land(s3, raw.score, SCORE_KEY)
     sets = []
     for engine in ("pandas", "spark"):
         _clear(s3)
-        _run(engine, s3, spark, output_layout="builtin", score_parts="3", validation="true")
+        shaping = {"score_parts": "3", "validation": "true", "train_parts": "2"}
+        _run(engine, s3, spark, output_layout=output_layout, **shaping)
         sets.append({key: body(s3, key) for key in objects(s3, EXTRACTS_BUCKET)})
     assert sets[0] == sets[1]
-    assert {"score/part-00000.csv", "score/part-00002.csv", "validation/validation.csv"} <= set(sets[1])
+    assert set(sets[1]) == {
+        "score/part-00000.csv",
+        "score/part-00001.csv",
+        "score/part-00002.csv",
+        "train/part-00000.csv",
+        "train/part-00001.csv",
+        "validation/validation.csv",
+        transform.SCHEMA_KEY,
+    }
+    # Rows compared by id too (byo): the parts together are the single train extract, less the holdout.
+    if output_layout == "byo":
+        parts = pd.concat(_by_id(sets[1][f"train/part-0000{n}.csv"], header=True) for n in range(2))
+        _clear(s3)
+        _run("spark", s3, spark, output_layout="byo", validation="true")
+        single = _by_id(body(s3, transform.TRAIN_KEY), header=True)
+        pd.testing.assert_frame_equal(parts.sort_index(), single)
+
+
+def test_train_parts_refused_alike(s3: Any, spark: Any, raw: sample_data.SampleFiles) -> None:
+    land(s3, raw.train, TRAIN_KEY)
+    land(s3, raw.score, SCORE_KEY)
+    messages = []
+    for engine in ("pandas", "spark"):
+        for value in ("0", "3001"):
+            with pytest.raises(transform.TransformError) as refused:
+                _run(engine, s3, spark, train_parts=value)
+            messages.append(str(refused.value))
+        assert objects(s3, EXTRACTS_BUCKET) == {}
+    assert messages[:2] == messages[2:]
+    assert messages[:2] == [
+        "--train_parts must be a whole number of at least 1, not '0'",
+        "train file: 3000 rows are too few for --train_parts 3001; every training instance needs a part of at "
+        "least one row",
+    ]
 
 
 def test_ratio_written_as_arrow_writes_it_over_the_documented_domain(spark: Any) -> None:

@@ -283,5 +283,6 @@ def test_inside_glue_the_resolver_is_asked_only_for_arguments_that_were_passed(m
         "output_layout": "byo",
         "score_parts": "1",
         "validation": "false",
+        "train_parts": "1",
     }
-    assert not {"score_key", "output_layout", "score_parts", "validation"} & set(asked)
+    assert not {"score_key", "output_layout", "score_parts", "validation", "train_parts"} & set(asked)

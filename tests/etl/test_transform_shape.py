@@ -186,6 +186,9 @@ def test_the_validation_holdout_is_published_with_its_train_set_and_removed_with
         ("--score_parts", "0", "--score_parts must be a whole number of at least 1, not '0'"),
         ("--score_parts", "three", "--score_parts must be a whole number of at least 1, not 'three'"),
         ("--validation", "yes", "--validation must be true or false, not 'yes'"),
+        ("--train_parts", "0", "--train_parts must be a whole number of at least 1, not '0'"),
+        ("--train_parts", "-2", "--train_parts must be a whole number of at least 1, not '-2'"),
+        ("--train_parts", "2.5", "--train_parts must be a whole number of at least 1, not '2.5'"),
     ],
 )
 def test_bad_shaping_arguments_are_one_line(landed: Any, argument: str, value: str, message: str) -> None:
@@ -193,3 +196,93 @@ def test_bad_shaping_arguments_are_one_line(landed: Any, argument: str, value: s
         job(landed, extra=(argument, value))
     assert str(stopped.value) == f"transform failed: {message}"
     assert objects(landed, EXTRACTS_BUCKET) == {}
+
+
+# --- Train parts: one per training instance of a ShardedByS3Key channel -------------------------------------------
+
+TRAIN_PARTS = [f"train/part-{n:05d}.csv" for n in range(3)]
+
+
+def train_rows(labels: str, *, header: bool) -> bytes:
+    """A train extract: id, label, two features (byo, with a header) or label, features (builtin)."""
+    rows = [
+        (b"%d,%s,%d,%d\n" if header else b"%s,%d,%d\n") % _fields(n, label, header)
+        for n, label in enumerate(labels)
+    ]
+    return (b"EmployeeNumber,Attrition,a,b\n" if header else b"") + b"".join(rows)
+
+
+def _fields(n: int, label: str, header: bool) -> tuple[Any, ...]:
+    return (n + 1, label.encode(), n * 3, n % 7) if header else (label.encode(), n * 3, n % 7)
+
+
+@pytest.mark.parametrize("output_layout", transform.LAYOUTS)
+@pytest.mark.parametrize(
+    "labels,parts", [("0" * 80 + "1" * 17, 3), ("01" * 5, 4), ("1" + "0" * 6, 7), ("0011", 2)]
+)
+def test_train_parts_deal_every_row_once_balanced_per_label(
+    tmp_path: Path, output_layout: str, labels: str, parts: int
+) -> None:
+    header = output_layout == "byo"
+    source = tmp_path / "train.csv"
+    source.write_bytes(train_rows(labels, header=header))
+    original = lines(source.read_bytes())
+    written = transform.split_train_parts(str(source), parts, output_layout)
+    assert [Path(p).name for p in written] == [f"train-part-{n:05d}.csv" for n in range(parts)]
+    contents = [lines(Path(p).read_bytes()) for p in written]
+    if header:  # every part is a complete byo extract: the header first
+        assert all(part[0] == original[0] for part in contents)
+        original, contents = original[1:], [part[1:] for part in contents]
+    dealt = [row for part in contents for row in part]
+    assert sorted(dealt) == sorted(original)  # no row lost, none twice
+    for part in contents:  # each part keeps the file's order
+        assert part == [row for row in original if row in part]
+    label_of = (lambda row: row.split(b",")[1]) if header else (lambda row: row.split(b",")[0])
+    for wanted in (None, b"0", b"1"):  # part sizes, and each label's rows per part, differ by at most one
+        sizes = [sum(1 for row in part if wanted in (None, label_of(row))) for part in contents]
+        assert max(sizes) - min(sizes) <= 1, (wanted, sizes)
+    assert min(len(part) for part in contents) >= 1
+
+
+def test_train_parts_need_a_row_per_part_and_leave_nothing_behind(tmp_path: Path) -> None:
+    source = tmp_path / "train.csv"
+    source.write_bytes(train_rows("01", header=True))
+    with pytest.raises(
+        transform.TransformError,
+        match=r"^train file: 2 rows are too few for --train_parts 3; every training instance needs a part of at "
+        r"least one row$",
+    ):
+        transform.split_train_parts(str(source), 3, "byo")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.csv"]
+
+
+def test_three_training_instances_get_three_parts_after_the_holdout(landed: Any) -> None:
+    job(landed, extra=("--validation", "true"))
+    single = lines(body(landed, "train/train.csv"))
+    validation = body(landed, "validation/validation.csv")
+    result = job(landed, extra=("--validation", "true", "--train_parts", "3"))
+    assert {key: result[key] for key in TRAIN_PARTS} == dict.fromkeys(TRAIN_PARTS, "written")
+    assert result["train/train.csv"] == "removed" and result["validation/validation.csv"] == "unchanged"
+    assert sorted(k for k in objects(landed, EXTRACTS_BUCKET) if k.startswith("train/")) == TRAIN_PARTS
+    parts = [lines(body(landed, key)) for key in TRAIN_PARTS]
+    assert all(part[0] == single[0] for part in parts)  # each part has the byo header
+    assert sorted(row for part in parts for row in part[1:]) == sorted(single[1:])
+    assert body(landed, "validation/validation.csv") == validation  # the holdout does not depend on the parts
+    ids = [row.split(b",")[0] for part in parts for row in part[1:]]
+    assert len(ids) == len(set(ids)) == len(single) - 1
+    # Back to one instance: the parts go, the single file comes back.
+    result = job(landed, extra=("--validation", "true"))
+    assert result["train/train.csv"] == "written" and all(result[key] == "removed" for key in TRAIN_PARTS)
+    assert [k for k in objects(landed, EXTRACTS_BUCKET) if k.startswith("train/")] == ["train/train.csv"]
+
+
+def test_more_train_parts_than_rows_stop_the_job_before_anything_changes(landed: Any) -> None:
+    job(landed)
+    before = objects(landed, EXTRACTS_BUCKET)
+    with pytest.raises(SystemExit) as stopped:
+        job(landed, extra=("--train_parts", "3001"))
+    assert str(stopped.value) == (
+        "transform failed: train file: 3000 rows are too few for --train_parts 3001; every training instance "
+        "needs a part of at least one row"
+    )
+    assert objects(landed, EXTRACTS_BUCKET) == before

@@ -244,10 +244,10 @@ def etl_requests(resources: list[Any], tmp_path: Path) -> list[Request]:
     argv += [item for name, value in arguments.items() if name in ("--source_bucket", "--destination_bucket",
              "--inference_type", "--output_layout") for item in (name, value)]  # fmt: skip
     with recording() as calls:
-        # Score parts and a holdout, then a set without them, which removes them: every request the job makes.
-        run_etl(
-            [*argv, "--score_parts", "3", "--validation", "true"], s3=boto3.client("s3", region_name=REGION)
-        )
+        # Score and train parts and a holdout, then a set without them, which removes them: every request the
+        # job makes.
+        shaped = ["--score_parts", "3", "--validation", "true", "--train_parts", "2"]
+        run_etl([*argv, *shaped], s3=boto3.client("s3", region_name=REGION))
         run_etl(argv, s3=boto3.client("s3", region_name=REGION))
     # A Python shell job's driver writes to Glue's output and error groups, creating them if they are missing.
     family = "/aws-glue/python-jobs" if job["command"]["name"] == "pythonshell" else "/aws-glue/jobs"

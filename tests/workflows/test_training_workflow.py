@@ -88,6 +88,15 @@ def test_tuning_job_is_fully_specified(make_config) -> None:
         job["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
         == f"s3://{RESOURCES.extracts_bucket}/train/"
     )
+    assert (
+        job["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3DataDistributionType"] == "FullyReplicated"
+    )
+    assert (
+        "--train_parts"
+        not in wf.training_definition(config, RESOURCES)["States"][wf.TRANSFORM_DATA]["Parameters"][
+            "Arguments"
+        ]
+    )
     assert job["ResourceConfig"] == {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}
     assert job["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600}
     assert job["OutputDataConfig"] == {"S3OutputPath": f"s3://{RESOURCES.models_bucket}/tuning/"}
@@ -231,6 +240,52 @@ def test_three_transform_instances_score_three_parts_of_the_score_prefix(make_co
         "prefix": f"predictions/run={run_name}/",
     }
     assert len(outcome.output["predictions"]["result"]["keys"]) == 3
+
+
+def _leaves(document: Any, path: str = "") -> dict[str, Any]:
+    """Every scalar of a JSON document by its path, lists by index."""
+    if isinstance(document, dict):
+        return {k: v for key, value in document.items() for k, v in _leaves(value, f"{path}/{key}").items()}
+    if isinstance(document, list):
+        return {k: v for n, value in enumerate(document) for k, v in _leaves(value, f"{path}/{n}").items()}
+    return {path: document}
+
+
+def test_two_training_instances_shard_the_train_channel_and_nothing_else_changes(make_config) -> None:
+    """Instance count 2: the ETL writes two train parts and the train channel is ShardedByS3Key; the
+    validation channel stays replicated. Count 1 keeps the single file and a replicated channel."""
+    settings = {
+        "built_in_model_image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+        "tuning_metric": "validation:auc",
+        "use_validation_channel": True,
+        "static_hyperparameters": {"num_round": "100"},
+    }
+    one = wf.training_definition(make_config(**settings), RESOURCES)
+    two = wf.training_definition(make_config(training_job_instance_count=2, **settings), RESOURCES)
+    job = f"/States/{wf.TUNE}/Parameters/TrainingJobDefinition"
+    distribution = "DataSource/S3DataSource/S3DataDistributionType"
+    before, after = _leaves(one), _leaves(two)
+    changed = {path: (before.get(path), after.get(path)) for path in before.keys() | after.keys()}
+    assert {path: values for path, values in changed.items() if values[0] != values[1]} == {
+        f"/States/{wf.TRANSFORM_DATA}/Parameters/Arguments/--train_parts": (None, "2"),
+        f"{job}/InputDataConfig/0/{distribution}": ("FullyReplicated", "ShardedByS3Key"),
+        f"{job}/ResourceConfig/InstanceCount": (1, 2),
+        f"{job}/EnableInterContainerTrafficEncryption": (False, True),
+    }
+    assert after[f"{job}/InputDataConfig/1/{distribution}"] == "FullyReplicated"  # validation: every row
+
+
+def test_two_training_instances_run_on_the_train_parts(make_config) -> None:
+    outcome = run(make_config, "Batch Transform", "GatePasses", training_job_instance_count=2)
+    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
+    assert outcome.task_inputs[wf.TRANSFORM_DATA][0]["Arguments"]["--train_parts"] == "2"
+    tuning = outcome.task_inputs[wf.TUNE][0]["TrainingJobDefinition"]
+    assert tuning["InputDataConfig"][0]["DataSource"]["S3DataSource"] == {
+        "S3DataType": "S3Prefix",
+        "S3Uri": f"s3://{RESOURCES.extracts_bucket}/train/",
+        "S3DataDistributionType": "ShardedByS3Key",
+    }
+    assert tuning["ResourceConfig"]["InstanceCount"] == 2
 
 
 def test_two_runs_get_different_names(make_config) -> None:

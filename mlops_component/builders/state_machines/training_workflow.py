@@ -62,6 +62,10 @@ EXPLAIN_ENDPOINT_FAILURE_NO_REASON = "Endpoint Failed Without Reason"
 EXPLAIN_ENDPOINT_TIMEOUT = "Endpoint Timed Out"
 EXPLAIN_ENDPOINT_ROLLBACK = "Endpoint Update Rolled Back"
 INVALID_INPUT = "Invalid Input"
+
+# S3DataSource.S3DataDistributionType values of the tuning job's channels.
+FULLY_REPLICATED = "FullyReplicated"
+SHARDED_BY_S3_KEY = "ShardedByS3Key"
 # Required in DescribeEndpoint's response (API reference), so a Choice may compare it without IsPresent.
 ENDPOINT_STATUS = "$.endpoint_status.EndpointStatus"
 
@@ -253,6 +257,9 @@ def _transform_data(config: MlOpsConfig, resources: TrainingResources, timings: 
         arguments["--score_parts"] = str(config.batch_transform_instance_count)
     else:
         arguments["--score_key"] = ""
+    if config.training_job_instance_count > 1:
+        # One train part per training instance: ShardedByS3Key then hands each instance exactly one (see _tune).
+        arguments["--train_parts"] = str(config.training_job_instance_count)
     return task(
         "arn:aws:states:::glue:startJobRun.sync",
         {"JobName": resources.glue_job_name, "Arguments": arguments},
@@ -269,10 +276,25 @@ def _tune(config: MlOpsConfig, resources: TrainingResources, timings: Timings) -
     if config.uses_own_image:
         # Built-in algorithms define their own metrics; SageMaker rejects definitions for them.
         algorithm["MetricDefinitions"] = metric_definitions(config)
-    channels = [_channel("train", f"s3://{resources.extracts_bucket}/{layout.TRAIN_CHANNEL_PREFIX}")]
+    # Several instances train one model on their own shares of the rows (container/xgb_model/distributed.py):
+    # ShardedByS3Key hands each its own train parts, which the ETL wrote one per instance, because SageMaker
+    # gives an instance no data at all when a sharded channel has fewer objects than instances. Every
+    # instance reads the whole validation set and keeps its share of its rows, so it stays replicated.
+    sharded = config.training_job_instance_count > 1
+    channels = [
+        _channel(
+            "train",
+            f"s3://{resources.extracts_bucket}/{layout.TRAIN_CHANNEL_PREFIX}",
+            SHARDED_BY_S3_KEY if sharded else FULLY_REPLICATED,
+        )
+    ]
     if config.use_validation_channel:
         channels.append(
-            _channel("validation", f"s3://{resources.extracts_bucket}/{layout.VALIDATION_CHANNEL_PREFIX}")
+            _channel(
+                "validation",
+                f"s3://{resources.extracts_bucket}/{layout.VALIDATION_CHANNEL_PREFIX}",
+                FULLY_REPLICATED,
+            )
         )
     output: dict[str, Any] = {"S3OutputPath": f"s3://{resources.models_bucket}/{layout.MODELS_PREFIX}"}
     instances: dict[str, Any] = {
@@ -322,7 +344,7 @@ def _tune(config: MlOpsConfig, resources: TrainingResources, timings: Timings) -
     )
 
 
-def _channel(name: str, s3_uri: str) -> dict[str, Any]:
+def _channel(name: str, s3_uri: str, distribution: str) -> dict[str, Any]:
     return {
         "ChannelName": name,
         "ContentType": "text/csv",
@@ -330,7 +352,7 @@ def _channel(name: str, s3_uri: str) -> dict[str, Any]:
             "S3DataSource": {
                 "S3DataType": "S3Prefix",
                 "S3Uri": s3_uri,
-                "S3DataDistributionType": "FullyReplicated",
+                "S3DataDistributionType": distribution,
             }
         },
     }

@@ -13,7 +13,9 @@ and stopping condition are the ones SageMaker would get:
   `MaxRuntimeInSeconds`. With `ResourceConfig.InstanceCount` above 1 a trial is that many cooperating `train`
   processes (at most one per CPU), each in its own tree with a `resourceconfig.json` naming all of them
   (`algo-1` is the trial's folder, the others are under its `hosts/`), training one model over loopback as
-  the instances would; `algo-1` writes the model and prints the metrics. Its metrics are read from its output with the request's MetricDefinitions regexes,
+  the instances would; `algo-1` writes the model and prints the metrics. A `ShardedByS3Key` channel's
+  objects are dealt to the processes (`shard`), a `FullyReplicated` one's are all in every tree, and each
+  tree's `inputdataconfig.json` says which, as SageMaker writes it. Its metrics are read from its output with the request's MetricDefinitions regexes,
   the last match of each counting, as SageMaker's final metrics do. A completed trial's model folder is
   tarred to `<S3OutputPath><training job>/output/model.tar.gz` in the models store.
 
@@ -179,6 +181,8 @@ class TrainingJob:
     hosts: int = 1
     """Processes per trial: the request's InstanceCount, capped by the CPUs."""
     requested_hosts: int = 1
+    input_data_config: dict[str, dict[str, str]] = field(default_factory=dict)
+    """`/opt/ml/input/config/inputdataconfig.json`: each channel's content type, input mode and distribution."""
     _running: set[subprocess.Popen[bytes]] = field(default_factory=set, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _stopped: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
@@ -207,6 +211,7 @@ class TrainingJob:
         )
         objective = request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
         requested = int(definition.get("ResourceConfig", {}).get("InstanceCount", 1))
+        mode = definition["AlgorithmSpecification"].get("TrainingInputMode", "File")
         return cls(
             command=command,
             channels=channels,
@@ -219,6 +224,10 @@ class TrainingJob:
             environment=environment,
             hosts=max(1, min(requested, cpus or os.cpu_count() or 1)),
             requested_hosts=requested,
+            input_data_config={
+                channel["ChannelName"]: channel_config(channel, mode)
+                for channel in definition["InputDataConfig"]
+            },
         )
 
     def describe_hosts(self) -> str:
@@ -226,9 +235,14 @@ class TrainingJob:
         if self.requested_hosts == 1:
             return "1 process per trial"
         capped = f", capped at {self.hosts} by the CPUs" if self.hosts < self.requested_hosts else ""
+        sharded = [
+            f"{name} ShardedByS3Key: {sum(1 for _ in _channel_files(self.channels[name]))} objects dealt to them"
+            for name, config in sorted(self.input_data_config.items())
+            if config["S3DistributionType"] == SHARDED and name in self.channels
+        ]
         return (
             f"{self.hosts} cooperating processes per trial (InstanceCount {self.requested_hosts}{capped}; "
-            "distributed XGBoost over loopback)"
+            "distributed XGBoost over loopback" + "".join(f"; {line}" for line in sharded) + ")"
         )
 
     def run(self, trial: Trial, s3: Any) -> Trial:
@@ -255,32 +269,35 @@ class TrainingJob:
         return trial
 
     def _prepare(self, trial: Trial) -> None:
+        """Each host's `/opt/ml` tree: its channels' files (linked), and the config files SageMaker writes."""
         if trial.folder.exists():
             shutil.rmtree(trial.folder)
-        for channel, source in self.channels.items():
-            for file in sorted(p for p in source.rglob("*") if p.is_file()):
-                target = trial.folder / "input" / "data" / channel / file.relative_to(source)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _link_or_copy(file, target)
-        config = trial.folder / "input" / "config"
-        config.mkdir(parents=True, exist_ok=True)
-        # SageMaker adds the objective's name to every tuned job's hyperparameters; the program ignores it.
-        document = {**trial.hyperparameters, "_tuning_objective_metric": self.objective_metric}
-        (config / "hyperparameters.json").write_text(_json(document), encoding="utf-8")
-        (trial.folder / "model").mkdir()
-        (trial.folder / "output").mkdir()
-        if self.hosts > 1:
-            self._prepare_hosts(trial)
-
-    def _prepare_hosts(self, trial: Trial) -> None:
-        """A tree per further host, sharing host 1's inputs, and every tree's `resourceconfig.json`."""
         names, folders = host_names(self.hosts), host_folders(trial, self.hosts)
-        for folder in folders[1:]:  # before any resourceconfig.json exists: only the inputs are shared links
-            shutil.copytree(trial.folder / "input", folder / "input", copy_function=_link_or_copy_names)
+        # SageMaker adds the objective's name to every tuned job's hyperparameters; the program ignores it.
+        hyperparameters = {**trial.hyperparameters, "_tuning_objective_metric": self.objective_metric}
+        for rank, (name, folder) in enumerate(zip(names, folders, strict=True)):
+            for channel, source in self.channels.items():
+                self._link_channel(channel, source, folder / "input" / "data" / channel, rank)
+            config = folder / "input" / "config"
+            config.mkdir(parents=True, exist_ok=True)
+            (config / "hyperparameters.json").write_text(_json(hyperparameters), encoding="utf-8")
+            (config / "inputdataconfig.json").write_text(_json(self.input_data_config), encoding="utf-8")
+            if self.hosts > 1:
+                resources = {"current_host": name, "hosts": names}
+                (config / "resourceconfig.json").write_text(_json(resources), encoding="utf-8")
             (folder / "output").mkdir()
-        for name, folder in zip(names, folders, strict=True):
-            config = {"current_host": name, "hosts": names}
-            (folder / "input" / "config" / "resourceconfig.json").write_text(_json(config), encoding="utf-8")
+        (trial.folder / "model").mkdir()  # only the first host writes the model
+
+    def _link_channel(self, channel: str, source: Path, target: Path, rank: int) -> None:
+        """A channel's files in one host's tree: its shard if the channel is ShardedByS3Key, else all."""
+        files = _channel_files(source)
+        config = self.input_data_config.get(channel, {})
+        if config.get("S3DistributionType") == SHARDED:
+            files = shard(files, rank, self.hosts)
+        target.mkdir(parents=True, exist_ok=True)  # SageMaker creates a shard's folder even when it is empty
+        for relative in files:
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(source / relative, target / relative)
 
     def _execute(self, trial: Trial) -> int | None:
         """The program's exit status (host 1's, or the first failing host's), or None if it ran out of time
@@ -420,8 +437,33 @@ def _wait_all(processes: list[subprocess.Popen[bytes]], deadline: float) -> int 
     return None
 
 
-def _link_or_copy_names(source: str, target: str) -> None:
-    _link_or_copy(Path(source), Path(target))
+SHARDED = "ShardedByS3Key"
+
+
+def channel_config(channel: Mapping[str, Any], mode: str) -> dict[str, str]:
+    """One channel's entry in `inputdataconfig.json`, from its InputDataConfig entry in the request."""
+    source = channel["DataSource"]["S3DataSource"]
+    return {
+        **({"ContentType": channel["ContentType"]} if "ContentType" in channel else {}),
+        "TrainingInputMode": channel.get("InputMode", mode),
+        "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
+        "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+    }
+
+
+def shard(keys: list[str], rank: int, hosts: int) -> list[str]:
+    """The objects of a ShardedByS3Key channel that host `rank` (0-based) of `hosts` gets.
+
+    AWS documents only that each of n instances gets about 1/n of the objects (and none when there are fewer
+    objects than instances), not which ones; here they are dealt round-robin in key order, so with one
+    object per instance (what the ETL writes) each host gets exactly one, as on SageMaker.
+    """
+    return keys[rank::hosts]
+
+
+def _channel_files(source: Path) -> list[str]:
+    """A downloaded channel's files as their keys below the channel's prefix, in S3's (UTF-8 byte) order."""
+    return sorted(p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file())
 
 
 def host_names(count: int) -> list[str]:
