@@ -12,6 +12,7 @@ import pytest
 from functions import trigger
 from mlops_component import MlOpsPipeline
 from mlops_component.builders import start_events
+from mlops_component.tools import check
 from mlops_component.tools.iam_lint import lint
 from tests.iam_checks import evaluate, without_action
 from tests.pulumi_mocks import ACCOUNT_ID, REGION, RecordingMocks, run_program
@@ -153,3 +154,9 @@ def test_the_trigger_accepts_what_the_schedules_send(kind: start_events.Schedule
     )
     assert trigger.parse_schedule(sent) == (kind, "2026-12-01T02:00:00Z")
     assert trigger.PACKAGE_STATE_CHANGE == start_events.PACKAGE_STATE_CHANGE
+
+
+def test_a_stack_with_schedules_passes_the_policy_pack_and_the_lint(make_config) -> None:
+    resources = check.as_policy_resources(check.build(make_config(**SCHEDULES)))
+    assert {r.type for r in resources} >= {"aws:scheduler/schedule:Schedule", "aws:sqs/queue:Queue"}
+    assert [v.line() for v in check.check(resources)] == []
