@@ -390,7 +390,11 @@ def handle_records(
         ):
             # Score data alone never retrains: it is scored with the latest approved package.
             name = deployment_name("score-landed", current)
-            if name not in seen:
+            if name in seen:  # two records of one event naming the same object version
+                summary.duplicates.append(
+                    {"execution_name": name, "workflow": "deployment", "score": current.uri}
+                )
+            else:
                 seen.add(name)
                 summary.record(*start_deployment(sfn, settings, name, None, current, "score-landed"))
             continue

@@ -138,6 +138,19 @@ def test_score_landing_alone_deploys_the_latest_approved_and_never_retrains(
     assert summaries[1]["started"][0]["execution_name"] == run["name"]
 
 
+def test_one_event_naming_the_same_score_version_twice_deploys_once(
+    batch: dict[str, str], s3: Any, sfn: Any, sagemaker: Any, context: Any
+) -> None:
+    register(sagemaker, "Approved", mode="automatic")
+    event = notification("s3_multipart_score.json", land(s3, SCORE_KEY, b"EmployeeNumber\n2\n"))
+    event["Records"].append(copy.deepcopy(event["Records"][0]))
+
+    summary = trigger.handler(event, context)
+
+    (run,) = executions(sfn, batch["deployment"])
+    assert [d["execution_name"] for d in summary["duplicates"]] == [run["name"]]
+
+
 def test_score_landing_with_only_a_pending_package_still_does_not_retrain(
     batch: dict[str, str], s3: Any, sfn: Any, sagemaker: Any, context: Any
 ) -> None:
