@@ -1,18 +1,34 @@
-"""The trigger: an S3 ObjectCreated notification from the feature store starts the training workflow.
+"""The trigger: the one router of starts. Every event that starts a workflow arrives here, and the rules that
+decide what it starts are plain Python, tested in one place (docs/workflows.md, "What starts a run").
 
-- Only objects under the train and score prefixes count; "folder" placeholders and other keys are ignored.
-- Batch mode needs both files. Whichever lands first finds no counterpart and waits; whichever lands second
-  starts the run with the newest object under the other prefix. In endpoint mode a train object alone starts a
-  run, and score objects are ignored.
-- S3 delivers events at least once. The execution name is a digest of the pair's bucket, keys and versions (or
-  ETags, in an unversioned bucket), so every delivery of the same data maps to the same name, and Step Functions
-  never runs two executions with one name: a second StartExecution returns the running execution, or fails with
+- S3 ObjectCreated notifications from the feature store. Only objects under the train and score prefixes count;
+  "folder" placeholders and other keys are ignored.
+  - Train data lands → the training workflow. Batch mode needs score data too: with none yet the train object
+    waits, and the score object's landing starts the run. In endpoint mode a train object alone starts a run.
+  - Score data lands (batch mode) → the deployment workflow scores it with the latest approved package, and
+    never retrains. Only while the model package group holds no package at all (the pipeline's first run, with
+    the train data landed first) does it start the training workflow on the newest train data instead, so the
+    order in which the two files land does not matter. In endpoint mode score data starts nothing.
+- `SageMaker Model Package State Change` events (EventBridge) for this stack's group. An approval deploys that
+  package with the deployment workflow (batch mode: on the newest score data). The package's current state is
+  read back (DescribeModelPackage), since events can arrive late or twice: a package that is no longer approved
+  deploys nothing, and a package registered `Approved` by an automatic-mode training run is not deployed again,
+  since that run deploys it itself (its `mlops:approval-mode` metadata says `automatic`). Rejected and pending
+  packages start nothing.
+- EventBridge Scheduler events `{"mlops-schedule": "retrain"|"score", "scheduled-time": ...}`: retraining on
+  the newest train data, or scoring the newest score data with the latest approved package.
+- S3 and EventBridge deliver events at least once. Every execution name is a digest of what the run works on
+  (the data's bucket, keys and versions, or ETags in an unversioned bucket; the package and its last change; the
+  scheduled time), so every delivery of the same start maps to the same name, and Step Functions never runs two
+  executions with one name: a second StartExecution returns the running execution, or fails with
   ExecutionAlreadyExists once it has finished, which counts as "already started".
-- An event whose object version is no longer the current one (a late redelivery after a newer upload) is
+- An S3 event whose object version is no longer the current one (a late redelivery after a newer upload) is
   ignored, so old data never starts a run; the newer upload's own event does.
 
-Execution input (the state machine reads exactly this):
-`{"train": {"bucket", "key", "version_id", "etag"}, "score": {...} | null}`.
+Execution inputs (each state machine reads exactly this):
+- training: `{"train": {"bucket", "key", "version_id", "etag"}, "score": {...} | null}`;
+- deployment: `{"modelPackageArn": "arn:...:model-package/<group>/<version>" | null, "score": {...} | null,
+  "cause": "training" | "approval" | "score-landed" | "schedule" | "rollback"}` (null: the latest approved).
 """
 
 from __future__ import annotations
@@ -44,6 +60,7 @@ from functions.common import (
 )
 from functions.common import field as event_field
 from functions.common import fields as log_fields
+from functions.model_packages import APPROVED, describe_package, group_has_packages, parse_package_arn
 
 log = get_logger(__name__)
 
@@ -51,6 +68,7 @@ Mode = Literal["batch", "endpoint"]
 Kind = Literal["train", "score"]
 _MODES: dict[str, Mode] = {"batch": "batch", "endpoint": "endpoint"}
 _STATE_MACHINE_ARN = re.compile(r"arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}")
+_GROUP_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 # The version id S3 reports for objects written before versioning was enabled or while it was suspended. Many
 # objects share it, so it identifies nothing; the ETag does instead.
 _NULL_VERSION = "null"
@@ -58,19 +76,27 @@ _NULL_VERSION = "null"
 
 @dataclass(frozen=True)
 class Settings:
-    """The trigger's environment: which state machine to start, the inference mode and the watched prefixes."""
+    """The trigger's environment: the workflows it starts, the registry, the inference mode and the watched data."""
 
     state_machine_arn: str
     mode: Mode
+    deployment_state_machine_arn: str
+    model_package_group: str
+    feature_bucket: str
     train_prefix: str = "data/train/"
     score_prefix: str = "data/score/"
 
     @classmethod
     def from_env(cls) -> Settings:
-        """Read and check `STATE_MACHINE_ARN`, `INFERENCE_MODE`, `TRAIN_PREFIX` and `SCORE_PREFIX`."""
-        arn = required_env("STATE_MACHINE_ARN")
-        if not _STATE_MACHINE_ARN.fullmatch(arn):
-            raise ConfigurationError(f"STATE_MACHINE_ARN {arn!r} is not a Step Functions state machine ARN")
+        """Read and check `STATE_MACHINE_ARN`, `DEPLOYMENT_STATE_MACHINE_ARN`, `MODEL_PACKAGE_GROUP`,
+        `FEATURE_BUCKET`, `INFERENCE_MODE`, `TRAIN_PREFIX` and `SCORE_PREFIX`."""
+        arns = {name: required_env(name) for name in ("STATE_MACHINE_ARN", "DEPLOYMENT_STATE_MACHINE_ARN")}
+        for name, arn in arns.items():
+            if not _STATE_MACHINE_ARN.fullmatch(arn):
+                raise ConfigurationError(f"{name} {arn!r} is not a Step Functions state machine ARN")
+        group = required_env("MODEL_PACKAGE_GROUP")
+        if not _GROUP_NAME.fullmatch(group):
+            raise ConfigurationError(f"MODEL_PACKAGE_GROUP {group!r} is not a model package group name")
         raw_mode = required_env("INFERENCE_MODE")
         mode = _MODES.get(raw_mode)
         if mode is None:
@@ -81,7 +107,15 @@ class Settings:
         )
         if train.startswith(score) or score.startswith(train):
             raise ConfigurationError(f"TRAIN_PREFIX {train!r} and SCORE_PREFIX {score!r} must not overlap")
-        return cls(state_machine_arn=arn, mode=mode, train_prefix=train, score_prefix=score)
+        return cls(
+            state_machine_arn=arns["STATE_MACHINE_ARN"],
+            mode=mode,
+            deployment_state_machine_arn=arns["DEPLOYMENT_STATE_MACHINE_ARN"],
+            model_package_group=group,
+            feature_bucket=required_env("FEATURE_BUCKET"),
+            train_prefix=train,
+            score_prefix=score,
+        )
 
     def prefix(self, kind: Kind) -> str:
         """The prefix watched for `kind`."""
@@ -192,16 +226,35 @@ def execution_input(train: ObjectRef, score: ObjectRef | None) -> dict[str, Any]
     return {"train": train.to_input(), "score": score.to_input() if score else None}
 
 
-def execution_name(train: ObjectRef, score: ObjectRef | None) -> str:
-    """A deterministic execution name for the pair: the train file's stem plus a digest of both identities.
+def execution_name(train: ObjectRef, score: ObjectRef | None, occasion: str | None = None) -> str:
+    """A deterministic execution name for the pair: the train file's stem plus a digest of both identities
+    (and of the schedule's `occasion`, for a scheduled retraining: one run per scheduled time).
 
     At most 80 characters of `[A-Za-z0-9_-]`. The same data always gives the same name, different data (another
     key, version or ETag) a different one.
     """
-    identity = json.dumps([train.identity(), score.identity() if score else None], separators=(",", ":"))
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:40]
+    identity: list[Any] = [train.identity(), score.identity() if score else None]
+    if occasion is not None:
+        identity.append(occasion)
     stem = re.sub(r"[^A-Za-z0-9_-]+", "-", PurePosixPath(train.key).stem).strip("-_")[:32] or "run"
-    return f"{stem}-{digest}"
+    return f"{stem}-{_digest(identity)}"
+
+
+Cause = Literal["approval", "score-landed", "schedule", "rollback"]
+
+
+def deployment_input(package_arn: str | None, score: ObjectRef | None, cause: Cause) -> dict[str, Any]:
+    """The deployment workflow's input: deploy `package_arn` (None: the latest approved) on `score`."""
+    return {"modelPackageArn": package_arn, "score": score.to_input() if score else None, "cause": cause}
+
+
+def deployment_name(cause: Cause, score: ObjectRef | None, *identity: str) -> str:
+    """A deterministic deployment execution name: the cause plus a digest of what it deploys on what."""
+    return f"{cause}-{_digest([cause, *identity, score.identity() if score else None])}"
+
+
+def _digest(identity: list[Any]) -> str:
+    return hashlib.sha256(json.dumps(identity, separators=(",", ":")).encode()).hexdigest()[:40]
 
 
 @dataclass
@@ -216,6 +269,10 @@ class Summary:
         """Record that the object at `uri` started nothing, and why."""
         log.info("ignored", extra=log_fields(object=uri, reason=reason))
         self.ignored.append({"object": uri, "reason": reason})
+
+    def record(self, outcome: Literal["started", "duplicate"], entry: dict[str, Any]) -> None:
+        """Record an execution this invocation started, or found already started."""
+        (self.started if outcome == "started" else self.duplicates).append(entry)
 
     def to_dict(self) -> dict[str, Any]:
         """The handler's return value."""
@@ -252,13 +309,34 @@ def newest_object(s3: Any, bucket: str, prefix: str) -> ObjectRef | None:
 def start_run(
     sfn: Any, state_machine_arn: str, name: str, train: ObjectRef, score: ObjectRef | None
 ) -> tuple[Literal["started", "duplicate"], dict[str, Any]]:
-    """Start execution `name` on the pair, or find that it already exists."""
-    document = execution_input(train, score)
+    """Start training execution `name` on the pair, or find that it already exists."""
     entry: dict[str, Any] = {
         "execution_name": name,
         "train": train.uri,
         "score": score.uri if score else None,
     }
+    return start_execution(sfn, state_machine_arn, name, execution_input(train, score), entry)
+
+
+def start_deployment(
+    sfn: Any, settings: Settings, name: str, package_arn: str | None, score: ObjectRef | None, cause: Cause
+) -> tuple[Literal["started", "duplicate"], dict[str, Any]]:
+    """Start deployment execution `name`, or find that it already exists."""
+    entry: dict[str, Any] = {
+        "execution_name": name,
+        "workflow": "deployment",
+        "cause": cause,
+        "model_package": package_arn or "latest approved",
+        "score": score.uri if score else None,
+    }
+    document = deployment_input(package_arn, score, cause)
+    return start_execution(sfn, settings.deployment_state_machine_arn, name, document, entry)
+
+
+def start_execution(
+    sfn: Any, state_machine_arn: str, name: str, document: dict[str, Any], entry: dict[str, Any]
+) -> tuple[Literal["started", "duplicate"], dict[str, Any]]:
+    """Start execution `name` with input `document`; `entry` describes it in the summary and the log."""
     with aws_errors(f"states:StartExecution {state_machine_arn} (name {name})"):
         try:
             response = sfn.start_execution(
@@ -280,7 +358,9 @@ def start_run(
 # --- The work --------------------------------------------------------------------------------------------------------
 
 
-def handle_records(records: list[S3Record], settings: Settings, *, s3: Any, sfn: Any) -> Summary:
+def handle_records(
+    records: list[S3Record], settings: Settings, *, s3: Any, sfn: Any, sagemaker: Any | None = None
+) -> Summary:
     """Decide, record by record, whether to start a run, and start it."""
     summary = Summary()
     seen: set[str] = set()
@@ -305,29 +385,46 @@ def handle_records(records: list[S3Record], settings: Settings, *, s3: Any, sfn:
         if stale:
             summary.ignore(record.uri, stale)
             continue
-
-        counterpart: ObjectRef | None = None
-        if settings.mode == "batch":
-            other: Kind = "score" if kind == "train" else "train"
-            counterpart = newest_object(s3, record.bucket, settings.prefix(other))
-            if counterpart is None:
-                summary.ignore(
-                    record.uri, f"waiting for {other} data: nothing under {settings.prefix(other)} yet"
+        if kind == "score" and group_has_packages(
+            sagemaker or client("sagemaker"), settings.model_package_group
+        ):
+            # Score data alone never retrains: it is scored with the latest approved package.
+            name = deployment_name("score-landed", current)
+            if name in seen:  # two records of one event naming the same object version
+                summary.duplicates.append(
+                    {"execution_name": name, "workflow": "deployment", "score": current.uri}
                 )
-                continue
-        train, score = (current, counterpart) if kind == "train" else (counterpart, current)
-        assert train is not None  # in endpoint mode kind is always "train"
-
-        name = execution_name(train, score)
-        if name in seen:  # two records of one event naming the same pair
-            summary.duplicates.append(
-                {"execution_name": name, "train": train.uri, "score": score.uri if score else None}
-            )
+            else:
+                seen.add(name)
+                summary.record(*start_deployment(sfn, settings, name, None, current, "score-landed"))
             continue
-        seen.add(name)
-        outcome, entry = start_run(sfn, settings.state_machine_arn, name, train, score)
-        (summary.started if outcome == "started" else summary.duplicates).append(entry)
+        _start_training_on(current, kind, settings, summary, seen, s3=s3, sfn=sfn)
     return summary
+
+
+def _start_training_on(
+    current: ObjectRef, kind: Kind, settings: Settings, summary: Summary, seen: set[str], *, s3: Any, sfn: Any
+) -> None:
+    """Start the training workflow on landed `current` (batch mode: with the newest object of the other kind)."""
+    counterpart: ObjectRef | None = None
+    if settings.mode == "batch":
+        other: Kind = "score" if kind == "train" else "train"
+        counterpart = newest_object(s3, current.bucket, settings.prefix(other))
+        if counterpart is None:
+            summary.ignore(
+                current.uri, f"waiting for {other} data: nothing under {settings.prefix(other)} yet"
+            )
+            return
+    train, score = (current, counterpart) if kind == "train" else (counterpart, current)
+    assert train is not None  # in endpoint mode kind is always "train"
+    name = execution_name(train, score)
+    if name in seen:  # two records of one event naming the same pair
+        summary.duplicates.append(
+            {"execution_name": name, "train": train.uri, "score": score.uri if score else None}
+        )
+        return
+    seen.add(name)
+    summary.record(*start_run(sfn, settings.state_machine_arn, name, train, score))
 
 
 def _stale_reason(record: S3Record, current: ObjectRef) -> str | None:
@@ -340,12 +437,156 @@ def _stale_reason(record: S3Record, current: ObjectRef) -> str | None:
     return None
 
 
+# --- Model package approvals ----------------------------------------------------------------------------------------
+
+PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+
+
+@dataclass(frozen=True)
+class PackageEvent:
+    """What a `SageMaker Model Package State Change` event says (its detail is DescribeModelPackage-shaped)."""
+
+    arn: str
+    group: str
+    approval_status: str
+
+
+def parse_package_event(event: Mapping[str, Any]) -> PackageEvent:
+    """The package an EventBridge model package state change names; InvalidEvent names what is missing."""
+    detail = event_field(event, "detail", dict, path="")
+    arn = event_field(detail, "ModelPackageArn", str, path="detail")
+    if parse_package_arn(arn) is None:
+        raise InvalidEvent(f"detail.ModelPackageArn {arn!r} is not a versioned model package ARN")
+    return PackageEvent(
+        arn=arn,
+        group=event_field(detail, "ModelPackageGroupName", str, path="detail"),
+        # Absent on a package created without an approval status: it is not approved.
+        approval_status=optional_field(detail, "ModelApprovalStatus", str, path="detail") or "",
+    )
+
+
+def handle_package_event(
+    package_event: PackageEvent, settings: Settings, *, s3: Any, sfn: Any, sagemaker: Any
+) -> Summary:
+    """An approval deploys that package; anything else, or an approval that is no longer current, does nothing."""
+    summary = Summary()
+    arn = package_event.arn
+    if package_event.group != settings.model_package_group:
+        summary.ignore(
+            arn, f"group {package_event.group} is not this stack's group {settings.model_package_group}"
+        )
+        return summary
+    if package_event.approval_status != APPROVED:
+        summary.ignore(
+            arn, f"{package_event.approval_status or 'no approval status'}: only an approval deploys"
+        )
+        return summary
+    package = describe_package(sagemaker, arn)
+    if package.approval_status != APPROVED:
+        summary.ignore(
+            arn, f"no longer approved (now {package.approval_status}): a later change superseded this event"
+        )
+        return summary
+    if package.approval_mode == "automatic":
+        summary.ignore(arn, f"registered Approved by training run {package.run}, which deploys it itself")
+        return summary
+    score: ObjectRef | None = None
+    if settings.mode == "batch":
+        score = newest_object(s3, settings.feature_bucket, settings.score_prefix)
+        if score is None:
+            summary.ignore(
+                arn, f"approved, but nothing to score under {settings.score_prefix} yet: deployed nothing"
+            )
+            return summary
+    name = deployment_name("approval", score, package.arn, package.last_modified)
+    summary.record(*start_deployment(sfn, settings, name, package.arn, score, "approval"))
+    return summary
+
+
+# --- Schedules -------------------------------------------------------------------------------------------------------
+
+SCHEDULE_KEY = "mlops-schedule"
+SCHEDULED_TIME_KEY = "scheduled-time"
+Schedule = Literal["retrain", "score"]
+_SCHEDULES: dict[str, Schedule] = {"retrain": "retrain", "score": "score"}
+
+
+def parse_schedule(event: Mapping[str, Any]) -> tuple[Schedule, str | None]:
+    """Which schedule fired, and the time it was scheduled for (None when invoked without one)."""
+    raw = event_field(event, SCHEDULE_KEY, str, path="")
+    schedule = _SCHEDULES.get(raw)
+    if schedule is None:
+        raise InvalidEvent(f"{SCHEDULE_KEY} must be 'retrain' or 'score', got {raw!r}")
+    return schedule, optional_field(event, SCHEDULED_TIME_KEY, str, path="")
+
+
+def handle_schedule(
+    schedule: Schedule, occasion: str | None, settings: Settings, *, s3: Any, sfn: Any
+) -> Summary:
+    """Retrain on the newest train data, or score the newest score data with the latest approved package.
+
+    One run per scheduled time: the scheduled time is part of the execution name, so Scheduler's retries of one
+    invocation start one run, and the next occurrence starts another even on unchanged data.
+    """
+    summary = Summary()
+    label = f"schedule {schedule}" + (f" at {occasion}" if occasion else "")
+    bucket = settings.feature_bucket
+    if schedule == "score" and settings.mode == "endpoint":
+        summary.ignore(label, "scheduled scoring applies to batch mode only")
+        return summary
+    score = newest_object(s3, bucket, settings.score_prefix) if settings.mode == "batch" else None
+    if settings.mode == "batch" and score is None:
+        summary.ignore(label, f"nothing to score under {s3_uri(bucket, settings.score_prefix)} yet")
+        return summary
+    if schedule == "score":
+        name = deployment_name("schedule", score, occasion or "")
+        summary.record(*start_deployment(sfn, settings, name, None, score, "schedule"))
+        return summary
+    train = newest_object(s3, bucket, settings.train_prefix)
+    if train is None:
+        summary.ignore(label, f"nothing to train on under {s3_uri(bucket, settings.train_prefix)} yet")
+        return summary
+    name = execution_name(train, score, occasion)
+    summary.record(*start_run(sfn, settings.state_machine_arn, name, train, score))
+    return summary
+
+
+# --- The entry point -------------------------------------------------------------------------------------------------
+
+
+def route(event: Mapping[str, Any], settings: Settings) -> Summary:
+    """Hand the event to the rule for its kind; an event of no known kind is an InvalidEvent saying what was expected."""
+    if event.get("Event") == "s3:TestEvent":
+        # S3 sends this once when a notification configuration is saved; it names no object.
+        return Summary()
+    if "Records" in event:
+        records = parse_event(event)
+        return handle_records(records, settings, s3=client("s3"), sfn=client("stepfunctions"))
+    if SCHEDULE_KEY in event:
+        schedule, occasion = parse_schedule(event)
+        return handle_schedule(schedule, occasion, settings, s3=client("s3"), sfn=client("stepfunctions"))
+    if event.get("source") == "aws.sagemaker":
+        detail_type = event.get("detail-type")
+        if detail_type != PACKAGE_STATE_CHANGE:
+            raise InvalidEvent(
+                f"detail-type is {detail_type!r}; this function handles {PACKAGE_STATE_CHANGE!r} only"
+            )
+        return handle_package_event(
+            parse_package_event(event),
+            settings,
+            s3=client("s3"),
+            sfn=client("stepfunctions"),
+            sagemaker=client("sagemaker"),
+        )
+    keys = ", ".join(sorted(map(str, event))) or "none"
+    raise InvalidEvent(
+        "not an event this function handles: expected an S3 notification (Records), an EventBridge "
+        f"{PACKAGE_STATE_CHANGE!r} (source aws.sagemaker) or a schedule ({SCHEDULE_KEY}); got keys: {keys}"
+    )
+
+
 @lambda_handler
 def handler(event: dict[str, Any]) -> dict[str, Any]:
     """Lambda entry point (`functions.trigger.handler`)."""
     settings = Settings.from_env()
-    if event.get("Event") == "s3:TestEvent":
-        # S3 sends this once when a notification configuration is saved; it names no object.
-        return Summary().to_dict()
-    records = parse_event(event)
-    return handle_records(records, settings, s3=client("s3"), sfn=client("stepfunctions")).to_dict()
+    return route(event, settings).to_dict()

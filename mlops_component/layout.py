@@ -43,6 +43,8 @@ EXTRACT_PREFIXES = [
 MODELS_PREFIX = "tuning/"
 # Metadata store: one record per run.
 METADATA_PREFIX = "runs/"
+# Metadata store: one record per deployment (`<prefix><execution name>.json`): which package it deployed, and why.
+DEPLOYMENTS_PREFIX = "deployments/"
 # Output store: batch predictions (crawled into a table) and Athena's query results.
 PREDICTIONS_PREFIX = "predictions/"
 ATHENA_RESULTS_PREFIX = "athena-results/"

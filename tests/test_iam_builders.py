@@ -47,7 +47,13 @@ def every_policy() -> dict[str, dict[str, Any]]:
             feature_bucket="features",
             data_prefixes=["data/train/", "data/score/"],
             state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:mlops-training",
+            deployment_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:mlops-deployment",
+            model_package_group="mlops-models",
             log_group="/aws/lambda/mlops-trigger",
+        ),
+        "scheduler": iam.scheduler_policy(
+            function_arn="arn:aws:lambda:us-east-1:123456789012:function:mlops-trigger",
+            dead_letter_queue_arn="arn:aws:sqs:us-east-1:123456789012:mlops-schedule-dead-letters",
         ),
         "run metadata": iam.run_metadata_function_policy(
             ACCOUNT,
@@ -89,7 +95,7 @@ def test_resource_star_only_where_aws_has_no_resource_level_permission() -> None
         "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
         "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
         "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
-        "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData",
+        "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData", "sagemaker:ListModelPackages",
     }  # fmt: skip
     for name, policy in every_policy().items():
         for statement in policy["Statement"]:

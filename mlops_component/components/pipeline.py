@@ -176,7 +176,8 @@ def trigger_args(
     state_machine_arn: pulumi.Input[str],
     account: AccountInput,
 ) -> DataLandingTriggerArgs:
-    """The trigger on the feature store, starting the training workflow."""
+    """The trigger: starts the training workflow and the deployment workflow (formed from its name) when data
+    lands, a model package of the stack's group is approved, or a configured schedule fires."""
     return DataLandingTriggerArgs(
         name_prefix=config.name_prefix,
         feature_store_bucket=feature_store.name,
@@ -185,6 +186,9 @@ def trigger_args(
         log_retention_days=config.log_retention_days,
         batch=config.is_batch,
         account=account,
+        model_package_group=naming.resource_name(config.name_prefix, naming.MODEL_PACKAGE_GROUP),
+        retrain_schedule=config.retrain_schedule,
+        score_schedule=config.score_schedule,
     )
 
 

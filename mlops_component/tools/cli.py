@@ -228,6 +228,42 @@ def _check(args: argparse.Namespace) -> int:
     return status
 
 
+def _rollback(args: argparse.Namespace) -> int:
+    import boto3  # only this command talks to AWS
+
+    from mlops_component.tools.rollback import RollbackError, Stack, caller_account, rollback
+
+    path = Path(args.stack_file)
+    loaded = _load_stack(path)
+    if loaded is None:
+        return 1
+    config, _ = loaded
+    session = boto3.session.Session()
+    region = (
+        (config.environment and config.environment.aws_region) or stack_region(path) or session.region_name
+    )
+    if not region:
+        print(f"{path}: no region: set aws:region in the stack file or AWS_REGION", file=sys.stderr)
+        return 1
+    try:
+        stack = Stack.of(config, caller_account(session.client("sts", region_name=region), region))
+        started = rollback(
+            stack,
+            sagemaker=session.client("sagemaker", region_name=region),
+            s3=session.client("s3", region_name=region),
+            sfn=session.client("stepfunctions", region_name=region),
+            version=args.version,
+        )
+    except RollbackError as error:
+        print(f"mlops rollback: {error}", file=sys.stderr)
+        return 1
+    print(f"started {started.execution_name}: deploying version {started.version} ({started.package_arn})")
+    if started.score_uri:
+        print(f"  scoring {started.score_uri}")
+    print(f"  {started.execution_arn}")
+    return 0
+
+
 def _package_schema(args: argparse.Namespace) -> int:
     from mlops_component.tools.provider import package_schema
 
@@ -295,6 +331,20 @@ def build_parser() -> argparse.ArgumentParser:
         "the same analysis of the components' declared inputs and outputs. docs/package.md shows its use.",
     )
     schema.set_defaults(run=_package_schema)
+
+    rollback = commands.add_parser(
+        "rollback",
+        help="redeploy a previously approved model package of a deployed stack",
+        description="Start the stack's deployment workflow on an approved model package: --version N, or by "
+        "default the approved package before the one deployed last (docs/rollback.md).",
+    )
+    rollback.add_argument(
+        "--stack-file", default=DEFAULT_STACK_FILE, help=f"Pulumi stack file (default: {DEFAULT_STACK_FILE})"
+    )
+    rollback.add_argument(
+        "--version", type=_at_least(1), default=None, help="the approved package version to deploy"
+    )
+    rollback.set_defaults(run=_rollback)
 
     docs = commands.add_parser("docs", help="regenerate the reference, tables and diagrams in docs/")
     docs.add_argument("--root", default=".", help="repository folder holding docs/ (default: .)")

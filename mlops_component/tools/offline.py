@@ -105,6 +105,8 @@ _ARN_FORMATS = {
     "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
     "aws:sagemaker/notebookInstance:NotebookInstance": "arn:aws:sagemaker:{region}:{account}:notebook-instance/{name}",
     "aws:codecommit/repository:Repository": "arn:aws:codecommit:{region}:{account}:{name}",
+    "aws:cloudwatch/eventRule:EventRule": "arn:aws:events:{region}:{account}:rule/{name}",
+    "aws:sqs/queue:Queue": "arn:aws:sqs:{region}:{account}:{name}",
 }
 
 

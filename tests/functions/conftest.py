@@ -15,7 +15,15 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from functions import common
-from tests.functions.lambda_events import REGION
+from tests.functions.lambda_events import ACCOUNT, REGION
+
+# The trigger's registry settings in every function test: the deployment workflow it starts, the stack's model
+# package group and the feature store (the bucket `tests/events/` name). A test that needs others sets them.
+TRIGGER_REGISTRY_ENV = {
+    "DEPLOYMENT_STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:mlops-test-deployment",
+    "MODEL_PACKAGE_GROUP": "mlops-test-models",
+    "FEATURE_BUCKET": f"mlops-test-features-{ACCOUNT}-{REGION}",
+}
 
 
 @pytest.fixture
@@ -24,6 +32,13 @@ def context() -> SimpleNamespace:
     return SimpleNamespace(
         aws_request_id="8f5e2c1a-3b4d-4e6f-9a0b-1c2d3e4f5a6b", function_name="mlops-test-fn"
     )
+
+
+@pytest.fixture(autouse=True)
+def trigger_registry_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The trigger's environment beyond the training workflow and the mode (see `TRIGGER_REGISTRY_ENV`)."""
+    for name, value in TRIGGER_REGISTRY_ENV.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(autouse=True)

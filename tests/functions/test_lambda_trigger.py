@@ -367,7 +367,7 @@ def _with(mutate: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("event", "message"),
     [
-        ({"detail-type": "Object Created"}, "Records is missing"),
+        ({"detail-type": "Object Created"}, "not an event this function handles: expected an S3 notification (Records), an EventBridge 'SageMaker Model Package State Change' (source aws.sagemaker) or a schedule (mlops-schedule); got keys: detail-type"),
         ({"Records": {"s3": {}}}, "Records must be a JSON list, got a JSON object"),
         ({"Records": ["data/train/x.csv"]}, "Records[0] must be a JSON object"),
         (_with(lambda e: e["Records"][0]["s3"]["object"].update(key=42)), "Records[0].s3.object.key must be a string, got an integer (42)"),

@@ -131,6 +131,10 @@ def _sagemaker(operation: str, params: dict[str, Any], error: str | None) -> lis
     if operation == "DescribeTrainingJob":
         arn = _sagemaker_arn("training-job", params["TrainingJobName"])
         return [Request("sagemaker:DescribeTrainingJob", arn, why=why)]
+    if operation == "DescribeModelPackage":  # the trigger names the package by its ARN
+        return [Request("sagemaker:DescribeModelPackage", params["ModelPackageName"].lower(), why=why)]
+    if operation == "ListModelPackages":  # no resource type in the Service Authorization Reference
+        return [Request("sagemaker:ListModelPackages", "*", why=why)]
     raise AssertionError(f"no IAM mapping for sagemaker:{operation}")
 
 

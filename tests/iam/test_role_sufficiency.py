@@ -44,8 +44,8 @@ LAMBDA_STREAM = "2026/12/01/[$LATEST]0123456789abcdef0123456789abcdef"
 
 # What each role turns out to need (the derived requests must name exactly these actions).
 NEEDED: dict[str, set[str]] = {
-    "trigger": {"s3:ListBucket", "s3:GetObject", "states:StartExecution",
-                "logs:CreateLogStream", "logs:PutLogEvents"},
+    "trigger": {"s3:ListBucket", "s3:GetObject", "states:StartExecution", "sagemaker:ListModelPackages",
+                "sagemaker:DescribeModelPackage", "logs:CreateLogStream", "logs:PutLogEvents"},
     "run_metadata": {"sagemaker:DescribeHyperParameterTuningJob", "sagemaker:DescribeTrainingJob",
                      "s3:PutObject", "logs:CreateLogStream", "logs:PutLogEvents"},
     "rename_output": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
@@ -152,27 +152,57 @@ def _stub(service: str) -> Stubber:
 
 
 def trigger_requests(resources: list[Any]) -> list[Request]:
+    """Every route: score data before any model (trains), an approval (deploys it), score data once a package
+    exists (deploys the latest approved) and a scheduled retraining."""
     function = _function(resources, "trigger")
     environment = function["environment"]["variables"]
     bucket = _one(resources, "aws:s3/bucketNotification:BucketNotification")["bucket"]
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    boto3.client("stepfunctions", region_name=REGION).create_state_machine(
-        name=environment["STATE_MACHINE_ARN"].rsplit(":", 1)[-1],
-        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
-        roleArn=f"arn:aws:iam::{ACCOUNT}:role/states",
-    )
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    for variable in ("STATE_MACHINE_ARN", "DEPLOYMENT_STATE_MACHINE_ARN"):
+        sfn.create_state_machine(
+            name=environment[variable].rsplit(":", 1)[-1],
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/states",
+        )
     s3.put_object(Bucket=bucket, Key="data/train/train.csv", Body=b"id,a\n1,2\n")
-    put = s3.put_object(Bucket=bucket, Key="data/score/score.csv", Body=b"id,a\n1,2\n")
-    event = {"Records": [{
-        "eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "awsRegion": REGION,
-        "s3": {"bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-               "object": {"key": "data/score/score.csv", "size": 9, "eTag": put["ETag"].strip('"'),
-                          "versionId": put["VersionId"], "sequencer": "0A1B2C3D4E5F678901"}},
-    }]}  # fmt: skip
-    requests = _lambda(function, trigger.handler, event)
-    assert any(r.action == "states:StartExecution" for r in requests), "the trigger did not start a run"
+
+    def score_landed(body: bytes) -> dict[str, Any]:
+        put = s3.put_object(Bucket=bucket, Key="data/score/score.csv", Body=body)
+        return {"Records": [{
+            "eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "awsRegion": REGION,
+            "s3": {"bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                   "object": {"key": "data/score/score.csv", "size": 9, "eTag": put["ETag"].strip('"'),
+                              "versionId": put["VersionId"], "sequencer": "0A1B2C3D4E5F678901"}},
+        }]}  # fmt: skip
+
+    requests = _lambda(function, trigger.handler, score_landed(b"id,a\n1,2\n"))
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    group = environment["MODEL_PACKAGE_GROUP"]
+    sagemaker.create_model_package_group(ModelPackageGroupName=group)
+    package = sagemaker.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={
+            "Containers": [{"Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/m@sha256:{'a' * 64}"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
+    sagemaker.update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
+    approval = {
+        "source": "aws.sagemaker", "detail-type": "SageMaker Model Package State Change",
+        "detail": {"ModelPackageArn": package, "ModelPackageGroupName": group, "ModelApprovalStatus": "Approved"},
+    }  # fmt: skip
+    requests += _lambda(function, trigger.handler, approval)
+    requests += _lambda(function, trigger.handler, score_landed(b"id,a\n3,4\n"))
+    requests += _lambda(
+        function, trigger.handler, {"mlops-schedule": "retrain", "scheduled-time": "2026-12-01T02:00:00Z"}
+    )
+    started = {r.resource for r in requests if r.action == "states:StartExecution"}
+    assert started == {environment["STATE_MACHINE_ARN"], environment["DEPLOYMENT_STATE_MACHINE_ARN"]}, started
     return requests
 
 

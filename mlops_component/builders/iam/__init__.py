@@ -27,6 +27,7 @@ from mlops_component.builders.iam.processing_pipeline import (
     processing_state_machine_policy,
     start_processing_policy,
 )
+from mlops_component.builders.iam.routing import scheduler_policy, state_machine_arn, trigger_function_policy
 from mlops_component.builders.iam.statements import (
     Account,
     Policy,
@@ -54,7 +55,6 @@ from mlops_component.builders.iam.training_workflow import (
     sagemaker_execution_policy,
     sagemaker_job_monitoring_statements,
     state_machine_policy,
-    trigger_function_policy,
 )
 
 __all__ = [
@@ -94,7 +94,9 @@ __all__ = [
     "run_metadata_function_policy",
     "sagemaker_execution_policy",
     "sagemaker_job_monitoring_statements",
+    "scheduler_policy",
     "start_processing_policy",
+    "state_machine_arn",
     "state_machine_policy",
     "tls_only_bucket_policy",
     "trigger_function_policy",

@@ -226,23 +226,6 @@ def sagemaker_job_monitoring_statements(account: Account, log_groups: list[str])
 # --- Function roles ---------------------------------------------------------------------------------------------
 
 
-def trigger_function_policy(
-    account: Account, *, feature_bucket: str, data_prefixes: list[str], state_machine_arn: str, log_group: str
-) -> Policy:
-    """Look at landed data and start the workflow; nothing else."""
-    p = account.partition
-    return document(
-        list_whole_bucket(p, feature_bucket),
-        allow(
-            ["s3:GetObject"],
-            [objects_arn(p, feature_bucket, prefix) for prefix in data_prefixes],
-            sid="InspectLandedData",
-        ),
-        allow(["states:StartExecution"], state_machine_arn, sid="StartWorkflow"),
-        write_logs([account.log_group(log_group)]),
-    )
-
-
 def run_metadata_function_policy(
     account: Account,
     *,

@@ -88,6 +88,7 @@ class EmbeddedAws:
 
     def __init__(self, name_prefix: str, region: str, *, feature_store: str | None = None) -> None:
         self.region = region
+        self.name_prefix = name_prefix
         self.account = iam.Account(partition="aws", region=region, account_id=ACCOUNT_ID)
         self.buckets: dict[naming.Store, str] = {
             store: naming.bucket_name(name_prefix, store, ACCOUNT_ID, region) for store in naming.STORES
@@ -99,6 +100,7 @@ class EmbeddedAws:
         self.active = False
         self.s3: Any = None
         self.sfn: Any = None
+        self.sagemaker: Any = None
 
     def start(self) -> EmbeddedAws:
         """Start intercepting AWS calls; create the clients."""
@@ -117,6 +119,7 @@ class EmbeddedAws:
         )
         self.s3 = session.client("s3")
         self.sfn = session.client("stepfunctions")
+        self.sagemaker = session.client("sagemaker")  # the model registry the trigger consults
         return self
 
     def stop(self) -> None:
@@ -195,8 +198,12 @@ class EmbeddedAws:
         self, landed: LandedObject, *, state_machine_arn: str, inference_mode: str, log_path: Path
     ) -> dict[str, Any]:
         """Invoke the trigger function with the notification for `landed`; return what it did."""
+        deployment = naming.resource_name(self.name_prefix, naming.DEPLOYMENT_STATE_MACHINE)
         settings = {
             "STATE_MACHINE_ARN": state_machine_arn,
+            "DEPLOYMENT_STATE_MACHINE_ARN": iam.state_machine_arn(self.account, deployment),
+            "MODEL_PACKAGE_GROUP": naming.resource_name(self.name_prefix, naming.MODEL_PACKAGE_GROUP),
+            "FEATURE_BUCKET": self.buckets["feature_store"],
             "INFERENCE_MODE": inference_mode,
             "TRAIN_PREFIX": layout.TRAIN_PREFIX,
             "SCORE_PREFIX": layout.SCORE_PREFIX,
@@ -205,7 +212,7 @@ class EmbeddedAws:
             "trigger",
             s3_put_event(landed, self.region),
             environment=settings,
-            clients={},
+            clients={"sagemaker": self.sagemaker},
             log_path=log_path,
             stage="land",
         )
