@@ -7,6 +7,7 @@ numeric features (an empty field is a missing value). Every file of a channel mu
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -24,10 +25,14 @@ if TYPE_CHECKING:
 # pandas is a fifth of a training trial's start-up, while for files this small pandas' faster parsing saves
 # less than that. Larger files, and every file the plain reader declines, are read by pandas.
 PLAIN_MAX_BYTES = 1 << 20
-# A feature value the plain reader accepts: a plain decimal of at most 15 digits (every such value is read
-# exactly the same by pandas' integer and float parsers and by Python's float(), which all round correctly
-# there), not a negative zero (an integer column in pandas reads "-0" as 0, a float column as -0.0).
-_PLAIN_NUMBER = rb"(?:-(?![0.]*(?:,|\Z)))?(?=[0-9.]{1,15}(?:,|\Z))(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+# Feature values the plain reader accepts, read the same by pandas and by Python's float() (which rounds
+# correctly): plain decimals of at most 15 digits (pandas' integer parser reads those exactly, and its float
+# parser has always rounded them correctly), never a negative zero (an integer column in pandas reads "-0" as
+# 0, a float column as -0.0). `_LONG_DECIMAL` adds decimals with a point of any length (the ETL writes ratios
+# with 17 significant digits): pandas reads every decimal with fast_float, correctly rounded, since 3.1.
+_NOT_NEGATIVE_ZERO = r"(?:-(?![0.]*(?:,|\Z)))?"
+_SHORT_NUMBER = r"(?=[0-9.]{1,15}(?:,|\Z))(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_LONG_DECIMAL = r"(?=[0-9.]{1,40}(?:,|\Z))(?:[0-9]+\.[0-9]*|\.[0-9]+)"
 
 
 class DataError(JobError):
@@ -191,7 +196,7 @@ def _first_bad_width_quoted(path: Path, width: int) -> tuple[int, int] | None:
 
 
 def _read_plain(path: Path, width: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The rows of a small file whose every field is in the plain form (see `_PLAIN_NUMBER`), else None.
+    """The rows of a small file whose every field is in the plain form (see `_SHORT_NUMBER`), else None.
 
     Accepted: no quotes, NUL bytes or bare carriage returns; UTF-8; each data row the id (any text), a label
     that is exactly 0 or 1, and features that are plain decimals or empty (missing). For such a file the
@@ -219,9 +224,24 @@ def _read_plain(path: Path, width: int) -> tuple[np.ndarray, np.ndarray] | None:
     return np.ascontiguousarray(values[:, 1:], dtype=np.float32), values[:, 0].astype(np.int8)
 
 
+@functools.cache
 def _plain_row(width: int) -> re.Pattern[bytes]:
     """A data row without its id, in the plain form: the label, then `width - 2` plain or empty features."""
-    return re.compile(rb"[01](?:,(?:%s)?){%d}" % (_PLAIN_NUMBER, width - 2))
+    number = _SHORT_NUMBER + (f"|{_LONG_DECIMAL}" if _pandas_rounds_every_decimal() else "")
+    return re.compile(rf"[01](?:,(?:{_NOT_NEGATIVE_ZERO}(?:{number}))?){{{width - 2}}}".encode())
+
+
+@functools.cache
+def _pandas_rounds_every_decimal() -> bool:
+    """Whether the installed pandas (3.1 or later) reads decimals of any length with correct rounding; its
+    version is read from its metadata, without importing it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        major, minor = (int(part) for part in version("pandas").split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return False
+    return (major, minor) >= (3, 1)
 
 
 def _read_file(path: Path, header: list[str]) -> tuple[np.ndarray, np.ndarray]:
