@@ -17,5 +17,6 @@ The SageMaker contract files next to this package (`train`, `serve`, `batch-pred
 - `app`: the Flask application behind `/ping` and `/invocations`;
 - `server`: the `serve` program (nginx in front of gunicorn);
 - `gunicorn_worker`: the serving workers' class (gunicorn's gthread, stopping at once on SIGTERM);
+- `allocator`: keeps a worker's large request buffers in its heap (glibc's malloc thresholds);
 - `batch`: the `batch-predict` program (a folder of CSV files in, predictions out).
 """
