@@ -3,10 +3,8 @@
 import gc
 
 import xgb_model.program_start  # noqa: F401  (first: a fast start, see its docstring)
-from xgb_model.allocator import keep_large_blocks
 from xgb_model.app import create_app
 
-keep_large_blocks()  # requests reuse heap pages instead of mapping new ones (see xgb_model/allocator.py)
 app = create_app()
 # What exists now (modules, the model) lives as long as the worker: keep the cyclic GC from rescanning it.
 gc.freeze()

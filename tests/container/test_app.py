@@ -305,7 +305,7 @@ def test_a_corrupt_model_is_a_one_line_reason_without_paths_or_backtrace(
 
 
 def test_workers_keep_large_blocks_in_the_heap() -> None:
-    """Each worker (predictor.py) fixes glibc's mmap and trim thresholds, so a 1 MB request reuses heap pages
+    """Each worker (`create_app`) fixes glibc's mmap and trim thresholds, so a 1 MB request reuses heap pages
     instead of mapping new ones (3,000 page faults a request in benchmarks/bench_scoring.py before)."""
     import subprocess
     import sys
@@ -334,4 +334,4 @@ def test_workers_keep_large_blocks_in_the_heap() -> None:
     )
     # 20 rounds of 12 MiB would be ~61,000 faults if each block were mapped afresh.
     assert int(done.stdout) < 1000, done.stdout
-    assert "keep_large_blocks()" in (CONTAINER_DIR / "predictor.py").read_text()
+    assert "keep_large_blocks()" in (CONTAINER_DIR / "xgb_model" / "app.py").read_text()
