@@ -9,6 +9,9 @@ settings), and measures through Flask's test client:
 - explanations: the same 10,000-row CSV with `?explain=true`;
 - the baseline: the same booster's `inplace_predict` on the same rows, already decoded.
 
+The batch ratio is printed twice: in wall time (`batch_to_raw_ratio`) and in CPU seconds of the one thread
+that runs both (`batch_to_raw_cpu_ratio`), which a loaded machine does not skew.
+
 Prints one JSON line with the figures, then one line per target saying met or MISSED.
 """
 
@@ -44,21 +47,26 @@ P99_TARGET_MS = 3.0
 EXPLAIN_TARGET = 3000
 
 
-def once(action) -> float:
-    start = time.perf_counter()
+def once(action) -> tuple[float, float]:
+    """Wall seconds and CPU seconds of this thread (everything here, XGBoost's one thread included, runs on it)."""
+    start, start_cpu = time.perf_counter(), time.thread_time()
     action()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.thread_time() - start_cpu
 
 
-def interleaved(actions: dict[str, object], rounds: int) -> dict[str, float]:
-    """Median seconds of each action, run in turns so that a change in the machine's load hits all alike."""
+def interleaved(actions: dict[str, object], rounds: int) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU seconds of each action, run in turns so that a change in the machine's load hits all
+    alike."""
     for action in actions.values():
         action()  # warm-up
-    samples: dict[str, list[float]] = {name: [] for name in actions}
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in actions}
     for _ in range(rounds):
         for name, action in actions.items():
             samples[name].append(once(action))
-    return {name: statistics.median(times) for name, times in samples.items()}
+    return {
+        name: (statistics.median(t[0] for t in times), statistics.median(t[1] for t in times))
+        for name, times in samples.items()
+    }
 
 
 def main() -> None:
@@ -89,10 +97,10 @@ def main() -> None:
         medians = interleaved(
             {"raw": lambda: model.booster.inplace_predict(features), "batch": lambda: post(body)}, rounds=30
         )
-        raw_s, batch_s = medians["raw"], medians["batch"]
+        (raw_s, raw_cpu_s), (batch_s, batch_cpu_s) = medians["raw"], medians["batch"]
         explain_s = interleaved({"explain": lambda: post(body, "/invocations?explain=true")}, rounds=3)[
             "explain"
-        ]
+        ][0]
 
         latencies = []
         for i in range(200):  # warm-up
@@ -109,6 +117,11 @@ def main() -> None:
         "batch_rows_per_s": round(BATCH_ROWS / batch_s),
         "raw_predict_rows_per_s": round(BATCH_ROWS / raw_s),
         "batch_to_raw_ratio": round(raw_s / batch_s, 3),
+        # The same ratio in CPU seconds: on a shared machine a 20 ms request is preempted more often than a
+        # 10 ms prediction, which biases the wall ratio against the request; idle, the two agree.
+        "batch_to_raw_cpu_ratio": round(raw_cpu_s / batch_cpu_s, 3),
+        "batch_request_cpu_ms": round(batch_cpu_s * 1000, 2),
+        "raw_predict_cpu_ms": round(raw_cpu_s * 1000, 2),
         "single_row_p50_ms": round(float(np.percentile(latencies, 50)), 3),
         "single_row_p99_ms": round(float(np.percentile(latencies, 99)), 3),
         "explain_rows_per_s": round(BATCH_ROWS / explain_s),
@@ -116,6 +129,7 @@ def main() -> None:
     print(json.dumps(figures))
     targets = [
         ("batch_to_raw_ratio", ">=", BATCH_TARGET),
+        ("batch_to_raw_cpu_ratio", ">=", BATCH_TARGET),
         ("single_row_p50_ms", "<=", P50_TARGET_MS),
         ("single_row_p99_ms", "<=", P99_TARGET_MS),
         ("explain_rows_per_s", ">=", EXPLAIN_TARGET),

@@ -3,7 +3,7 @@
 The SageMaker contract files next to this package (`train`, `serve`, `batch-predict`, `wsgi.py`,
 `predictor.py`) only call into it:
 
-- `program_start`: imported first by each program, for a fast start (XGBoost without scikit-learn);
+- `program_start`: imported first by each program, for a fast start (XGBoost without its scikit-learn parts);
 - `xgboost_runtime`: XGBoost with OpenMP's passive wait policy;
 - `paths`: where SageMaker puts inputs and expects outputs, under one overridable root;
 - `jobs`: the failure-file convention shared by every program;
@@ -16,5 +16,7 @@ The SageMaker contract files next to this package (`train`, `serve`, `batch-pred
 - `payload`: decoding request bodies (CSV, JSON) and encoding responses;
 - `app`: the Flask application behind `/ping` and `/invocations`;
 - `server`: the `serve` program (nginx in front of gunicorn);
+- `gunicorn_worker`: the serving workers' class (gunicorn's gthread, stopping at once on SIGTERM);
+- `allocator`: keeps a worker's large request buffers in its heap (glibc's malloc thresholds);
 - `batch`: the `batch-predict` program (a folder of CSV files in, predictions out).
 """

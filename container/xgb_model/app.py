@@ -24,6 +24,7 @@ from flask import Flask, Request, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from xgb_model import payload
+from xgb_model.allocator import keep_large_blocks
 from xgb_model.model import Model, ModelLoadError
 from xgb_model.paths import MlPaths
 from xgb_model.payload import PayloadError
@@ -39,6 +40,7 @@ _DRAIN_LIMIT_BYTES = 128 * 1024 * 1024
 
 def create_app(model_dir: Path | None = None, settings: ServingSettings | None = None) -> Flask:
     """The application, with its model loaded from `model_dir` (default: the SageMaker model folder)."""
+    keep_large_blocks()  # requests reuse heap pages instead of mapping new ones (see xgb_model/allocator.py)
     settings = settings or ServingSettings.from_env()
     model, load_error = _load_model(model_dir or MlPaths.from_env().model_dir, settings)
 

@@ -6,7 +6,7 @@ once. When started as root (SageMaker's default), `serve` first switches to the 
 `MODEL_SERVER_USER`, so neither nginx nor the Python workers run as root.
 
 `serve --no-nginx --bind HOST:PORT` runs gunicorn alone on a TCP port, for tests and local runs only. Its
-sync workers read each request themselves, so a few clients that send their bodies slowly hold every worker
+workers read each request themselves, so a few clients that send their bodies slowly hold every worker
 until gunicorn's timeout (`MODEL_SERVER_TIMEOUT`) kills it, and `/ping` goes unanswered meanwhile. With nginx
 in front (the default, and what SageMaker runs), nginx buffers each whole request first and gunicorn never
 waits on a client.
@@ -35,6 +35,7 @@ NO_NGINX_HELP = (
     f"test mode, for tests and local runs only: run gunicorn alone, bound to --bind ({NO_NGINX_LIMIT}; "
     "never expose it to clients you do not control)"
 )
+WORKER_CLASS = "xgb_model.gunicorn_worker.PromptThreadWorker"
 THREADS_PER_WORKER = 2
 # Longer than nginx's upstream keepalive_timeout (nginx.conf): nginx closes idle connections first.
 KEEP_ALIVE_S = 5
@@ -53,9 +54,10 @@ def gunicorn_command(settings: ServingSettings, bind: str) -> list[str]:
         # gthread rather than sync: it keeps connections alive between requests (nginx's upstream pool, or
         # a client on loopback), where sync workers accept, answer and close a connection per request.
         # That doubled single-row throughput (benchmarks/bench_served.py). Two threads let a worker read
-        # the next request while XGBoost (one thread, GIL released) scores the current one.
+        # the next request while XGBoost (one thread, GIL released) scores the current one. Our subclass
+        # starts a graceful stop at once instead of within a second (see gunicorn_worker).
         "--worker-class",
-        "gthread",
+        WORKER_CLASS,
         "--threads",
         str(THREADS_PER_WORKER),
         "--keep-alive",

@@ -302,3 +302,36 @@ def test_a_corrupt_model_is_a_one_line_reason_without_paths_or_backtrace(
     assert text.startswith("model not loaded: " + reason), text
     assert text.count("\n") == 1 and "/" not in text and "[bt]" not in text and "Stack trace" not in text
     assert "model.json" in caplog.text  # the full detail is in the log
+
+
+def test_workers_keep_large_blocks_in_the_heap() -> None:
+    """Each worker (`create_app`) fixes glibc's mmap and trim thresholds, so a 1 MB request reuses heap pages
+    instead of mapping new ones (3,000 page faults a request in benchmarks/bench_scoring.py before)."""
+    import subprocess
+    import sys
+
+    from tests.container.conftest import CONTAINER_DIR
+
+    code = (
+        "import resource\n"
+        "from xgb_model.allocator import keep_large_blocks\n"
+        "assert keep_large_blocks()\n"
+        "blocks = [bytearray(3 << 20) for _ in range(4)]\n"
+        "del blocks\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "for _ in range(20):\n"
+        "    blocks = [bytearray(3 << 20) for _ in range(4)]\n"
+        "    del blocks\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=CONTAINER_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    # 20 rounds of 12 MiB would be ~61,000 faults if each block were mapped afresh.
+    assert int(done.stdout) < 1000, done.stdout
+    assert "keep_large_blocks()" in (CONTAINER_DIR / "xgb_model" / "app.py").read_text()

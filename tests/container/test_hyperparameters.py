@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from xgb_model import hyperparameters
 from xgb_model.hyperparameters import (
     HyperparameterError,
     Hyperparameters,
@@ -110,7 +114,8 @@ def test_file_loading(tmp_path: Path) -> None:
 
 def test_the_model_is_the_contract_the_config_checks_against() -> None:
     contract = own_image_contract(None)
-    fields = {f.alias or name for name, f in Hyperparameters.model_fields.items()}
+    fields = {f.alias or name for name, f in hyperparameters._model().model_fields.items()}
+    assert fields == set(Hyperparameters().model_dump(by_alias=True))
     assert fields == set(contract.hyperparameters) == set(load_contract()["hyperparameters"])
     defaults = {name: spec["default"] for name, spec in load_contract()["hyperparameters"].items()}
     assert Hyperparameters().model_dump(by_alias=True) == defaults
@@ -148,3 +153,50 @@ def test_the_contract_reaches_the_image() -> None:
     # `COPY xgb_model /opt/program/xgb_model` and .dockerignore's `!xgb_model/` carry it into the build.
     assert "xgb_model/contract.json" in build_context_files(CONTAINER_DIR)
     assert "COPY xgb_model /opt/program/xgb_model" in (CONTAINER_DIR / "Dockerfile").read_text()
+
+
+json_values = st.one_of(
+    values,
+    st.integers(-(2**60), 2**60),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.none(),
+    st.sampled_from(["0", "00", "01", "-1", "0.5", "1.", ".5", "-0.0", "1.0000000000000002", "4096", "4097"]),
+)
+keys = st.sampled_from([*sorted(load_contract()["hyperparameters"]), "reg_lambda", "colour"])
+
+
+@settings(max_examples=600, deadline=None)
+@given(raw=st.dictionaries(keys, json_values, max_size=4))
+@example(raw={"gamma": math.inf, "eta": "0.3"})
+@example(raw={"max_depth": "05", "lambda": "2", "reg_lambda": "3"})
+def test_plain_values_are_read_as_pydantic_reads_them(raw: dict[str, object]) -> None:
+    """The fast path (no pydantic) accepts only what pydantic accepts, and reads the same numbers."""
+    plain = hyperparameters._plain_values(raw)
+    try:
+        expected = hyperparameters._validate(raw)
+    except HyperparameterError:
+        assert plain is None, raw
+        return
+    if plain is not None:
+        assert plain == {key: expected[key] for key in plain}, raw
+        assert {key: type(value) for key, value in plain.items()} == {
+            key: type(expected[key]) for key in plain
+        }
+
+
+def test_a_trial_validates_plain_hyperparameters_without_importing_pydantic() -> None:
+    code = (
+        "import sys; from xgb_model.hyperparameters import parse_hyperparameters; "
+        "p = parse_hyperparameters({'max_depth': '5', 'eta': '0.3', 'lambda': '2', '_tuning_objective_metric': 'f1'}); "
+        "print(p.max_depth, p.eta, p.reg_lambda, 'pydantic' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=CONTAINER_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stdout.split() == ["5", "0.3", "2.0", "False"]

@@ -361,3 +361,27 @@ def test_serve_switches_to_the_unprivileged_user() -> None:
         timeout=60,
     )
     assert "MODEL_SERVER_USER='no-such-user' does not exist" in unknown.stderr
+
+
+def test_a_worker_wakes_its_loop_when_sigterm_arrives(tmp_path: Path) -> None:
+    """gthread's loop sleeps in its poller up to a second between checks of its stop flag; ours makes the poller
+    ready when SIGTERM's handler runs, so a graceful stop (finishing requests in flight, as gthread does) starts
+    at once."""
+    import selectors
+
+    from gunicorn.config import Config
+    from xgb_model.gunicorn_worker import PromptThreadWorker
+
+    config = Config()
+    config.set("worker_tmp_dir", str(tmp_path))
+    worker = PromptThreadWorker(0, os.getppid(), [], None, 30, config, None)
+    worker.poller = selectors.DefaultSelector()
+    worker.alive = True
+    worker.listen_for_wakeups()
+    assert worker.poller.select(timeout=0) == []  # idle: the loop would sleep its full second
+    worker.handle_exit(signal.SIGTERM, None)
+    ready = worker.poller.select(timeout=0)
+    assert not worker.alive and len(ready) == 1
+    ((key, _),) = ready
+    key.data(key.fileobj)  # what the loop does with a ready key: the wake-up is consumed
+    assert worker.poller.select(timeout=0) == []
