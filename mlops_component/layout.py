@@ -43,6 +43,12 @@ EXTRACT_PREFIXES = [
 MODELS_PREFIX = "tuning/"
 # Metadata store: one record per run.
 METADATA_PREFIX = "runs/"
+# Metadata store: each registered model's quality report (`<prefix><run>/model-quality.json`), which its model
+# package references as ModelMetrics.ModelQuality.Statistics.
+MODEL_QUALITY_PREFIX = "model-quality/"
+MODEL_QUALITY_FILE = "model-quality.json"
+# Metadata store: one record per deployment (`<prefix><execution name>.json`): which package it deployed, and why.
+DEPLOYMENTS_PREFIX = "deployments/"
 # Output store: batch predictions (crawled into a table) and Athena's query results.
 PREDICTIONS_PREFIX = "predictions/"
 ATHENA_RESULTS_PREFIX = "athena-results/"
