@@ -255,10 +255,10 @@ def _package_lookup(
             timeout_seconds=60,
             result_path="$.approved",
             # ModelPackageSummaryList is required in the response; its length is what the Choice compares, so
-            # the empty list never meets a path that is not there.
+            # the empty list never meets a path that is not there. `[*]` is an indefinite path: [] when empty.
             result_selector={
                 "count.$": "States.ArrayLength($.ModelPackageSummaryList)",
-                "packages.$": "$.ModelPackageSummaryList",
+                "arns.$": "$.ModelPackageSummaryList[*].ModelPackageArn",
             },
         ),
         ANY_APPROVED: {
@@ -268,7 +268,7 @@ def _package_lookup(
         },
         USE_LATEST: {
             "Type": "Pass",
-            "InputPath": "$.approved.packages[0].ModelPackageArn",
+            "InputPath": "$.approved.arns[0]",
             "ResultPath": "$.modelPackageArn",
             "Next": NAME_DEPLOYMENT,
         },
@@ -285,7 +285,6 @@ def _summarize(config: MlOpsConfig) -> State:
     record: dict[str, Any] = {
         "execution.$": "$$.Execution.Name",
         "execution_arn.$": "$$.Execution.Id",
-        "started_at.$": "$$.Execution.StartTime",
         "cause.$": "$.cause",
         "model_package_arn.$": PACKAGE_ARN,
         "model_name.$": NAME,

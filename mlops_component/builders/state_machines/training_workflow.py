@@ -129,7 +129,6 @@ def training_definition(
         ),
         **_gate_states(config),
         **_registration_states(config, resources, timings),
-        RUN_SUCCEEDED: {"Type": "Succeed"},
         **failure_states(resources.topic_arn, f"{config.name_prefix} training workflow", timings),
     }
     return {
@@ -186,6 +185,7 @@ def _registration_states(
         # .sync:2 returns the child's Output as JSON rather than as a string.
         result_selector={"execution_arn.$": "$.ExecutionArn", "status.$": "$.Status", "output.$": "$.Output"},
     )
+    states[RUN_SUCCEEDED] = {"Type": "Succeed"}
     return states
 
 
