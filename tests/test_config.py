@@ -29,12 +29,11 @@ from tests.conftest import BUILT_IN_XGBOOST, SEED_EXAMPLE
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_RESOURCES = wf.TrainingResources(
     glue_job_name="etl", etl_timeout_seconds=3600, extracts_bucket="extracts", models_bucket="models",
-    output_bucket="output", image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/byo@sha256:" + "0" * 64,
+    image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/byo@sha256:" + "0" * 64,
     sagemaker_role_arn="arn:aws:iam::123456789012:role/sm", topic_arn="arn:aws:sns:us-east-1:123456789012:t",
     run_metadata_function_arn="arn:aws:lambda:us-east-1:123456789012:function:meta",
-    rename_output_function_arn="arn:aws:lambda:us-east-1:123456789012:function:rename",
-    prediction_crawler_name="crawler",
-    endpoint_function_arn="arn:aws:lambda:us-east-1:123456789012:function:endpoint",
+    register_model_function_arn="arn:aws:lambda:us-east-1:123456789012:function:register",
+    deployment_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:deploy",
 )  # fmt: skip
 
 
@@ -162,7 +161,7 @@ INVALID_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("static and tuned at once", {"static_hyperparameters": {"max_depth": "3"}}, "static_hyperparameters"),
     ("static key SageMaker sets", {"static_hyperparameters": {"_tuning_objective_metric": "f1"}}, "static_hyperparameters"),
     # Tags AWS refuses once the pipeline's own are added.
-    ("too many tags", {"resource_tags": {f"k{i}": "v" for i in range(49)}}, "resource_tags"),
+    ("too many tags", {"resource_tags": {f"k{i}": "v" for i in range(48)}}, "resource_tags"),
     ("empty tag key", {"resource_tags": {"": "v"}}, "resource_tags"),
     ("empty tag value", {"resource_tags": {"team": ""}}, "resource_tags"),
     ("tag key too long", {"resource_tags": {"k" * 129: "v"}}, "resource_tags"),
@@ -285,8 +284,8 @@ def test_the_most_a_config_allows_still_renders_timeouts_step_functions_accepts(
 
 
 def test_defaults_of_every_limit_stay_valid(make_config) -> None:
-    config = make_config(resource_tags={f"k{i}": "v" for i in range(48)})
-    assert len(config.tags) == 49
+    config = make_config(resource_tags={f"k{i}": "v" for i in range(47)})
+    assert len(config.tags) == 48
 
 
 @pytest.mark.parametrize(("case", "overrides", "key"), INVALID_CASES, ids=[c[0] for c in INVALID_CASES])
