@@ -175,6 +175,7 @@ def _local_run(args: argparse.Namespace) -> int:
         stack_file=Path(args.stack_file) if args.stack_file else None,
         rows=args.rows,
         seed=args.seed,
+        approve=args.approve,
     )
     try:
         summary = run_local(config, options)
@@ -336,6 +337,11 @@ def _add_local_run(commands: argparse._SubParsersAction) -> None:
     )
     local.add_argument(
         "--seed", type=_at_least(0), default=42, help="seed of the generated data and the tuner (default: 42)"
+    )
+    local.add_argument(
+        "--approve",
+        action="store_true",
+        help="with modelApprovalMode manual: approve the registered package in this run, then deploy it",
     )
     local.set_defaults(run=_local_run)
 

@@ -13,7 +13,7 @@ from mlops_component.tools.local_run import local_config
 from tests.local_run.conftest import ROWS, SMALL, Run, local_run, write_stack
 
 pytestmark = pytest.mark.slow
-STAGES = ["data", "aws", "land", "etl", "tuning", "metadata", "gate", "inference", "outputs"]
+STAGES = ["data", "aws", "land", "etl", "tuning", "metadata", "gate", "registry", "inference", "outputs"]
 
 
 @pytest.fixture(scope="module")
@@ -95,10 +95,23 @@ def test_the_trained_model_and_the_run_record(batch_run: Run) -> None:
     )
     assert tarball.is_file()
     assert summary["inference"]["instances"] == summary["inference"]["input_files"] == 1
-    renamed = f"predictions/run={summary['run_name']}/score.csv"
+    renamed = f"predictions/run={summary['deployment']['name']}/score.csv"
     output = (batch_run.out / "s3" / summary["stores"]["output"] / renamed).read_text().splitlines()
     assert output == [",".join(row) for row in batch_run.csv_rows("predictions.csv")[1:]]
     assert not (batch_run.out / "s3" / summary["stores"]["output"] / (renamed + ".out")).exists()
+
+
+def test_the_model_is_registered_approved_and_the_deployment_scores_with_that_package(batch_run: Run) -> None:
+    package = batch_run.summary["model_package"]
+    assert (package["status"], package["version"], package["approval_mode"]) == ("Approved", 1, "automatic")
+    assert package["arn"].endswith(f":model-package/{package['group']}/1")
+    assert batch_run.summary["deployment"]["model_package_arn"] == package["arn"]
+    if package["model_quality_uri"]:  # the bring-your-own container writes a quality report
+        bucket, _, key = package["model_quality_uri"].removeprefix("s3://").partition("/")
+        assert json.loads((batch_run.out / "s3" / bucket / key).read_text())
+    else:
+        assert package["model_quality_note"].startswith("absent:")
+    assert f"model package {package['arn']} (version 1): Approved" in batch_run.stdout
 
 
 def test_the_trigger_waited_for_the_score_file_then_started_one_run(batch_run: Run) -> None:
@@ -114,7 +127,7 @@ def test_the_trigger_waited_for_the_score_file_then_started_one_run(batch_run: R
 
 def test_progress_names_every_stage_and_trial(batch_run: Run) -> None:
     for number, stage in enumerate(STAGES, 1):
-        assert f"[{number}/9] {stage}" in batch_run.stdout
+        assert f"[{number}/{len(STAGES)}] {stage}" in batch_run.stdout
     assert "trial 1/2 started" in batch_run.stdout and "trial 2/2 started" in batch_run.stdout
     assert "serve stopped on SIGTERM" in batch_run.stdout
 
@@ -183,7 +196,9 @@ def test_three_transform_instances_score_three_parts_and_a_holdout_is_validated_
     assert parts == ["part-00000.csv", "part-00001.csv", "part-00002.csv"]
     renamed = sorted(
         p.name
-        for p in (s3 / summary["stores"]["output"] / "predictions" / f"run={summary['run_name']}").iterdir()
+        for p in (
+            s3 / summary["stores"]["output"] / "predictions" / f"run={summary['deployment']['name']}"
+        ).iterdir()
     )
     assert renamed == parts  # every part's output renamed, no .out left
     # One prediction per scoring row, in the score file's order: the parts, in name order, are its rows in order.
@@ -198,3 +213,22 @@ def test_three_transform_instances_score_three_parts_and_a_holdout_is_validated_
     assert validation[0].startswith("EmployeeNumber,Attrition,") and len(validation) > 1
     log = (Path(summary["trials"][0]["folder"]) / "train.log").read_text()
     assert f"validation channel: {len(validation) - 1} rows" in log
+
+
+def test_manual_approval_stops_pending_and_approve_deploys_in_the_same_run(tmp_path: Path) -> None:
+    stack = write_stack(tmp_path, {**FAST_AND_PERMISSIVE, "mlops:modelApprovalMode": "manual"})
+    pending = local_run(tmp_path, "--stack-file", str(stack), "--rows", "200")
+    assert pending.status == 0, pending.stderr
+    assert pending.summary["model_package"]["status"] == "PendingManualApproval"
+    assert (
+        "Pending Manual Approval" in pending.stdout
+        and "skipped: the package awaits approval" in pending.stdout
+    )
+    assert "inference" not in pending.summary and not (pending.out / "predictions.csv").exists()
+
+    approved = local_run(tmp_path, "--stack-file", str(stack), "--rows", "200", "--approve")
+    assert approved.status == 0, approved.stderr
+    package = approved.summary["model_package"]
+    assert (package["status"], package["approved_with_flag"]) == ("Approved", True)
+    assert approved.summary["deployment"]["model_package_arn"] == package["arn"]
+    assert (approved.out / "predictions.csv").is_file()

@@ -99,6 +99,7 @@ class EmbeddedAws:
         self.active = False
         self.s3: Any = None
         self.sfn: Any = None
+        self.sagemaker: Any = None
 
     def start(self) -> EmbeddedAws:
         """Start intercepting AWS calls; create the clients."""
@@ -117,6 +118,7 @@ class EmbeddedAws:
         )
         self.s3 = session.client("s3")
         self.sfn = session.client("stepfunctions")
+        self.sagemaker = session.client("sagemaker")
         return self
 
     def stop(self) -> None:
@@ -182,8 +184,15 @@ class EmbeddedAws:
 
     # --- The state machine and the trigger ------------------------------------------------------------------------
 
+    def create_model_package_group(self, name: str) -> str:
+        """Create the stack's model package group, as the component does; return its name."""
+        self.sagemaker.create_model_package_group(
+            ModelPackageGroupName=name, ModelPackageGroupDescription="models that passed the metric gate"
+        )
+        return name
+
     def create_state_machine(self, name: str, definition: Mapping[str, Any]) -> str:
-        """Create the training state machine from its definition; return its ARN."""
+        """Create a state machine from its definition; return its ARN."""
         response = self.sfn.create_state_machine(
             name=name,
             definition=json.dumps(definition),

@@ -13,8 +13,11 @@ resolved against a state document shaped like the execution's (`asl.py`):
 | tuning    | Name Run, Tune Hyperparameters       | `run_name`; the container's `train` per trial, with Optuna |
 | metadata  | Record Run Metadata (function)       | the run-metadata handler, answering its Describe calls     |
 | gate      | Check Objective Metric               | `gate_passes`; the Fail state's cause when it fails        |
-| inference | Batch Transform + Rename Output, or  | `serve` + line-split mini-batches + the rename handler, or |
-|           | endpoint config + endpoint           | `serve` + `/ping` + one smoke request                      |
+| registry  | Register Model (function); approval  | the register-model handler on moto's model registry;       |
+|           | mode: deploy, or Pending Approval    | `--approve` approves a pending package in the same run     |
+| inference | the deployment workflow: Create Model| `serve` on the package's model + line-split mini-batches + |
+|           | from the package, Batch Transform +  | the rename handler, or `serve` + `/ping` + one smoke       |
+|           | Rename Output, or endpoint           | request                                                    |
 | outputs   | (Glue crawler, metadata store)       | predictions.csv, summary.json, report.html, model/, s3/    |
 
 Whatever happens, `summary.json` says how far the run got, the report shows the trials, and `s3/` holds every
@@ -40,8 +43,13 @@ from typing import Any
 
 from mlops_component import layout
 from mlops_component.builders import naming
+from mlops_component.builders.state_machines import deployment_workflow as deployment
 from mlops_component.builders.state_machines import gate
 from mlops_component.builders.state_machines import training_workflow as workflow
+from mlops_component.builders.state_machines.deployment_workflow import (
+    DeploymentResources,
+    deployment_definition,
+)
 from mlops_component.builders.state_machines.training_workflow import (
     TrainingResources,
     run_name,
@@ -85,7 +93,7 @@ from mlops_component.tools.local_run.shipped import load_etl_script, program_com
 from mlops_component.tools.local_run.tuning import LocalSageMaker, TrainingJob, TuningResult, tune
 from mlops_component.tools.sample_data import DEFAULT_ROWS, DEFAULT_SEED, write_sample_data
 
-STAGES = ["data", "aws", "land", "etl", "tuning", "metadata", "gate", "inference", "outputs"]
+STAGES = ["data", "aws", "land", "etl", "tuning", "metadata", "gate", "registry", "inference", "outputs"]
 LOCAL_JOB_NAME = "employee-attrition"
 LOCAL_NAME_PREFIX = "mlops-local"
 
@@ -102,6 +110,8 @@ class LocalRunOptions:
     """Training rows of the generated sample data (when no training file is given)."""
     seed: int = DEFAULT_SEED
     """Seeds the sample data and the tuner's sampler."""
+    approve: bool = False
+    """Approve the registered package in the same run (manual approval mode), so that it deploys."""
 
 
 def local_config() -> MlOpsConfig:
@@ -178,6 +188,10 @@ class LocalRun:
         self.inputs: tuple[Path | None, Path | None] = (None, None)
         self.definition: dict[str, Any] = {}
         """The training workflow's definition, as the stack would deploy it for this config."""
+        self.deployment: dict[str, Any] = {}
+        """The deployment workflow's definition, as the stack would deploy it for this config."""
+        self.deployment_state: dict[str, Any] = {}
+        """The deployment execution's state document, once the model is registered and approved."""
         self.state_machine_arn = ""
 
     # --- The run ------------------------------------------------------------------------------------------------
@@ -254,17 +268,35 @@ class LocalRun:
             self._record(aws)
         with stage("gate", "Check Objective Metric"):
             self._gate()
+        with stage(
+            "registry",
+            f"Register Model: the register-model function ({self.config.model_approval_mode} approval)",
+        ):
+            approved = self._register(aws)
         what = (
-            "Batch Transform: serve + line-split mini-batches, then Rename Output"
+            "deployment workflow: Create Model from the package, Batch Transform (serve + line-split "
+            "mini-batches), Rename Output"
             if self.mode == "batch"
-            else "endpoint: serve + /ping + one smoke request"
+            else "deployment workflow: Create Model from the package, endpoint (serve + /ping + one smoke request)"
         )
         with stage("inference", what):
-            self._inference(aws)
+            if approved:
+                self._inference(aws)
+            else:
+                self.progress.line(
+                    "skipped: the package awaits approval (run again with --approve to deploy it)"
+                )
 
     def _parameters(self, state: str) -> dict[str, Any]:
         """The parameters the workflow's `state` would send, resolved against the run's state document."""
         resolved: dict[str, Any] = asl.resolve(asl.state_parameters(self.definition, state), self.state)
+        return resolved
+
+    def _deployment_parameters(self, state: str) -> dict[str, Any]:
+        """The parameters the deployment workflow's `state` would send, against its execution's state."""
+        resolved: dict[str, Any] = asl.resolve(
+            asl.state_parameters(self.deployment, state), self.deployment_state
+        )
         return resolved
 
     # --- Stages ---------------------------------------------------------------------------------------------------
@@ -326,6 +358,13 @@ class LocalRun:
         self.progress.line(
             f"state machine {self.state_machine_arn} (the real definition; moto does not run it)"
         )
+        self.deployment = deployment_definition(self.config, self._deployment_resources(aws))
+        deployment_arn = aws.create_state_machine(
+            naming.resource_name(self.config.name_prefix, naming.DEPLOYMENT_STATE_MACHINE), self.deployment
+        )
+        self.progress.line(f"state machine {deployment_arn} (the deployment workflow)")
+        group = aws.create_model_package_group(self._group_name())
+        self.progress.line(f"model package group {group}")
         self.summary["stores"] = dict(aws.buckets)
         self.summary["state_machine"] = self.state_machine_arn
 
@@ -341,16 +380,38 @@ class LocalRun:
             etl_timeout_seconds=self.config.glue_job_timeout_minutes * 60,
             extracts_bucket=aws.buckets["extracts"],
             models_bucket=aws.buckets["models"],
-            output_bucket=aws.buckets["output"],
             image_uri=self.container_dir.resolve().as_uri(),
             sagemaker_role_arn=account.arn("iam", f"role/{prefix}-sagemaker", regional=False),
             topic_arn=account.arn("sns", naming.resource_name(prefix, "failures")),
             run_metadata_function_arn=function("run-metadata"),
-            rename_output_function_arn=function("rename-output") if self.config.is_batch else None,
-            prediction_crawler_name=naming.resource_name(prefix, "predictions-crawler")
-            if self.config.is_batch
-            else None,
-            endpoint_function_arn=None if self.config.is_batch else function("endpoint"),
+            register_model_function_arn=function("register-model"),
+            deployment_state_machine_arn=account.arn(
+                "states", f"stateMachine:{naming.resource_name(prefix, naming.DEPLOYMENT_STATE_MACHINE)}"
+            ),
+        )
+
+    def _group_name(self) -> str:
+        return naming.resource_name(self.config.name_prefix, naming.MODEL_PACKAGE_GROUP)
+
+    def _deployment_resources(self, aws: EmbeddedAws) -> DeploymentResources:
+        """What the deployment definition names, by the deployment's naming."""
+        prefix, account, batch = self.config.name_prefix, aws.account, self.config.is_batch
+
+        def function(module: str) -> str:
+            return account.arn("lambda", f"function:{naming.resource_name(prefix, module)}")
+
+        return DeploymentResources(
+            model_package_group=self._group_name(),
+            extracts_bucket=aws.buckets["extracts"],
+            output_bucket=aws.buckets["output"],
+            metadata_bucket=aws.buckets["metadata"],
+            sagemaker_role_arn=account.arn("iam", f"role/{prefix}-sagemaker", regional=False),
+            topic_arn=account.arn("sns", naming.resource_name(prefix, "failures")),
+            glue_job_name=naming.resource_name(prefix, self.config.glue_job_name) if batch else None,
+            etl_timeout_seconds=self.config.glue_job_timeout_minutes * 60,
+            rename_output_function_arn=function("rename-output") if batch else None,
+            prediction_crawler_name=naming.resource_name(prefix, "predictions-crawler") if batch else None,
+            endpoint_function_arn=None if batch else function("endpoint"),
         )
 
     def _land(self, aws: EmbeddedAws, train: Path, score: Path | None) -> None:
@@ -491,9 +552,83 @@ class LocalRun:
             raise LocalRunError("gate", f"{failure['Error']}: {failure['Cause']}")
         self.progress.line(f"{self.config.tuning_metric} {value:.4f} {operator} {threshold}: passed")
 
+    def _register(self, aws: EmbeddedAws) -> bool:
+        """Register the model in the embedded registry as the workflow does; True when it may deploy."""
+        payload = self._parameters(workflow.REGISTER_MODEL)["Payload"]
+        result = aws.invoke(
+            "register_model",
+            payload,
+            environment={
+                "MODEL_PACKAGE_GROUP": self._group_name(),
+                "IMAGE_URI": self.definition["States"][workflow.TUNE]["Parameters"]["TrainingJobDefinition"][
+                    "AlgorithmSpecification"
+                ]["TrainingImage"],
+                "APPROVAL_MODE": self.config.model_approval_mode,
+                "METADATA_BUCKET": aws.buckets["metadata"],
+                "MODEL_QUALITY_PREFIX": layout.MODEL_QUALITY_PREFIX,
+                "INFERENCE_MODE": self.mode,
+                "INSTANCE_TYPE": self.config.batch_transform_instance_type
+                if self.config.is_batch
+                else self.config.endpoint_instance_type,
+            },
+            clients={"sagemaker": aws.sagemaker},
+            log_path=self.out / LOGS_DIR / "register_model.log",
+            stage="registry",
+        )
+        self.state["registration"] = {"result": result}
+        arn, status = result["model_package_arn"], result["status"]
+        self.progress.line(f"model package {arn} (version {result['version']}): {status}")
+        if result["model_quality_uri"]:
+            self.progress.line(f"model quality report {result['model_quality_uri']}")
+        else:
+            self.progress.line(f"no model quality report: {result['model_quality_note']}")
+        approved_here = status == "PendingManualApproval" and self.options.approve
+        if approved_here:
+            aws.sagemaker.update_model_package(
+                ModelPackageArn=arn,
+                ModelApprovalStatus="Approved",
+                ApprovalDescription="approved with mlops local-run --approve",
+            )
+            status = "Approved"
+            self.progress.line("approved with --approve")
+        self.summary["model_package"] = {
+            "arn": arn,
+            "group": self._group_name(),
+            "version": result["version"],
+            "status": status,
+            "approval_mode": self.config.model_approval_mode,
+            "approved_with_flag": approved_here,
+            "model_quality_uri": result["model_quality_uri"],
+            "model_quality_note": result["model_quality_note"],
+        }
+        if status != "Approved":
+            # What the training workflow's Pending Manual Approval state ends with.
+            self.progress.line(f"{workflow.PENDING_APPROVAL}: {result['message']}")
+            return False
+        self._start_deployment(aws, arn)
+        return True
+
+    def _start_deployment(self, aws: EmbeddedAws, package_arn: str) -> None:
+        """The deployment execution's state after its lookup states: the package named, described, approved."""
+        package = aws.sagemaker.describe_model_package(ModelPackageName=package_arn)
+        self.deployment_state = {
+            "modelPackageArn": package_arn,
+            "score": self.state.get("score"),
+            "cause": "training",
+            "deployment": {"name": run_name(self.config.job_name)},
+            # Describe Model Package keeps the whole response.
+            "package": package,
+        }
+        self.summary["deployment"] = {
+            "name": self.deployment_state["deployment"]["name"],
+            "model_package_arn": package_arn,
+        }
+
     def _inference(self, aws: EmbeddedAws) -> None:
-        model = self._parameters(workflow.CREATE_MODEL)
-        model_data_url = model["PrimaryContainer"]["ModelDataUrl"]
+        model = self._deployment_parameters(deployment.CREATE_MODEL)
+        # CreateModel names the package; SageMaker takes the image and the artifact from its container.
+        (container,) = self.deployment_state["package"]["InferenceSpecification"]["Containers"]
+        model_data_url = container["ModelDataUrl"]
         root = self.out / SERVING_DIR
         root.mkdir(parents=True, exist_ok=True)
         archive = root / "model.tar.gz"
@@ -515,7 +650,7 @@ class LocalRun:
             self._endpoint(aws, server)
 
     def _batch(self, aws: EmbeddedAws, server: ModelServer) -> None:
-        request = TransformRequest.from_parameters(self._parameters(workflow.BATCH_TRANSFORM))
+        request = TransformRequest.from_parameters(self._deployment_parameters(deployment.BATCH_TRANSFORM))
         with server:
             self.progress.line(f"serve answered /ping on 127.0.0.1:{server.port}")
             result = batch_transform(server, aws.s3, request, server.root)
@@ -526,7 +661,7 @@ class LocalRun:
             f"wrote {', '.join(f's3://{request.output_bucket}/{key}' for key in result.output_keys)}"
         )
         self._check_stopped(server)
-        payload = self._parameters(workflow.RENAME_OUTPUT)["Payload"]
+        payload = self._deployment_parameters(deployment.RENAME_OUTPUT)["Payload"]
         renamed = aws.invoke(
             "rename_output",
             payload,
