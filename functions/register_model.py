@@ -255,7 +255,7 @@ def copy_quality_report(run: RunResult, settings: Settings, *, s3: Any) -> tuple
     finally:
         body.close()
     if report is None:
-        return None, f"absent: {run.model_data_url} has no {QUALITY_FILE} (the built-in image writes none)"
+        return None, f"absent: {run.model_data_url} holds no {QUALITY_FILE}; the training image wrote none"
     try:
         json.loads(report)
     except ValueError as error:
