@@ -70,11 +70,11 @@ def test_deployed_gate(make_config, tmp_path: Path, operator: str, value: float,
     outcome = _run(make_config, tmp_path, operator, value)
     if passes:
         assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
-        assert wf.CREATE_MODEL in outcome.entered
+        assert wf.REGISTER_MODEL in outcome.entered
     else:
         assert (outcome.status, outcome.error) == ("FAILED", "ObjectiveBelowThreshold"), outcome.cause
         assert f"= {value} did not pass {operator} {THRESHOLD}" in outcome.cause
-        assert wf.CREATE_MODEL not in outcome.entered
+        assert wf.REGISTER_MODEL not in outcome.entered
 
 
 def test_a_best_job_without_an_objective_fails_with_a_notification(make_config, tmp_path: Path) -> None:
