@@ -190,11 +190,12 @@ def _local_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"\nmlops local-run interrupted; what it produced so far is in {args.out}", file=sys.stderr)
         return 130
-    best = summary["best"]
-    print(
-        f"\nmlops local-run succeeded in {summary['timings']['total']:.1f}s: {best['objective_metric']} "
-        f"{best['value']:.4f} passed {summary['operator']} {summary['threshold']}"
-    )
+    best, package = summary["best"], summary.get("model_package") or {}
+    if best is None:  # a score-only run
+        what = f"scored with model package version {package.get('version')} ({package.get('arn')})"
+    else:
+        what = f"{best['objective_metric']} {best['value']:.4f} passed {summary['operator']} {summary['threshold']}"
+    print(f"\nmlops local-run succeeded in {summary['timings']['total']:.1f}s: {what}")
     for key, path in summary["outputs"].items():
         print(f"  {key:<12} {path}")
     return 0

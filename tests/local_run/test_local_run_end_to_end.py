@@ -232,3 +232,45 @@ def test_manual_approval_stops_pending_and_approve_deploys_in_the_same_run(tmp_p
     assert (package["status"], package["approved_with_flag"]) == ("Approved", True)
     assert approved.summary["deployment"]["model_package_arn"] == package["arn"]
     assert (approved.out / "predictions.csv").is_file()
+
+
+def test_a_score_only_run_scores_with_the_approved_package_without_training(tmp_path: Path) -> None:
+    stack = write_stack(tmp_path, FAST_AND_PERMISSIVE)
+    first = local_run(tmp_path, "--stack-file", str(stack), "--rows", "200")
+    assert first.status == 0, first.stderr
+    package = first.summary["model_package"]
+    score = tmp_path / "new-scores.csv"
+    score.write_text((first.out / "data" / "score.csv").read_text())
+
+    scored = local_run(tmp_path, "--stack-file", str(stack), "--score", str(score))
+    assert scored.status == 0, scored.stderr
+    summary = scored.summary
+    assert summary["score_only"] is True and summary["trials"] == [] and summary["best"] is None
+    assert list(summary["timings"]) == ["data", "aws", "registry", "etl", "inference", "outputs", "total"]
+    assert summary["model_package"]["restored_from"] == package["arn"]
+    assert summary["model_package"]["status"] == "Approved"
+    assert summary["deployment"]["model_package_arn"] == summary["model_package"]["arn"]
+    assert "no training" in scored.stdout and "trial 1/1" not in scored.stdout
+    assert "--train_key (empty)" in scored.stdout  # Prepare Score Data: a scoring-only ETL run
+    predictions = scored.csv_rows("predictions.csv")
+    scoring = list(csv.reader(score.open()))
+    assert len(predictions) == len(scoring)
+    # The same model scores the same rows the same way.
+    assert predictions == first.csv_rows("predictions.csv")
+
+    again = local_run(tmp_path, "--stack-file", str(stack), "--score", str(score))  # and again from that one
+    assert again.status == 0, again.stderr
+    assert again.summary["model_package"]["restored_from"] == summary["model_package"]["arn"]
+
+
+def test_a_score_only_run_refuses_a_package_still_pending_approval(tmp_path: Path) -> None:
+    stack = write_stack(tmp_path, {**FAST_AND_PERMISSIVE, "mlops:modelApprovalMode": "manual"})
+    first = local_run(tmp_path, "--stack-file", str(stack), "--rows", "200")
+    assert first.status == 0, first.stderr
+    before = sorted(p.name for p in first.out.iterdir())
+    refused = local_run(
+        tmp_path, "--stack-file", str(stack), "--score", str(first.out / "data" / "score.csv")
+    )
+    assert refused.status == 1
+    assert "PendingManualApproval; approve it (run again with --approve)" in refused.stderr
+    assert sorted(p.name for p in first.out.iterdir()) == before  # refused with nothing changed

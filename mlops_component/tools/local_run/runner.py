@@ -56,7 +56,7 @@ from mlops_component.builders.state_machines.training_workflow import (
     training_definition,
 )
 from mlops_component.config import MlOpsConfig
-from mlops_component.tools.local_run import asl, report
+from mlops_component.tools.local_run import asl, report, score_only
 from mlops_component.tools.local_run.aws import DEFAULT_REGION, EmbeddedAws
 from mlops_component.tools.local_run.errors import LocalRunError, RunInterrupted
 from mlops_component.tools.local_run.outputs import (
@@ -143,7 +143,12 @@ def run_local(
     config: MlOpsConfig, options: LocalRunOptions, progress: Progress | None = None
 ) -> dict[str, Any]:
     """Run the pipeline locally; return the summary. Raises LocalRunError after writing what it could."""
-    return LocalRun(config, options, progress or Progress(STAGES)).run()
+    stages = score_only.STAGES if _score_only(options) else STAGES
+    return LocalRun(config, options, progress or Progress(stages)).run()
+
+
+def _score_only(options: LocalRunOptions) -> bool:
+    return score_only.wanted(options.out_dir.resolve(), options.train, options.score)
 
 
 class LocalRun:
@@ -193,6 +198,9 @@ class LocalRun:
         self.deployment_state: dict[str, Any] = {}
         """The deployment execution's state document, once the model is registered and approved."""
         self.state_machine_arn = ""
+        self.score_only = _score_only(options)
+        """Score with the package an earlier run in `--out` approved, without training (`score_only.py`)."""
+        self.previous: score_only.ApprovedPackage | None = None
 
     # --- The run ------------------------------------------------------------------------------------------------
 
@@ -203,12 +211,20 @@ class LocalRun:
             self._input_file("--train", self.options.train),
             self._input_file("--score", self.options.score),
         )
+        if self.score_only:  # read before the folder is cleared; refused with nothing changed
+            self.previous = score_only.approved_package(self.out)
         self._prepare_output_folder()
-        self.progress.note(
-            f"mlops local-run: {self.mode} mode, {self.config.max_number_training_jobs} trial(s) "
-            f"({self.config.max_parallel_training_jobs} at a time), gate {self.config.tuning_metric} "
-            f"{self.config.inference_comparison_operator} {self.config.inference_metric_threshold}"
-        )
+        if self.previous is not None:
+            self.progress.note(
+                f"mlops local-run: score only, with model package version {self.previous.version} "
+                f"({self.previous.arn}) that the earlier run in {display(self.out)} approved; no training"
+            )
+        else:
+            self.progress.note(
+                f"mlops local-run: {self.mode} mode, {self.config.max_number_training_jobs} trial(s) "
+                f"({self.config.max_parallel_training_jobs} at a time), gate {self.config.tuning_metric} "
+                f"{self.config.inference_comparison_operator} {self.config.inference_metric_threshold}"
+            )
         try:
             with _sigterm_interrupts():
                 self._run_stages(started)
@@ -246,7 +262,7 @@ class LocalRun:
 
     def _stages(self) -> None:
         with self.progress.stage("data", "input files"):
-            train, score = self._data()
+            train, score = self._score_data() if self.previous else self._data()
         with self.progress.stage("aws", "embedded AWS (moto, in this process)"):
             # Assigned before it starts, so that an interruption during the start still stops it.
             self.aws = EmbeddedAws(
@@ -254,14 +270,78 @@ class LocalRun:
             )
             self.aws.start()
             self._aws(self.aws)
-        self._pipeline(self.aws, train, score)
+        if self.previous is not None and score is not None:
+            self._score_only_pipeline(self.aws, self.previous, score)
+        else:
+            self._pipeline(self.aws, train, score)
+
+    def _score_data(self) -> tuple[Path, Path | None]:
+        score = self.inputs[1]
+        assert score is not None
+        self.progress.line(f"score: {display(score)}; no training file: nothing is trained")
+        self.summary["data"] = {"train": None, "score": str(score)}
+        self.summary["score_only"] = True
+        return score, score
+
+    def _score_only_pipeline(
+        self, aws: EmbeddedAws, previous: score_only.ApprovedPackage, score: Path
+    ) -> None:
+        """The deployment workflow's path for a score file landing alone, with the earlier run's package."""
+        stage, line = self.progress.stage, self.progress.line
+        with stage(
+            "registry", "the earlier run's approved package, registered again; the latest approved one"
+        ):
+            restored = score_only.register_again(
+                previous,
+                sagemaker=aws.sagemaker,
+                s3=aws.s3,
+                group=self._group_name(),
+                image=self.container_dir.resolve().as_uri(),
+                extracts_bucket=aws.buckets["extracts"],
+            )
+            line(f"model package {restored} (the earlier run's {previous.arn}): Approved")
+            landed = aws.land(score, layout.SCORE_PREFIX)
+            line(f"landed {landed.uri}; the deployment starts with no package named (cause score-landed)")
+            self.deployment_state = {
+                "modelPackageArn": None,
+                "score": {
+                    "bucket": landed.bucket,
+                    "key": landed.key,
+                    "version_id": landed.version_id,
+                    "etag": landed.etag,
+                },
+                "cause": "score-landed",
+            }
+            found = aws.sagemaker.list_model_packages(**self._deployment_parameters(deployment.FIND_APPROVED))
+            if not found["ModelPackageSummaryList"]:
+                failure = self.deployment["States"][deployment.NO_APPROVED_MODEL]["Parameters"]
+                raise LocalRunError("registry", f"{failure['Error']}: {failure['Cause']}")
+            arn = found["ModelPackageSummaryList"][0]["ModelPackageArn"]
+            self._start_deployment(aws, arn, cause="score-landed", score=self.deployment_state["score"])
+            package = self.deployment_state["package"]
+            line(f"latest approved: {arn} (version {package.get('ModelPackageVersion')})")
+            self.summary["model_package"] = {
+                "arn": arn,
+                "group": self._group_name(),
+                "version": package.get("ModelPackageVersion"),
+                "status": package.get("ModelApprovalStatus"),
+                "approval_mode": previous.approval_mode,
+                "restored_from": previous.arn,
+                "model_data_url": previous.model_data_url,
+            }
+        with stage("etl", "Prepare Score Data: the ETL script as a scoring-only run"):
+            self._etl(aws, self._deployment_parameters(deployment.PREPARE_SCORE))
+        with stage(
+            "inference", "deployment workflow: Create Model from the package, Batch Transform, Rename Output"
+        ):
+            self._inference(aws)
 
     def _pipeline(self, aws: EmbeddedAws, train: Path, score: Path | None) -> None:
         stage = self.progress.stage
         with stage("land", f"data into the feature store; the trigger function decides ({self.mode} mode)"):
             self._land(aws, train, score)
         with stage("etl", f"Transform Data: {display(Path(self.config.script_path))} on the embedded S3"):
-            self._etl(aws)
+            self._etl(aws, self._parameters(workflow.TRANSFORM_DATA))
         with stage("tuning", "Name Run, Tune Hyperparameters: the container's train program per trial"):
             self._tune(aws)
         with stage("metadata", "Record Run Metadata: the run-metadata function"):
@@ -437,8 +517,7 @@ class LocalRun:
             "input": copy.deepcopy(self.state),
         }
 
-    def _etl(self, aws: EmbeddedAws) -> None:
-        parameters = self._parameters(workflow.TRANSFORM_DATA)
+    def _etl(self, aws: EmbeddedAws, parameters: dict[str, Any]) -> None:
         arguments = {name.removeprefix("--"): value for name, value in parameters["Arguments"].items()}
         self.progress.line(" ".join(f"--{k} {v or '(empty)'}" for k, v in arguments.items()))
         script_path = Path(self.config.script_path)
@@ -600,21 +679,27 @@ class LocalRun:
             "approved_with_flag": approved_here,
             "model_quality_uri": result["model_quality_uri"],
             "model_quality_note": result["model_quality_note"],
+            "model_data_url": payload["Run"]["model_data_url"],
         }
         if status != "Approved":
             # What the training workflow's Pending Manual Approval state ends with.
             self.progress.line(f"{workflow.PENDING_APPROVAL}: {result['message']}")
             return False
-        self._start_deployment(aws, arn)
+        self._start_deployment(aws, arn, cause="training", score=self.state.get("score"))
         return True
 
-    def _start_deployment(self, aws: EmbeddedAws, package_arn: str) -> None:
+    def _start_deployment(self, aws: EmbeddedAws, package_arn: str, *, cause: str, score: Any) -> None:
         """The deployment execution's state after its lookup states: the package named, described, approved."""
         package = aws.sagemaker.describe_model_package(ModelPackageName=package_arn)
+        if package.get("ModelApprovalStatus") != "Approved":
+            failure = self.deployment["States"][deployment.NOT_APPROVED]["Parameters"]
+            raise LocalRunError(
+                "registry", f"{failure['Error']}: model package {package_arn} is not Approved"
+            )
         self.deployment_state = {
             "modelPackageArn": package_arn,
-            "score": self.state.get("score"),
-            "cause": "training",
+            "score": score,
+            "cause": cause,
             "deployment": {"name": run_name(self.config.job_name)},
             # Describe Model Package keeps the whole response.
             "package": package,
