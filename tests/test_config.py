@@ -29,7 +29,7 @@ from tests.conftest import BUILT_IN_XGBOOST, SEED_EXAMPLE
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_RESOURCES = wf.TrainingResources(
     glue_job_name="etl", etl_timeout_seconds=3600, extracts_bucket="extracts", models_bucket="models",
-    image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/byo@sha256:" + "0" * 64,
+    metadata_bucket="metadata", image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/byo@sha256:" + "0" * 64,
     sagemaker_role_arn="arn:aws:iam::123456789012:role/sm", topic_arn="arn:aws:sns:us-east-1:123456789012:t",
     run_metadata_function_arn="arn:aws:lambda:us-east-1:123456789012:function:meta",
     register_model_function_arn="arn:aws:lambda:us-east-1:123456789012:function:register",
@@ -407,7 +407,9 @@ def test_image_tag_limit_and_path_fields_validate_or_raise_validation_error(
         assert error.errors()
 
 
-@pytest.mark.parametrize("expression", ["rate(1 day)", "rate(7 days)", "rate(30 minutes)", "cron(0 3 ? * MON *)"])
+@pytest.mark.parametrize(
+    "expression", ["rate(1 day)", "rate(7 days)", "rate(30 minutes)", "cron(0 3 ? * MON *)"]
+)
 def test_schedules_take_eventbridge_scheduler_expressions(make_config, expression: str) -> None:
     config = make_config(retrain_schedule=expression, score_schedule=expression)
     assert (config.retrain_schedule, config.score_schedule) == (expression, expression)

@@ -25,6 +25,7 @@ def targets(automatic: bool) -> iam.WorkflowTargets:
         topic_arn=RESOURCES.topic_arn,
         function_arns=[RESOURCES.run_metadata_function_arn, RESOURCES.register_model_function_arn],
         deployment_state_machine_arn=RESOURCES.deployment_state_machine_arn if automatic else None,
+        metadata_bucket=RESOURCES.metadata_bucket,
     )
 
 
@@ -168,7 +169,8 @@ def _resource_for(action: str, task: dict[str, Any], run: str) -> str:
     if action == "sns:Publish":
         return RESOURCES.topic_arn
     if action == "s3:PutObject":
-        return f"arn:aws:s3:::{DEPLOYMENT.metadata_bucket}/deployments/{run}.json"
+        key = task["Parameters"]["Key.$"].split("'")[1].replace("{}", run)
+        return f"arn:aws:s3:::{task['Parameters']['Bucket']}/{key}"
     kinds = {
         "HyperParameterTuningJob": "hyper-parameter-tuning-job",
         "TransformJob": "transform-job",

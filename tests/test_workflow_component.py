@@ -92,6 +92,7 @@ def test_state_machine_runs_the_definition_built_from_the_components_outputs(mak
             etl_timeout_seconds=3900,
             extracts_bucket=naming.bucket_name("mlops-test", "extracts", ACCOUNT_ID, REGION),
             models_bucket=naming.bucket_name("mlops-test", "models", ACCOUNT_ID, REGION),
+            metadata_bucket=naming.bucket_name("mlops-test", "metadata", ACCOUNT_ID, REGION),
             image_uri=IMAGE,
             sagemaker_role_arn=f"arn:aws:iam::{ACCOUNT_ID}:role/mlops-test-sagemaker-execution",
             topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:mlops-test-failures",

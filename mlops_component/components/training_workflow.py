@@ -161,6 +161,7 @@ class TrainingWorkflow(pulumi.ComponentResource):
             glue_job_name=args.glue_job_name,
             extracts=args.extracts_bucket,
             models=args.models_bucket,
+            metadata=args.metadata_bucket,
             image_uri=args.image_uri,
             sagemaker_role_arn=sagemaker_role.arn,
             topic_arn=topic.arn,
@@ -339,6 +340,7 @@ class TrainingWorkflow(pulumi.ComponentResource):
             sagemaker_role.arn,
             topic.arn,
             deployment_arn,
+            args.metadata_bucket,
             *function_arns,
         ).apply(
             lambda v: json.dumps(
@@ -350,7 +352,9 @@ class TrainingWorkflow(pulumi.ComponentResource):
                         sagemaker_role_arn=v[2],
                         topic_arn=v[3],
                         deployment_state_machine_arn=v[4],
-                        function_arns=list(v[5:]),
+                        metadata_bucket=v[5],
+                        kms_key_arn=args.kms_key_arn,
+                        function_arns=list(v[6:]),
                     ),
                     tracing=args.enable_xray_tracing,
                 )
@@ -461,6 +465,7 @@ def _resources(values: dict[str, Any], etl_timeout_seconds: int) -> TrainingReso
         etl_timeout_seconds=etl_timeout_seconds,
         extracts_bucket=values["extracts"],
         models_bucket=values["models"],
+        metadata_bucket=values["metadata"],
         image_uri=values["image_uri"],
         sagemaker_role_arn=values["sagemaker_role_arn"],
         topic_arn=values["topic_arn"],

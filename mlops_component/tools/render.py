@@ -79,6 +79,7 @@ def planned_training_resources(config: MlOpsConfig, account: iam.Account) -> Tra
         etl_timeout_seconds=etl.task_timeout_seconds(config.glue_job_timeout_minutes),
         extracts_bucket=bucket("extracts"),
         models_bucket=bucket("models"),
+        metadata_bucket=bucket("metadata"),
         image_uri=image_reference(config, account),
         sagemaker_role_arn=account.arn(
             "iam", f"role/{naming.resource_name(prefix, naming.SAGEMAKER_ROLE)}", regional=False

@@ -40,6 +40,7 @@ RESOURCES = wf.TrainingResources(
     etl_timeout_seconds=3600,
     extracts_bucket="local-test-extracts-123456789012-us-east-1",
     models_bucket="local-test-models-123456789012-us-east-1",
+    metadata_bucket="local-test-metadata-123456789012-us-east-1",
     image_uri="file:///container",
     sagemaker_role_arn="arn:aws:iam::123456789012:role/local-test-sagemaker",
     topic_arn="arn:aws:sns:us-east-1:123456789012:local-test-failures",

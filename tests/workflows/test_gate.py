@@ -82,4 +82,4 @@ def test_a_best_job_without_an_objective_fails_with_a_notification(make_config, 
     outcome = _run(make_config, tmp_path, "NumericGreaterThan", None)
     assert (outcome.status, outcome.error) == ("FAILED", "ObjectiveMissing"), outcome.cause
     assert outcome.cause.startswith("Tuning job employee-attrition-0a1b2c3d4e5f reported no accuracy value")
-    assert outcome.entered[-2:] == [wf.NOTIFY_FAILURE, "Run Failed"]
+    assert outcome.entered[-3:] == [wf.RECORD_NOT_REGISTERED, wf.NOTIFY_FAILURE, "Run Failed"]

@@ -21,6 +21,7 @@ RESOURCES = wf.TrainingResources(
     etl_timeout_seconds=3900,
     extracts_bucket="mlops-test-extracts-123456789012-us-east-1",
     models_bucket="mlops-test-models-123456789012-us-east-1",
+    metadata_bucket="mlops-test-metadata-123456789012-us-east-1",
     image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/byo-xgboost@sha256:" + "a" * 64,
     sagemaker_role_arn="arn:aws:iam::123456789012:role/mlops-test-sagemaker",
     topic_arn="arn:aws:sns:us-east-1:123456789012:mlops-test-failures",
@@ -59,8 +60,12 @@ def test_every_task_retries_catches_and_times_out(definition) -> None:
         assert state["Retry"] and state["Retry"][0]["BackoffRate"] >= 1, name
         assert any(c["ErrorEquals"] == ["States.ALL"] for c in state["Catch"]), name
     for name, state in tasks.items():
-        if name != wf.NOTIFY_FAILURE:
+        if name not in (wf.NOTIFY_FAILURE, wf.RECORD_NOT_REGISTERED):
             assert state["Catch"][-1]["Next"] == CLASSIFY_FAILURE, name
+    # The gate's own error is what the run fails with, even when its record cannot be written.
+    assert tasks[wf.RECORD_NOT_REGISTERED]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.record_error", "Next": wf.NOTIFY_FAILURE}
+    ]
     assert definition["States"]["Run Failed"] == {
         "Type": "Fail",
         "ErrorPath": "$.error.Error",
@@ -255,8 +260,15 @@ def test_gate_fails_so_nothing_is_registered_and_the_cause_says_why(make_config)
         "Objective metric accuracy = 0.55 did not pass NumericGreaterThan 0.7; the model was not registered"
     )
     assert wf.REGISTER_MODEL not in outcome.entered and wf.DEPLOY_MODEL not in outcome.entered
-    assert outcome.entered[-2:] == [wf.NOTIFY_FAILURE, "Run Failed"]
+    assert outcome.entered[-3:] == [wf.RECORD_NOT_REGISTERED, wf.NOTIFY_FAILURE, "Run Failed"]
     assert "accuracy = 0.55" in outcome.task_inputs[wf.NOTIFY_FAILURE][0]["Message"]
+    # Beside the run record, why the model was not registered.
+    record = outcome.task_inputs[wf.RECORD_NOT_REGISTERED][0]
+    assert record["Bucket"] == RESOURCES.metadata_bucket
+    assert record["Key"].startswith("runs/employee-attrition-") and record["Key"].endswith(
+        ".not-registered.json"
+    )
+    assert json.loads(record["Body"]) == {"Error": "ObjectiveBelowThreshold", "Cause": outcome.cause}
 
 
 def test_transient_errors_are_retried(make_config) -> None:
@@ -316,6 +328,13 @@ EXPECTED_RETRIES = {
     wf.TUNE: SAGEMAKER_OPTIMIZED,
     wf.RECORD_METADATA: LAMBDA_TRANSIENT,
     wf.REGISTER_MODEL: LAMBDA_TRANSIENT,
+    wf.RECORD_NOT_REGISTERED: [
+        "S3.InternalErrorException",
+        "S3.SlowDownException",
+        "S3.ThrottlingException",
+        "S3.InternalFailureException",
+        "S3.ServiceUnavailableException",
+    ],
     wf.DEPLOY_MODEL: [
         "StepFunctions.AWSStepFunctionsException",
         "StepFunctions.ExecutionLimitExceededException",

@@ -38,6 +38,8 @@ class WorkflowTargets:
     topic_arn: str
     function_arns: list[str]
     deployment_state_machine_arn: str | None  # automatic approval: the run deploys what it registered
+    metadata_bucket: str
+    kms_key_arn: str | None = None
 
 
 def sync_rules(account: Account, *kinds: str) -> dict[str, Any]:
@@ -83,6 +85,13 @@ def state_machine_policy(account: Account, targets: WorkflowTargets, *, tracing:
         pass_role(targets.sagemaker_role_arn, "sagemaker.amazonaws.com"),
         invoke_functions(targets.function_arns),
         allow(["sns:Publish"], targets.topic_arn, sid="NotifyFailures"),
+        # Why a model was not registered, beside the run record.
+        allow(
+            ["s3:PutObject"],
+            objects_arn(account.partition, targets.metadata_bucket, "runs/"),
+            sid="RecordNotRegistered",
+        ),
+        *use_kms_key(targets.kms_key_arn, decrypt=False),
         # Step Functions tags what it starts with .sync, and reads the tags back.
         allow(["sagemaker:AddTags", "sagemaker:ListTags"], [tuning, training], sid="TagRunResources"),
     ]

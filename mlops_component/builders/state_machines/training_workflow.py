@@ -47,6 +47,7 @@ RECORD_METADATA = "Record Run Metadata"
 GATE = "Check Objective Metric"
 EXPLAIN_GATE_FAILURE = "Objective Below Threshold"
 EXPLAIN_NO_OBJECTIVE = "Objective Missing"
+RECORD_NOT_REGISTERED = "Record Why Not Registered"
 REGISTER_MODEL = "Register Model"
 DEPLOY_MODEL = "Deploy Model"
 PENDING_APPROVAL = "Pending Manual Approval"
@@ -61,6 +62,7 @@ class TrainingResources:
     etl_timeout_seconds: int
     extracts_bucket: str
     models_bucket: str
+    metadata_bucket: str
     image_uri: str
     sagemaker_role_arn: str
     topic_arn: str
@@ -127,7 +129,7 @@ def training_definition(
             timeout_seconds=LAMBDA_TASK_TIMEOUT_SECONDS,
             result_path="$.metadata",
         ),
-        **_gate_states(config),
+        **_gate_states(config, resources, timings),
         **_registration_states(config, resources, timings),
         **failure_states(resources.topic_arn, f"{config.name_prefix} training workflow", timings),
     }
@@ -189,8 +191,9 @@ def _registration_states(
     return states
 
 
-def _gate_states(config: MlOpsConfig) -> dict[str, State]:
-    """The gate and its two ways of stopping a model: below the threshold, or no objective to compare."""
+def _gate_states(config: MlOpsConfig, resources: TrainingResources, timings: Timings) -> dict[str, State]:
+    """The gate and its two ways of stopping a model: below the threshold, or no objective to compare. Either
+    way the model is not registered, and `runs/<run>.not-registered.json` beside the run record says why."""
     operator, threshold = config.inference_comparison_operator, config.inference_metric_threshold
     return {
         GATE: {
@@ -206,14 +209,39 @@ def _gate_states(config: MlOpsConfig) -> dict[str, State]:
             f"Objective metric {{}} = {{}} did not pass {operator} {threshold}; the model was not registered",
             gate.OBJECTIVE_NAME_PATH,
             gate.OBJECTIVE_VALUE_PATH,
+            next_state=RECORD_NOT_REGISTERED,
         ),
         EXPLAIN_NO_OBJECTIVE: fail_with(
             "ObjectiveMissing",
             f"Tuning job {{}} reported no {config.tuning_metric} value for its best training job; "
             "the model was not registered",
             "$.tuning.name",
+            next_state=RECORD_NOT_REGISTERED,
         ),
+        RECORD_NOT_REGISTERED: _record_not_registered(resources, timings),
     }
+
+
+def _record_not_registered(resources: TrainingResources, timings: Timings) -> State:
+    """Write the gate's Error and Cause next to the run record, then notify as any failure does."""
+    # layout's `{}` is States.Format's placeholder too.
+    record = task(
+        "arn:aws:states:::aws-sdk:s3:putObject",
+        {
+            "Bucket": resources.metadata_bucket,
+            "Key.$": f"States.Format('{layout.NOT_REGISTERED_KEY}', $.run.name)",
+            "Body.$": "States.JsonToString($.error)",
+            "ContentType": "application/json",
+        },
+        next_state=NOTIFY_FAILURE,
+        timings=timings,
+        timeout_seconds=60,
+    )
+    # A record that cannot be written must not replace the gate's own error: notify and fail with it anyway.
+    record["Catch"] = [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.record_error", "Next": NOTIFY_FAILURE}
+    ]
+    return record
 
 
 def _check_input(config: MlOpsConfig) -> State:

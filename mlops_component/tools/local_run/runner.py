@@ -460,6 +460,7 @@ class LocalRun:
             etl_timeout_seconds=self.config.glue_job_timeout_minutes * 60,
             extracts_bucket=aws.buckets["extracts"],
             models_bucket=aws.buckets["models"],
+            metadata_bucket=aws.buckets["metadata"],
             image_uri=self.container_dir.resolve().as_uri(),
             sagemaker_role_arn=account.arn("iam", f"role/{prefix}-sagemaker", regional=False),
             topic_arn=account.arn("sns", naming.resource_name(prefix, "failures")),
