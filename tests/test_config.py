@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
 from mlops_component.assets import asset_path
+from mlops_component.builders.state_machines import deployment_workflow as dw
 from mlops_component.builders.state_machines import training_workflow as wf
 from mlops_component.config import MlOpsConfig, builtin_xgboost
 from mlops_component.config.base import (
@@ -274,11 +275,20 @@ def test_the_most_a_config_allows_still_renders_timeouts_step_functions_accepts(
     for mode in ("Batch Transform", "Create Model Endpoint Config"):
         config = make_config(**longest, endpoint_or_batch_transform=mode)
         resources = replace(EXAMPLE_RESOURCES, etl_timeout_seconds=config.glue_job_timeout_minutes * 60)
-        definition = wf.training_definition(config, resources)
-        timeouts = [definition["TimeoutSeconds"]] + [
-            state["TimeoutSeconds"] for state in definition["States"].values() if "TimeoutSeconds" in state
-        ]
-        assert max(timeouts) <= STATE_MACHINE_MAX_SECONDS, mode
+        deployment = dw.deployment_definition(
+            config, dw.DeploymentResources(
+                model_package_group="models", extracts_bucket="extracts", output_bucket="output",
+                metadata_bucket="metadata", sagemaker_role_arn=resources.sagemaker_role_arn,
+                topic_arn=resources.topic_arn, glue_job_name="etl",
+                etl_timeout_seconds=resources.etl_timeout_seconds, rename_output_function_arn="arn:rename",
+                prediction_crawler_name="crawler", endpoint_function_arn="arn:endpoint",
+            ),
+        )  # fmt: skip
+        for definition in (wf.training_definition(config, resources), deployment):
+            timeouts = [definition["TimeoutSeconds"]] + [
+                state["TimeoutSeconds"] for state in definition["States"].values() if "TimeoutSeconds" in state
+            ]
+            assert max(timeouts) <= STATE_MACHINE_MAX_SECONDS, mode
     with pytest.raises(ValidationError, match="more than SageMaker's longest tuning job"):
         make_config(**{**longest, "max_number_training_jobs": 7})
 
