@@ -6,6 +6,7 @@ import each other, only `functions.common`, so any one of them can be packaged a
 
 - `trigger`: S3 ObjectCreated notification -> StartExecution of the training workflow.
 - `run_metadata`: the tuning job's best model path, metrics and hyperparameters -> the metadata store.
+- `register_model`: a model that passed the gate -> a version in the model package group (once per run).
 - `endpoint`: create or update the real-time endpoint.
 - `rename_output`: every `<score file or part>.out` of a batch transform run -> `<stem>.csv`.
 """

@@ -41,8 +41,13 @@ EXTRACT_PREFIXES = [
 
 # Models store: the tuning job's training outputs.
 MODELS_PREFIX = "tuning/"
-# Metadata store: one record per run.
+# Metadata store: one record per run, and for a run whose model the gate stopped, why it was not registered.
 METADATA_PREFIX = "runs/"
+NOT_REGISTERED_KEY = f"{METADATA_PREFIX}{{}}.not-registered.json"
+# Metadata store: each registered model's quality report (`<prefix><run>/model-quality.json`), which its model
+# package references as ModelMetrics.ModelQuality.Statistics.
+MODEL_QUALITY_PREFIX = "model-quality/"
+MODEL_QUALITY_FILE = "model-quality.json"
 # Metadata store: one record per deployment (`<prefix><execution name>.json`): which package it deployed, and why.
 DEPLOYMENTS_PREFIX = "deployments/"
 # Output store: batch predictions (crawled into a table) and Athena's query results.

@@ -62,6 +62,14 @@ _SYNC_EXTRAS = {
         "events:PutRule",
         "events:DescribeRule",
     ],
+    # AWS's IAM policy for the synchronous StartExecution of a nested workflow.
+    "states:startExecution": [
+        "states:DescribeExecution",
+        "states:StopExecution",
+        "events:PutTargets",
+        "events:PutRule",
+        "events:DescribeRule",
+    ],
     "sagemaker:createProcessingJob": [
         "sagemaker:DescribeProcessingJob",
         "sagemaker:StopProcessingJob",
@@ -71,7 +79,7 @@ _SYNC_EXTRAS = {
     ],
 }
 _RESOURCE = re.compile(
-    r"arn:aws:states:::(?:aws-sdk:)?(?P<service>[a-z0-9]+):(?P<api>[A-Za-z]+)(?P<sync>\.sync)?"
+    r"arn:aws:states:::(?:aws-sdk:)?(?P<service>[a-z0-9]+):(?P<api>[A-Za-z]+)(?P<sync>\.sync(?::2)?)?"
 )
 
 

@@ -32,6 +32,7 @@ from mlops_component import (
     TrainingWorkflowArgs,
 )
 from mlops_component.assets import asset_path
+from mlops_component.builders.state_machines.deployment_workflow import DeploymentResources
 from mlops_component.builders.state_machines.training_workflow import TrainingResources
 from mlops_component.components.lambda_function import FunctionSpec, PythonFunction
 from mlops_component.components.pipeline import processing_plan
@@ -140,15 +141,23 @@ def test_model_image_alone_builds_into_the_repository_it_names() -> None:
 
 def test_training_workflow_alone_runs_the_definition_it_is_given() -> None:
     seen: list[TrainingResources] = []
+    deployments: list[DeploymentResources] = []
 
     def definition(resources: TrainingResources) -> dict[str, Any]:
         seen.append(resources)
         return {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
 
+    def deployment(resources: DeploymentResources) -> dict[str, Any]:
+        deployments.append(resources)
+        return {"StartAt": "Deployed", "States": {"Deployed": {"Type": "Pass", "End": True}}}
+
     args = TrainingWorkflowArgs(
         name_prefix="team",
         job_name="churn",
         definition=definition,
+        deployment_definition=deployment,
+        approval_mode="manual",
+        inference_instance_type="ml.c5.large",
         extracts_bucket="extracts",
         models_bucket="models",
         metadata_bucket="runs",
@@ -169,9 +178,20 @@ def test_training_workflow_alone_runs_the_definition_it_is_given() -> None:
         "extracts",
         IMAGE,
     )
-    assert resources.endpoint_function_arn is not None and resources.rename_output_function_arn is None
-    assert {f.inputs["name"] for f in mocks.of_type(FUNCTION)} == {"team-run-metadata", "team-endpoint"}
+    (deployed,) = deployments
+    assert deployed.endpoint_function_arn is not None and deployed.rename_output_function_arn is None
+    assert deployed.model_package_group == "team-models" and deployed.metadata_bucket == "runs"
+    assert (
+        json.loads(mocks.named("wf-deployment-state-machine").inputs["definition"])["StartAt"] == "Deployed"
+    )
+    assert {f.inputs["name"] for f in mocks.of_type(FUNCTION)} == {
+        "team-run-metadata",
+        "team-register-model",
+        "team-endpoint",
+    }
     workflow_policy = policy(mocks, "wf-policy")
+    # Manual approval: the training workflow never starts a deployment itself.
+    assert not any("states:StartExecution" in s["Action"] for s in workflow_policy["Statement"])
     assert allows(workflow_policy, "glue:StartJobRun", f"arn:aws:glue:{REGION}:{ACCOUNT_ID}:job/prepare")
     sagemaker_policy = policy(mocks, "wf-sagemaker-policy")
     assert allows(sagemaker_policy, "ecr:BatchGetImage", REPOSITORY_ARN)

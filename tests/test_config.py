@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
 from mlops_component.assets import asset_path
+from mlops_component.builders.state_machines import deployment_workflow as dw
 from mlops_component.builders.state_machines import training_workflow as wf
 from mlops_component.config import MlOpsConfig, builtin_xgboost
 from mlops_component.config.base import (
@@ -29,12 +30,11 @@ from tests.conftest import BUILT_IN_XGBOOST, SEED_EXAMPLE
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_RESOURCES = wf.TrainingResources(
     glue_job_name="etl", etl_timeout_seconds=3600, extracts_bucket="extracts", models_bucket="models",
-    output_bucket="output", image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/byo@sha256:" + "0" * 64,
+    metadata_bucket="metadata", image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/byo@sha256:" + "0" * 64,
     sagemaker_role_arn="arn:aws:iam::123456789012:role/sm", topic_arn="arn:aws:sns:us-east-1:123456789012:t",
     run_metadata_function_arn="arn:aws:lambda:us-east-1:123456789012:function:meta",
-    rename_output_function_arn="arn:aws:lambda:us-east-1:123456789012:function:rename",
-    prediction_crawler_name="crawler",
-    endpoint_function_arn="arn:aws:lambda:us-east-1:123456789012:function:endpoint",
+    register_model_function_arn="arn:aws:lambda:us-east-1:123456789012:function:register",
+    deployment_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:deploy",
 )  # fmt: skip
 
 
@@ -162,7 +162,7 @@ INVALID_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("static and tuned at once", {"static_hyperparameters": {"max_depth": "3"}}, "static_hyperparameters"),
     ("static key SageMaker sets", {"static_hyperparameters": {"_tuning_objective_metric": "f1"}}, "static_hyperparameters"),
     # Tags AWS refuses once the pipeline's own are added.
-    ("too many tags", {"resource_tags": {f"k{i}": "v" for i in range(49)}}, "resource_tags"),
+    ("too many tags", {"resource_tags": {f"k{i}": "v" for i in range(48)}}, "resource_tags"),
     ("empty tag key", {"resource_tags": {"": "v"}}, "resource_tags"),
     ("empty tag value", {"resource_tags": {"team": ""}}, "resource_tags"),
     ("tag key too long", {"resource_tags": {"k" * 129: "v"}}, "resource_tags"),
@@ -275,18 +275,29 @@ def test_the_most_a_config_allows_still_renders_timeouts_step_functions_accepts(
     for mode in ("Batch Transform", "Create Model Endpoint Config"):
         config = make_config(**longest, endpoint_or_batch_transform=mode)
         resources = replace(EXAMPLE_RESOURCES, etl_timeout_seconds=config.glue_job_timeout_minutes * 60)
-        definition = wf.training_definition(config, resources)
-        timeouts = [definition["TimeoutSeconds"]] + [
-            state["TimeoutSeconds"] for state in definition["States"].values() if "TimeoutSeconds" in state
-        ]
-        assert max(timeouts) <= STATE_MACHINE_MAX_SECONDS, mode
+        deployment = dw.deployment_definition(
+            config, dw.DeploymentResources(
+                model_package_group="models", extracts_bucket="extracts", output_bucket="output",
+                metadata_bucket="metadata", sagemaker_role_arn=resources.sagemaker_role_arn,
+                topic_arn=resources.topic_arn, glue_job_name="etl",
+                etl_timeout_seconds=resources.etl_timeout_seconds, rename_output_function_arn="arn:rename",
+                prediction_crawler_name="crawler", endpoint_function_arn="arn:endpoint",
+            ),
+        )  # fmt: skip
+        for definition in (wf.training_definition(config, resources), deployment):
+            timeouts = [definition["TimeoutSeconds"]] + [
+                state["TimeoutSeconds"]
+                for state in definition["States"].values()
+                if "TimeoutSeconds" in state
+            ]
+            assert max(timeouts) <= STATE_MACHINE_MAX_SECONDS, mode
     with pytest.raises(ValidationError, match="more than SageMaker's longest tuning job"):
         make_config(**{**longest, "max_number_training_jobs": 7})
 
 
 def test_defaults_of_every_limit_stay_valid(make_config) -> None:
-    config = make_config(resource_tags={f"k{i}": "v" for i in range(48)})
-    assert len(config.tags) == 49
+    config = make_config(resource_tags={f"k{i}": "v" for i in range(47)})
+    assert len(config.tags) == 48
 
 
 @pytest.mark.parametrize(("case", "overrides", "key"), INVALID_CASES, ids=[c[0] for c in INVALID_CASES])

@@ -86,16 +86,28 @@ def test_render_writes_parseable_definitions_and_diagrams(tmp_path: Path, overri
     config = docs.example_config(**overrides)
     written = render.write(render.render(config, docs.EXAMPLE_ACCOUNT), tmp_path)
     names = {p.name for p in written}
-    assert {"training.asl.json", "training.mmd", "architecture.mmd"} <= names
-    definition = json.loads((tmp_path / "training.asl.json").read_text())
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        sfn.create_state_machine(
-            name="rendered", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
-        )
+    assert {
+        "training.asl.json",
+        "training.mmd",
+        "deployment.asl.json",
+        "deployment.mmd",
+        "architecture.mmd",
+    } <= names
+    for machine in ("training", "deployment"):
+        definition = json.loads((tmp_path / f"{machine}.asl.json").read_text())
+        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+            sfn = boto3.client("stepfunctions", region_name="us-east-1")
+            sfn.create_state_machine(
+                name="rendered", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
+            )
     diagram = (tmp_path / "training.mmd").read_text()
-    assert diagram.startswith("flowchart TD") and "Tune Hyperparameters" in diagram
-    assert ("Batch Transform" in diagram) == (config.is_batch)
+    assert (
+        diagram.startswith("flowchart TD")
+        and "Tune Hyperparameters" in diagram
+        and "Register Model" in diagram
+    )
+    deployment = (tmp_path / "deployment.mmd").read_text()
+    assert ("Batch Transform" in deployment) == (config.is_batch) and "No Approved Model" in deployment
     architecture = (tmp_path / "architecture.mmd").read_text()
     assert ("processing pipeline" in architecture) == config.enable_processing_pipeline
     assert ("SageMaker notebook" in architecture) == config.enable_dev_environment

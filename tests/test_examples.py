@@ -78,11 +78,12 @@ def test_python_batch_builds_the_pipeline_from_its_stack_config(monkeypatch: pyt
     assert outputs["bucket_names"]["feature_store"].startswith("churn-dev-features-")
     assert outputs["state_machine_arn"].endswith(":stateMachine:churn-dev-training")
     assert "churn-dev" in outputs["summary"]
-    (machine,) = [m for m in mocks.of_type("aws:sfn/stateMachine:StateMachine")]
-    definition = json.loads(machine.inputs["definition"])
+    machines = {m.inputs["name"]: m for m in mocks.of_type("aws:sfn/stateMachine:StateMachine")}
+    assert set(machines) == {"churn-dev-training", "churn-dev-deployment"}
+    definition = json.loads(machines["churn-dev-training"].inputs["definition"])
     tuning = definition["States"]["Tune Hyperparameters"]["Parameters"]["HyperParameterTuningJobConfig"]
     assert tuning["ResourceLimits"] == {"MaxNumberOfTrainingJobs": 4, "MaxParallelTrainingJobs": 2}
-    assert "Batch Transform" in definition["States"]
+    assert "Batch Transform" in json.loads(machines["churn-dev-deployment"].inputs["definition"])["States"]
     buckets = mocks.of_type("aws:s3/bucket:Bucket")
     assert buckets and all(b.inputs["tags"]["team"] == "ml-platform" for b in buckets)
     # The example's folder holds no data, ETL script or container: the copies shipped with the library are used,

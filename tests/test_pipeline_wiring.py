@@ -22,6 +22,7 @@ def deploy(config) -> tuple[RecordingMocks, dict[str, Any]]:
         pipeline = MlOpsPipeline("mlops", config)
         return {
             "state_machine_arn": pipeline.state_machine_arn,
+            "deployment_state_machine_arn": pipeline.training.deployment_state_machine_arn,
             "image": pipeline.model_image_uri,
             "summary": pipeline.summary,
         }
@@ -47,10 +48,21 @@ def test_workflow_drives_the_stacks_own_job_image_and_crawler(make_config, mode:
         "TrainingImage"
     ]
     assert image == outputs["image"] and "@sha256:" in image  # the pushed image, pinned by digest
-    assert states["Create Model"]["Parameters"]["PrimaryContainer"]["Image"] == image
+    # The same image is what the model package is registered with, and so what every deployment runs.
+    register = next(
+        r
+        for r in mocks.of_type("aws:lambda/function:Function")
+        if r.inputs["name"] == "mlops-test-register-model"
+    )
+    assert register.inputs["environment"]["variables"]["IMAGE_URI"] == image
+    deployment = json.loads(mocks.named("mlops-training-deployment-state-machine").inputs["definition"])[
+        "States"
+    ]
+    assert states["Deploy Model"]["Parameters"]["StateMachineArn"] == outputs["deployment_state_machine_arn"]
     if mode == "Batch Transform":
         crawler = mocks.named("mlops-etl-predictions-crawler")
-        assert states["Catalog Predictions"]["Parameters"]["Name"] == crawler.inputs["name"]
+        assert deployment["Catalog Predictions"]["Parameters"]["Name"] == crawler.inputs["name"]
+        assert deployment["Prepare Score Data"]["Parameters"]["JobName"] == glue_job.inputs["name"]
     trigger = next(
         r for r in mocks.of_type("aws:lambda/function:Function") if r.inputs["name"] == "mlops-test-trigger"
     )

@@ -60,8 +60,9 @@ def test_nothing_of_it_exists_when_the_flag_is_off(make_config) -> None:
     assert outputs["has_processing"] is False
     assert processing_resources(mocks) == []
     assert not any(r.typ == "mlops:index:ProcessingPipeline" for r in mocks.resources)
-    assert [r.inputs["name"] for r in mocks.of_type("aws:sfn/stateMachine:StateMachine")] == [
-        "mlops-test-training"
+    assert sorted(r.inputs["name"] for r in mocks.of_type("aws:sfn/stateMachine:StateMachine")) == [
+        "mlops-test-deployment",
+        "mlops-test-training",
     ]
     assert not any(
         "legacycode" in r.inputs.get("key", "") for r in mocks.of_type("aws:s3/bucketObjectv2:BucketObjectv2")

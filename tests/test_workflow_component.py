@@ -11,6 +11,10 @@ from pulumi.runtime.rpc import _special_secret_sig as SECRET_SIGNATURE
 from pulumi.runtime.rpc import _special_sig_key as SECRET_SIGNATURE_KEY
 
 from mlops_component.builders import iam, naming
+from mlops_component.builders.state_machines.deployment_workflow import (
+    DeploymentResources,
+    deployment_definition,
+)
 from mlops_component.builders.state_machines.training_workflow import TrainingResources, training_definition
 from mlops_component.components.data_stores import BucketRef
 from mlops_component.components.landing_trigger import DataLandingTrigger
@@ -52,6 +56,9 @@ def deploy(config) -> tuple[RecordingMocks, dict[str, Any]]:
         )
         return {
             "definition": workflow.definition,
+            "deployment_definition": workflow.deployment_definition,
+            "deployment_state_machine_arn": workflow.deployment_state_machine_arn,
+            "model_package_group_name": workflow.model_package_group_name,
             "state_machine_arn": workflow.state_machine_arn,
             "trigger_arn": trigger.function_arn,
         }
@@ -77,6 +84,7 @@ def test_state_machine_runs_the_definition_built_from_the_components_outputs(mak
     definition = json.loads(machine.inputs["definition"])
     functions = {r.inputs["name"]: r for r in mocks.of_type("aws:lambda/function:Function")}
     arn = {name: f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}" for name in functions}
+    deployment_arn = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:mlops-test-deployment"
     expected = training_definition(
         config,
         TrainingResources(
@@ -84,15 +92,37 @@ def test_state_machine_runs_the_definition_built_from_the_components_outputs(mak
             etl_timeout_seconds=3900,
             extracts_bucket=naming.bucket_name("mlops-test", "extracts", ACCOUNT_ID, REGION),
             models_bucket=naming.bucket_name("mlops-test", "models", ACCOUNT_ID, REGION),
-            output_bucket=naming.bucket_name("mlops-test", "output", ACCOUNT_ID, REGION),
+            metadata_bucket=naming.bucket_name("mlops-test", "metadata", ACCOUNT_ID, REGION),
             image_uri=IMAGE,
             sagemaker_role_arn=f"arn:aws:iam::{ACCOUNT_ID}:role/mlops-test-sagemaker-execution",
             topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:mlops-test-failures",
             run_metadata_function_arn=arn["mlops-test-run-metadata"],
+            register_model_function_arn=arn["mlops-test-register-model"],
+            deployment_state_machine_arn=deployment_arn,
+        ),
+    )
+    assert outputs["deployment_state_machine_arn"] == deployment_arn
+    deployment = mocks.named("wf-deployment-state-machine")
+    assert deployment.inputs["name"] == "mlops-test-deployment"
+    assert json.loads(deployment.inputs["definition"]) == deployment_definition(
+        config,
+        DeploymentResources(
+            model_package_group="mlops-test-models",
+            extracts_bucket=naming.bucket_name("mlops-test", "extracts", ACCOUNT_ID, REGION),
+            output_bucket=naming.bucket_name("mlops-test", "output", ACCOUNT_ID, REGION),
+            metadata_bucket=naming.bucket_name("mlops-test", "metadata", ACCOUNT_ID, REGION),
+            sagemaker_role_arn=f"arn:aws:iam::{ACCOUNT_ID}:role/mlops-test-sagemaker-execution",
+            topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:mlops-test-failures",
+            glue_job_name="mlops-test-data-transformation" if config.is_batch else None,
+            etl_timeout_seconds=3900,
             rename_output_function_arn=arn.get("mlops-test-rename-output"),
             prediction_crawler_name="mlops-test-predictions" if config.is_batch else None,
             endpoint_function_arn=arn.get("mlops-test-endpoint"),
         ),
+    )
+    assert outputs["deployment_definition"] == deployment.inputs["definition"]
+    assert deployment.inputs["loggingConfiguration"]["logDestination"].endswith(
+        "/aws/vendedlogs/states/mlops-test-deployment:*"
     )
     assert definition == expected
     assert outputs["definition"] == machine.inputs["definition"]
@@ -105,8 +135,24 @@ def test_state_machine_runs_the_definition_built_from_the_components_outputs(mak
 @pytest.mark.parametrize(
     ("mode", "expected"),
     [
-        ("Batch Transform", {"mlops-test-run-metadata", "mlops-test-rename-output", "mlops-test-trigger"}),
-        (ENDPOINT_MODE, {"mlops-test-run-metadata", "mlops-test-endpoint", "mlops-test-trigger"}),
+        (
+            "Batch Transform",
+            {
+                "mlops-test-run-metadata",
+                "mlops-test-register-model",
+                "mlops-test-rename-output",
+                "mlops-test-trigger",
+            },
+        ),
+        (
+            ENDPOINT_MODE,
+            {
+                "mlops-test-run-metadata",
+                "mlops-test-register-model",
+                "mlops-test-endpoint",
+                "mlops-test-trigger",
+            },
+        ),
     ],
 )
 def test_each_function_is_packaged_with_its_own_role_and_log_group(
@@ -137,6 +183,7 @@ def test_every_role_is_trusted_by_one_service_only(make_config) -> None:
     mocks, _ = deploy(make_config())
     services = {r.name: trusted_service(r) for r in mocks.of_type("aws:iam/role:Role")}
     assert services["wf-role"] == "states.amazonaws.com"
+    assert services["wf-deployment-role"] == "states.amazonaws.com"
     assert services["wf-sagemaker-role"] == "sagemaker.amazonaws.com"
     assert all(isinstance(s, str) for s in services.values())  # one service per role, never a list
 
@@ -189,3 +236,26 @@ def test_tracing_option_reaches_the_state_machine_and_its_role(make_config) -> N
     assert mocks.named("wf-state-machine").inputs["tracingConfiguration"] == {"enabled": True}
     actions = {a for s in policies_of(mocks)["wf-policy"]["Statement"] for a in s["Action"]}
     assert "xray:PutTraceSegments" in actions
+
+
+@pytest.mark.parametrize("approval", ["automatic", "manual"])
+def test_the_model_package_group_and_the_registering_function_follow_the_config(
+    make_config, approval
+) -> None:
+    mocks, outputs = deploy(make_config(model_approval_mode=approval))
+    group = mocks.named("wf-model-package-group")
+    assert group.inputs["modelPackageGroupName"] == outputs["model_package_group_name"] == "mlops-test-models"
+    register = next(
+        r
+        for r in mocks.of_type("aws:lambda/function:Function")
+        if r.inputs["name"] == "mlops-test-register-model"
+    )
+    env = register.inputs["environment"]["variables"]
+    assert env["APPROVAL_MODE"] == approval and env["MODEL_PACKAGE_GROUP"] == "mlops-test-models"
+    assert env["IMAGE_URI"] == IMAGE  # the image the workflow runs, pinned by digest
+    assert env["METADATA_BUCKET"] == naming.bucket_name("mlops-test", "metadata", ACCOUNT_ID, REGION)
+    assert (env["INFERENCE_MODE"], env["INSTANCE_TYPE"]) == ("batch", "ml.m5.xlarge")
+    policy = policies_of(mocks)["wf-policy"]
+    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    # Only a run that deploys what it registers may start the deployment workflow.
+    assert ("states:StartExecution" in actions) == (approval == "automatic")

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from mlops_component import layout
 from mlops_component.builders import iam, naming
+from mlops_component.builders.state_machines.deployment_workflow import deployment_definition
 from mlops_component.builders.state_machines.processing_pipeline import (
     ProcessingResources,
     example_execution_input,
@@ -151,6 +152,11 @@ def training_workflow_args(
         name_prefix=config.name_prefix,
         job_name=config.job_name,
         definition=functools.partial(training_definition, config),
+        deployment_definition=functools.partial(deployment_definition, config),
+        approval_mode=config.model_approval_mode,
+        inference_instance_type=config.batch_transform_instance_type
+        if config.is_batch
+        else config.endpoint_instance_type,
         extracts_bucket=buckets["extracts"].name,
         models_bucket=buckets["models"].name,
         metadata_bucket=buckets["metadata"].name,
@@ -455,6 +461,8 @@ class MlOpsPipeline(pulumi.ComponentResource):
             "glue_database_name": self.etl.database_name,
             "model_image_uri": self.model_image_uri,
             "state_machine_arn": self.state_machine_arn,
+            "deployment_state_machine_arn": self.training.deployment_state_machine_arn,
+            "model_package_group_name": self.training.model_package_group_name,
         }
         if self.dev_environment:
             outputs["notebook_url"] = self.dev_environment.notebook_url

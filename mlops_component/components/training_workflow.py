@@ -1,4 +1,5 @@
-"""The training workflow: its state machine, the functions it calls, its roles, logs and failure topic."""
+"""The training and deployment workflows: their state machines, the functions they call, their roles, logs and
+failure topic, and the model package group the first registers models in and the second deploys from."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pulumi_aws as aws
 
 from mlops_component import layout
 from mlops_component.builders import iam, naming
+from mlops_component.builders.state_machines.deployment_workflow import DeploymentResources
 from mlops_component.builders.state_machines.training_workflow import TrainingResources
 from mlops_component.components.aws_account import account_or_lookup
 from mlops_component.components.lambda_function import FunctionSpec, PythonFunction, log_group_name
@@ -26,9 +28,13 @@ RENAME_OUTPUT = FunctionSpec(
 ENDPOINT = FunctionSpec(
     "endpoint", "Creates the inference endpoint or updates it to a new model", timeout_seconds=30
 )
+REGISTER_MODEL = FunctionSpec(
+    "register_model", "Registers a run's model that passed the gate as a model package", timeout_seconds=120
+)
 
 # Builds the Amazon States Language definition from the names and ARNs of what the workflow runs.
 DefinitionBuilder = Callable[[TrainingResources], dict[str, Any]]
+DeploymentBuilder = Callable[[DeploymentResources], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,12 @@ class TrainingWorkflowArgs:
     definition: DefinitionBuilder
     """Builds the state machine's definition from the resources' names and ARNs (`MlOpsPipeline` passes
     `training_definition` with its config)."""
+    deployment_definition: DeploymentBuilder
+    """Builds the deployment workflow's definition (`MlOpsPipeline` passes `deployment_definition`)."""
+    approval_mode: str
+    """`automatic`: a registered model is approved and deployed in its run; `manual`: it awaits approval."""
+    inference_instance_type: str
+    """The instance type batch transform or the endpoint runs on, which the model package lists as supported."""
     extracts_bucket: pulumi.Input[str]
     """Bucket of the ETL's extracts, which training and batch inference read."""
     models_bucket: pulumi.Input[str]
@@ -103,7 +115,7 @@ def failure_topic(
 
 
 class TrainingWorkflow(pulumi.ComponentResource):
-    """ETL, tuning, the metric gate, and batch inference or an endpoint, as a Step Functions state machine."""
+    """ETL, tuning, the metric gate and registration as one state machine; deploying a model package as another."""
 
     state_machine_arn: pulumi.Output[str]
     """ARN of the training workflow."""
@@ -115,6 +127,12 @@ class TrainingWorkflow(pulumi.ComponentResource):
     """ARN of the topic failures are published to."""
     sagemaker_role_arn: pulumi.Output[str]
     """The role training jobs, transform jobs and endpoints run as."""
+    model_package_group_name: pulumi.Output[str]
+    """The model package group every model that passes the gate is registered in."""
+    deployment_state_machine_arn: pulumi.Output[str]
+    """ARN of the deployment workflow, which deploys one approved model package."""
+    deployment_definition: pulumi.Output[str]
+    """The deployment workflow's Amazon States Language definition (JSON)."""
 
     def __init__(
         self, name: str, args: TrainingWorkflowArgs, opts: pulumi.ResourceOptions | None = None
@@ -126,16 +144,28 @@ class TrainingWorkflow(pulumi.ComponentResource):
 
         topic = failure_topic(name, prefix, args.notification_email, self)
         sagemaker_role, sagemaker_policy = self._sagemaker_role(name)
-        functions = self._functions(name)
+        group = aws.sagemaker.ModelPackageGroup(
+            f"{name}-model-package-group",
+            model_package_group_name=naming.resource_name(prefix, naming.MODEL_PACKAGE_GROUP),
+            model_package_group_description=f"Models of {args.job_name} that passed the metric gate",
+            tags={},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        deployment = self._deployment_workflow(name, group, sagemaker_role, sagemaker_policy, topic)
+        functions = {
+            RUN_METADATA.module: self._run_metadata_function(name),
+            REGISTER_MODEL.module: self._register_model_function(name, group),
+        }
+        automatic = args.approval_mode == "automatic"
         definition = pulumi.Output.all(
             glue_job_name=args.glue_job_name,
             extracts=args.extracts_bucket,
             models=args.models_bucket,
-            output=args.output_bucket,
+            metadata=args.metadata_bucket,
             image_uri=args.image_uri,
             sagemaker_role_arn=sagemaker_role.arn,
             topic_arn=topic.arn,
-            crawler=args.prediction_crawler_name,
+            deployment=deployment.arn,
             **{f"fn_{module}": f.arn for module, f in functions.items()},
         ).apply(lambda v: json.dumps(args.definition(_resources(v, args.etl_timeout_seconds))))
         machine = logged_state_machine(
@@ -146,7 +176,9 @@ class TrainingWorkflow(pulumi.ComponentResource):
             account=self._account,
             log_retention_days=args.log_retention_days,
             tracing=args.enable_xray_tracing,
-            policy=self._state_machine_policy(sagemaker_role, topic, functions),
+            policy=self._state_machine_policy(
+                sagemaker_role, topic, functions, deployment.arn if automatic else None
+            ),
             definition=definition,
             depends_on=[sagemaker_policy],
         )
@@ -156,13 +188,97 @@ class TrainingWorkflow(pulumi.ComponentResource):
         self.definition = definition
         self.topic_arn = topic.arn
         self.sagemaker_role_arn = sagemaker_role.arn
+        self.model_package_group_name = group.model_package_group_name
+        self.deployment_state_machine_arn = deployment.arn
         self.register_outputs(
             {
                 "state_machine_arn": self.state_machine_arn,
                 "state_machine_name": self.state_machine_name,
                 "topic_arn": self.topic_arn,
                 "sagemaker_role_arn": self.sagemaker_role_arn,
+                "model_package_group_name": self.model_package_group_name,
+                "deployment_state_machine_arn": self.deployment_state_machine_arn,
             }
+        )
+
+    def _deployment_workflow(
+        self,
+        name: str,
+        group: aws.sagemaker.ModelPackageGroup,
+        sagemaker_role: aws.iam.Role,
+        sagemaker_policy: aws.iam.RolePolicy,
+        topic: aws.sns.Topic,
+    ) -> aws.sfn.StateMachine:
+        """The state machine that deploys one approved package, with the functions it calls and its own role."""
+        args = self._args
+        functions = (
+            {RENAME_OUTPUT.module: self._rename_output_function(name)}
+            if args.is_batch
+            else {ENDPOINT.module: self._endpoint_function(name)}
+        )
+        values = pulumi.Output.all(
+            group=group.model_package_group_name,
+            extracts=args.extracts_bucket,
+            output=args.output_bucket,
+            metadata=args.metadata_bucket,
+            sagemaker_role_arn=sagemaker_role.arn,
+            topic_arn=topic.arn,
+            glue_job_name=args.glue_job_name,
+            crawler=args.prediction_crawler_name,
+            account=self._account,
+            **{f"fn_{module}": f.arn for module, f in functions.items()},
+        )
+        definition = values.apply(
+            lambda v: json.dumps(args.deployment_definition(self._deployment_resources(v)))
+        )
+        policy = values.apply(
+            lambda v: json.dumps(
+                iam.deployment_workflow_policy(
+                    v["account"],
+                    iam.DeploymentTargets(
+                        job_name=args.job_name,
+                        model_package_group=v["group"],
+                        sagemaker_role_arn=v["sagemaker_role_arn"],
+                        topic_arn=v["topic_arn"],
+                        function_arns=[v[f"fn_{module}"] for module in functions],
+                        metadata_bucket=v["metadata"],
+                        kms_key_arn=args.kms_key_arn,
+                        glue_job_name=v["glue_job_name"] if args.is_batch else None,
+                        prediction_crawler_name=v["crawler"] if args.is_batch else None,
+                        endpoint_name=args.endpoint_name,
+                    ),
+                    tracing=args.enable_xray_tracing,
+                )
+            )
+        )
+        self.deployment_definition = definition
+        return logged_state_machine(
+            f"{name}-deployment",
+            self,
+            machine_name=naming.resource_name(args.name_prefix, naming.DEPLOYMENT_STATE_MACHINE),
+            role_name=naming.resource_name(args.name_prefix, naming.DEPLOYMENT_WORKFLOW_ROLE),
+            account=self._account,
+            log_retention_days=args.log_retention_days,
+            tracing=args.enable_xray_tracing,
+            policy=policy,
+            definition=definition,
+            depends_on=[sagemaker_policy],
+        )
+
+    def _deployment_resources(self, values: dict[str, Any]) -> DeploymentResources:
+        args = self._args
+        return DeploymentResources(
+            model_package_group=values["group"],
+            extracts_bucket=values["extracts"],
+            output_bucket=values["output"],
+            metadata_bucket=values["metadata"],
+            sagemaker_role_arn=values["sagemaker_role_arn"],
+            topic_arn=values["topic_arn"],
+            glue_job_name=values["glue_job_name"] if args.is_batch else None,
+            etl_timeout_seconds=args.etl_timeout_seconds,
+            rename_output_function_arn=values.get(f"fn_{RENAME_OUTPUT.module}"),
+            prediction_crawler_name=values["crawler"] if args.is_batch else None,
+            endpoint_function_arn=values.get(f"fn_{ENDPOINT.module}"),
         )
 
     def _sagemaker_role(self, name: str) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
@@ -209,9 +325,13 @@ class TrainingWorkflow(pulumi.ComponentResource):
         return role, policy
 
     def _state_machine_policy(
-        self, sagemaker_role: aws.iam.Role, topic: aws.sns.Topic, functions: Mapping[str, PythonFunction]
+        self,
+        sagemaker_role: aws.iam.Role,
+        topic: aws.sns.Topic,
+        functions: Mapping[str, PythonFunction],
+        deployment_arn: pulumi.Output[str] | None,
     ) -> pulumi.Output[str]:
-        """The state machine role's policy: exactly what its steps call."""
+        """The training state machine role's policy: exactly what its steps call."""
         args = self._args
         function_arns = [f.arn for f in functions.values()]
         return pulumi.Output.all(
@@ -219,7 +339,8 @@ class TrainingWorkflow(pulumi.ComponentResource):
             args.glue_job_name,
             sagemaker_role.arn,
             topic.arn,
-            args.prediction_crawler_name,
+            deployment_arn,
+            args.metadata_bucket,
             *function_arns,
         ).apply(
             lambda v: json.dumps(
@@ -230,23 +351,15 @@ class TrainingWorkflow(pulumi.ComponentResource):
                         glue_job_name=v[1],
                         sagemaker_role_arn=v[2],
                         topic_arn=v[3],
-                        prediction_crawler_name=v[4] if args.is_batch else None,
-                        function_arns=list(v[5:]),
-                        endpoint_name=args.endpoint_name,
+                        deployment_state_machine_arn=v[4],
+                        metadata_bucket=v[5],
+                        kms_key_arn=args.kms_key_arn,
+                        function_arns=list(v[6:]),
                     ),
                     tracing=args.enable_xray_tracing,
                 )
             )
         )
-
-    def _functions(self, name: str) -> dict[str, PythonFunction]:
-        """The functions this mode of the workflow calls, each with its own least-privilege role."""
-        functions = {RUN_METADATA.module: self._run_metadata_function(name)}
-        if self._args.is_batch:
-            functions[RENAME_OUTPUT.module] = self._rename_output_function(name)
-        else:
-            functions[ENDPOINT.module] = self._endpoint_function(name)
-        return functions
 
     def _function(
         self,
@@ -288,6 +401,33 @@ class TrainingWorkflow(pulumi.ComponentResource):
             {"METADATA_BUCKET": args.metadata_bucket, "METADATA_PREFIX": layout.METADATA_PREFIX},
         )
 
+    def _register_model_function(self, name: str, group: aws.sagemaker.ModelPackageGroup) -> PythonFunction:
+        args = self._args
+        return self._function(
+            f"{name}-register-model",
+            REGISTER_MODEL,
+            lambda account, v, log_group: iam.register_model_function_policy(
+                account,
+                model_package_group=v[0],
+                models_bucket=v[1],
+                models_prefix=layout.MODELS_PREFIX,
+                metadata_bucket=v[2],
+                quality_prefix=layout.MODEL_QUALITY_PREFIX,
+                kms_key_arn=args.kms_key_arn,
+                log_group=log_group,
+            ),
+            [group.model_package_group_name, args.models_bucket, args.metadata_bucket],
+            {
+                "MODEL_PACKAGE_GROUP": group.model_package_group_name,
+                "IMAGE_URI": args.image_uri,
+                "APPROVAL_MODE": args.approval_mode,
+                "METADATA_BUCKET": args.metadata_bucket,
+                "MODEL_QUALITY_PREFIX": layout.MODEL_QUALITY_PREFIX,
+                "INFERENCE_MODE": "batch" if args.is_batch else "endpoint",
+                "INSTANCE_TYPE": args.inference_instance_type,
+            },
+        )
+
     def _rename_output_function(self, name: str) -> PythonFunction:
         args = self._args
         return self._function(
@@ -315,7 +455,7 @@ class TrainingWorkflow(pulumi.ComponentResource):
                 account, job_name=args.job_name, endpoint_name=endpoint_name, log_group=log_group
             ),
             [],
-            {"RESOURCE_TAGS": json.dumps({**args.resource_tags, "mlops:created-by": "training-workflow"})},
+            {"RESOURCE_TAGS": json.dumps({**args.resource_tags, "mlops:created-by": "deployment-workflow"})},
         )
 
 
@@ -325,12 +465,11 @@ def _resources(values: dict[str, Any], etl_timeout_seconds: int) -> TrainingReso
         etl_timeout_seconds=etl_timeout_seconds,
         extracts_bucket=values["extracts"],
         models_bucket=values["models"],
-        output_bucket=values["output"],
+        metadata_bucket=values["metadata"],
         image_uri=values["image_uri"],
         sagemaker_role_arn=values["sagemaker_role_arn"],
         topic_arn=values["topic_arn"],
         run_metadata_function_arn=values[f"fn_{RUN_METADATA.module}"],
-        rename_output_function_arn=values.get(f"fn_{RENAME_OUTPUT.module}"),
-        prediction_crawler_name=values["crawler"],
-        endpoint_function_arn=values.get(f"fn_{ENDPOINT.module}"),
+        register_model_function_arn=values[f"fn_{REGISTER_MODEL.module}"],
+        deployment_state_machine_arn=values["deployment"],
     )

@@ -60,9 +60,9 @@ STATE_MACHINE_MAX_SECONDS = 365 * 24 * 3600
 BATCH_TRANSFORM_MAX_MINUTES = 30 * 24 * 60
 ENDPOINT_WAIT_MAX_MINUTES = 24 * 60
 # Tags: AWS's per-resource limit, and the keys the pipeline adds itself (`MlOpsConfig.tags`, and the
-# workflow's `mlops:created-by` on what it creates at run time).
+# workflow's `mlops:created-by` and the deployment's `mlops:model-package` on what they create at run time).
 MAX_TAGS_PER_RESOURCE = 50
-PIPELINE_TAG_KEYS = ("mlops:name-prefix", "mlops:created-by")
+PIPELINE_TAG_KEYS = ("mlops:name-prefix", "mlops:created-by", "mlops:model-package")
 MAX_USER_TAGS = MAX_TAGS_PER_RESOURCE - len(PIPELINE_TAG_KEYS)
 _TAG_PUNCTUATION = frozenset("_.:/=+-@")
 

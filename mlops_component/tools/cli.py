@@ -175,6 +175,7 @@ def _local_run(args: argparse.Namespace) -> int:
         stack_file=Path(args.stack_file) if args.stack_file else None,
         rows=args.rows,
         seed=args.seed,
+        approve=args.approve,
     )
     try:
         summary = run_local(config, options)
@@ -189,11 +190,12 @@ def _local_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"\nmlops local-run interrupted; what it produced so far is in {args.out}", file=sys.stderr)
         return 130
-    best = summary["best"]
-    print(
-        f"\nmlops local-run succeeded in {summary['timings']['total']:.1f}s: {best['objective_metric']} "
-        f"{best['value']:.4f} passed {summary['operator']} {summary['threshold']}"
-    )
+    best, package = summary["best"], summary.get("model_package") or {}
+    if best is None:  # a score-only run
+        what = f"scored with model package version {package.get('version')} ({package.get('arn')})"
+    else:
+        what = f"{best['objective_metric']} {best['value']:.4f} passed {summary['operator']} {summary['threshold']}"
+    print(f"\nmlops local-run succeeded in {summary['timings']['total']:.1f}s: {what}")
     for key, path in summary["outputs"].items():
         print(f"  {key:<12} {path}")
     return 0
@@ -386,6 +388,11 @@ def _add_local_run(commands: argparse._SubParsersAction) -> None:
     )
     local.add_argument(
         "--seed", type=_at_least(0), default=42, help="seed of the generated data and the tuner (default: 42)"
+    )
+    local.add_argument(
+        "--approve",
+        action="store_true",
+        help="with modelApprovalMode manual: approve the registered package in this run, then deploy it",
     )
     local.set_defaults(run=_local_run)
 

@@ -158,31 +158,43 @@ def architecture_diagram(config: MlOpsConfig) -> str:
         '    workflow -->|"best job"| metadata_fn["λ run metadata"]',
         '    metadata_fn -->|"runs/{tuning job}.json"| metadata[("metadata")]',
         f'    workflow -->|"gate: {config.tuning_metric} {_gate_symbol(config)} {config.inference_metric_threshold}"| '
-        'model["SageMaker model"]',
-        '    models -->|"best model"| model',
+        'register_fn["λ register model"]',
+        '    models -->|"best model, model-quality.json"| register_fn',
+        '    register_fn -->|"package: '
+        + ("Approved" if config.model_approval_mode == "automatic" else "PendingManualApproval")
+        + '"| registry[("model registry<br>model package group")]',
+        '    register_fn -->|"model-quality/"| metadata',
+        '    workflow -->|"'
+        + ("startExecution.sync" if config.model_approval_mode == "automatic" else "after approval")
+        + '"| deployment{{"deployment workflow<br>(Step Functions)"}}',
+        '    registry -->|"approved package"| deployment',
+        '    deployment -->|"CreateModel from the package"| model["SageMaker model"]',
+        '    deployment -->|"deployments/{execution}.json"| metadata',
         '    workflow -.->|"any failure"| topic>"SNS failure topic"]',
+        '    deployment -.->|"any failure"| topic',
     ]
     if byo:
         lines += [
             '    ecr[("ECR repository<br>'
             + config.byo_model_image_name
             + '")] -->|"image by digest"| tuning',
-            '    ecr -->|"image by digest"| model',
+            '    ecr -->|"image by digest"| registry',
         ]
     if config.is_batch:
         lines += [
+            '    deployment -->|"score file alone: scoring-only startJobRun.sync"| glue',
             '    model --> transform["batch transform .sync"]',
             '    extracts -->|"score/ (one part per instance)"| transform',
             '    transform -->|"id,probability"| output[("output<br>predictions/run=...")]',
-            '    workflow -->|"rename .out → .csv"| rename_fn["λ rename output"]',
+            '    deployment -->|"rename .out → .csv"| rename_fn["λ rename output"]',
             "    rename_fn --> output",
-            '    workflow -->|"startCrawler"| crawler["Glue crawler"]',
+            '    deployment -->|"startCrawler"| crawler["Glue crawler"]',
             '    output --> crawler -->|"predictions table"| catalog[("Glue catalog<br>→ Athena")]',
         ]
     else:
         lines += [
             '    model --> endpoint_config["endpoint config"]',
-            '    workflow -->|"create or update"| endpoint_fn["λ endpoint"]',
+            '    deployment -->|"create or update"| endpoint_fn["λ endpoint"]',
             f'    endpoint_fn --> endpoint(["endpoint {config.endpoint_name}"])',
             "    endpoint_config --> endpoint",
         ]

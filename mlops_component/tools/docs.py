@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mlops_component.builders import iam
+from mlops_component.builders.state_machines.deployment_workflow import deployment_definition
 from mlops_component.builders.state_machines.processing_pipeline import processing_definition
 from mlops_component.builders.state_machines.training_workflow import training_definition
 from mlops_component.config import ENDPOINT, MlOpsConfig
@@ -42,16 +43,29 @@ def _training_diagram(**overrides: object) -> str:
     return _mermaid(diagrams.state_machine_diagram(definition))
 
 
+def _deployment_diagram(**overrides: object) -> str:
+    config = example_config(**overrides)
+    definition = deployment_definition(config, render.planned_deployment_resources(config, EXAMPLE_ACCOUNT))
+    return _mermaid(diagrams.state_machine_diagram(definition))
+
+
 def workflow_diagrams() -> str:
-    """Both inference modes of the training workflow, drawn from the definition builder."""
+    """The training workflow (both approval modes) and the deployment workflow (both inference modes), drawn
+    from the definition builders."""
     return "\n".join(
         [
-            "Batch inference (`endpointOrBatchTransform: Batch Transform`):",
+            "Training workflow (`modelApprovalMode: automatic`, the default):",
             "",
             _training_diagram(),
-            "Real-time endpoint (`endpointOrBatchTransform: Create Model Endpoint Config`):",
+            "Training workflow (`modelApprovalMode: manual`):",
             "",
-            _training_diagram(endpoint_or_batch_transform=ENDPOINT),
+            _training_diagram(model_approval_mode="manual"),
+            "Deployment workflow, batch inference (`endpointOrBatchTransform: Batch Transform`):",
+            "",
+            _deployment_diagram(),
+            "Deployment workflow, real-time endpoint (`endpointOrBatchTransform: Create Model Endpoint Config`):",
+            "",
+            _deployment_diagram(endpoint_or_batch_transform=ENDPOINT),
         ]
     )
 

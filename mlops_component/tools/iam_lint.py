@@ -19,6 +19,12 @@ ALLOWED_FINDINGS: dict[str, tuple[frozenset[str], str]] = {
         "Starting SageMaker jobs needs iam:PassRole, limited to one role and one service; Step Functions' "
         "execution logging needs logs:PutResourcePolicy to deliver to its log group.",
     ),
+    "RESOURCE_MISMATCH": (
+        frozenset({"states:DescribeExecution"}),
+        "Waiting on the deployment workflow (startExecution.sync:2) needs DescribeExecution on its executions, "
+        "the scope AWS's own policy for that integration uses; parliament expects the Express-execution ARN "
+        "form as well, which a Standard workflow's executions never have.",
+    ),
     "CREDENTIALS_EXPOSURE": (
         frozenset({"ecr:GetAuthorizationToken"}),
         "SageMaker pulls the bring-your-own image from ECR with this token.",

@@ -13,6 +13,10 @@ from pathlib import Path
 
 from mlops_component.builders import iam, naming
 from mlops_component.builders.framework_images import sklearn_image_uri
+from mlops_component.builders.state_machines.deployment_workflow import (
+    DeploymentResources,
+    deployment_definition,
+)
 from mlops_component.builders.state_machines.processing_pipeline import (
     ProcessingResources,
     example_execution_input,
@@ -21,7 +25,7 @@ from mlops_component.builders.state_machines.processing_pipeline import (
 from mlops_component.builders.state_machines.training_workflow import TrainingResources, training_definition
 from mlops_component.components import etl, model_image
 from mlops_component.components.pipeline import inference_image_args
-from mlops_component.components.training_workflow import ENDPOINT, RENAME_OUTPUT, RUN_METADATA
+from mlops_component.components.training_workflow import ENDPOINT, REGISTER_MODEL, RENAME_OUTPUT, RUN_METADATA
 from mlops_component.config import MlOpsConfig
 from mlops_component.tools import diagrams
 
@@ -75,13 +79,41 @@ def planned_training_resources(config: MlOpsConfig, account: iam.Account) -> Tra
         etl_timeout_seconds=etl.task_timeout_seconds(config.glue_job_timeout_minutes),
         extracts_bucket=bucket("extracts"),
         models_bucket=bucket("models"),
-        output_bucket=bucket("output"),
+        metadata_bucket=bucket("metadata"),
         image_uri=image_reference(config, account),
         sagemaker_role_arn=account.arn(
             "iam", f"role/{naming.resource_name(prefix, naming.SAGEMAKER_ROLE)}", regional=False
         ),
         topic_arn=account.arn("sns", naming.resource_name(prefix, naming.FAILURE_TOPIC)),
         run_metadata_function_arn=function_arn(RUN_METADATA.module),
+        register_model_function_arn=function_arn(REGISTER_MODEL.module),
+        deployment_state_machine_arn=deployment_state_machine_arn(config, account),
+    )
+
+
+def deployment_state_machine_arn(config: MlOpsConfig, account: iam.Account) -> str:
+    """The deployment workflow's ARN, formed from its name as every starter may."""
+    return account.arn(
+        "states", f"stateMachine:{naming.resource_name(config.name_prefix, naming.DEPLOYMENT_STATE_MACHINE)}"
+    )
+
+
+def planned_deployment_resources(config: MlOpsConfig, account: iam.Account) -> DeploymentResources:
+    """The names and ARNs the deployment workflow gets when this config is deployed to `account`."""
+    prefix = config.name_prefix
+
+    def function_arn(module: str) -> str:
+        return account.arn("lambda", f"function:{naming.function_name(prefix, module)}")
+
+    return DeploymentResources(
+        model_package_group=naming.resource_name(prefix, naming.MODEL_PACKAGE_GROUP),
+        extracts_bucket=_bucket(config, account, "extracts"),
+        output_bucket=_bucket(config, account, "output"),
+        metadata_bucket=_bucket(config, account, "metadata"),
+        sagemaker_role_arn=_role_arn(config, account, naming.SAGEMAKER_ROLE),
+        topic_arn=account.arn("sns", naming.resource_name(prefix, naming.FAILURE_TOPIC)),
+        glue_job_name=naming.resource_name(prefix, config.glue_job_name) if config.is_batch else None,
+        etl_timeout_seconds=etl.task_timeout_seconds(config.glue_job_timeout_minutes),
         rename_output_function_arn=function_arn(RENAME_OUTPUT.module) if config.is_batch else None,
         prediction_crawler_name=naming.resource_name(prefix, naming.PREDICTIONS_CRAWLER)
         if config.is_batch
@@ -119,9 +151,12 @@ def _json(document: object) -> str:
 def render(config: MlOpsConfig, account: iam.Account) -> list[Rendered]:
     """Every definition and diagram a deployment of `config` would have."""
     training = training_definition(config, planned_training_resources(config, account))
+    deployment = deployment_definition(config, planned_deployment_resources(config, account))
     rendered = [
         Rendered("training.asl.json", _json(training)),
         Rendered("training.mmd", diagrams.state_machine_diagram(training)),
+        Rendered("deployment.asl.json", _json(deployment)),
+        Rendered("deployment.mmd", diagrams.state_machine_diagram(deployment)),
         Rendered("architecture.mmd", diagrams.architecture_diagram(config)),
     ]
     if config.enable_processing_pipeline:

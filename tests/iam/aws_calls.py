@@ -131,10 +131,18 @@ def _sagemaker(operation: str, params: dict[str, Any], error: str | None) -> lis
     if operation == "DescribeTrainingJob":
         arn = _sagemaker_arn("training-job", params["TrainingJobName"])
         return [Request("sagemaker:DescribeTrainingJob", arn, why=why)]
-    if operation == "DescribeModelPackage":  # the trigger names the package by its ARN
-        return [Request("sagemaker:DescribeModelPackage", params["ModelPackageName"].lower(), why=why)]
-    if operation == "ListModelPackages":  # no resource type in the Service Authorization Reference
+    if operation == "ListModelPackages":  # no resource-level permissions
         return [Request("sagemaker:ListModelPackages", "*", why=why)]
+    if operation == "DescribeModelPackage":
+        name = params["ModelPackageName"].split(":model-package/")[-1]
+        return [Request("sagemaker:DescribeModelPackage", _sagemaker_arn("model-package", name), why=why)]
+    if operation == "CreateModelPackage":
+        # Authorized against the new version's ARN, `model-package/<group>/<version SageMaker assigns>`.
+        arn = _sagemaker_arn("model-package", f"{params['ModelPackageGroupName']}/1")
+        requests = [Request("sagemaker:CreateModelPackage", arn, why=why)]
+        if params.get("Tags"):
+            requests.append(Request("sagemaker:AddTags", arn, why=why))
+        return requests
     raise AssertionError(f"no IAM mapping for sagemaker:{operation}")
 
 

@@ -12,8 +12,10 @@ removes each in turn and expects a denial.
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import tarfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,7 +28,9 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from etl.transform import main as run_etl
-from functions import common, endpoint, rename_output, run_metadata, trigger
+from functions import common, endpoint, register_model, rename_output, run_metadata, trigger
+from mlops_component.builders import naming
+from mlops_component.builders.state_machines import deployment_workflow as dw
 from mlops_component.builders.state_machines import processing_pipeline
 from mlops_component.builders.state_machines import training_workflow as wf
 from mlops_component.components.pipeline import MlOpsPipeline
@@ -48,6 +52,9 @@ NEEDED: dict[str, set[str]] = {
                 "sagemaker:DescribeModelPackage", "logs:CreateLogStream", "logs:PutLogEvents"},
     "run_metadata": {"sagemaker:DescribeHyperParameterTuningJob", "sagemaker:DescribeTrainingJob",
                      "s3:PutObject", "logs:CreateLogStream", "logs:PutLogEvents"},
+    "register_model": {"sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage",
+                       "sagemaker:CreateModelPackage", "s3:GetObject", "s3:PutObject",
+                       "logs:CreateLogStream", "logs:PutLogEvents"},
     "rename_output": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
                       "logs:CreateLogStream", "logs:PutLogEvents"},
     "endpoint": {"sagemaker:DescribeEndpoint", "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint",
@@ -114,6 +121,13 @@ def _policy_of(resources: list[Any], role_arn: str) -> dict[str, Any]:
 
 def _function(resources: list[Any], module: str) -> dict[str, Any]:
     return _one(resources, "aws:lambda/function:Function", handler=f"functions.{module}.handler")
+
+
+def _states(resources: list[Any], machine: str) -> dict[str, Any]:
+    """The States of the registered `training` or `deployment` state machine."""
+    registered = _one(resources, "aws:sfn/stateMachine:StateMachine", name=f"mlops-test-{machine}")
+    states: dict[str, Any] = json.loads(registered["definition"])["States"]
+    return states
 
 
 # --- Running the code against moto --------------------------------------------------------------------------------
@@ -222,10 +236,43 @@ def run_metadata_requests(resources: list[Any]) -> list[Request]:
     return requests
 
 
+def register_model_requests(resources: list[Any]) -> list[Request]:
+    function = _function(resources, "register_model")
+    variables = function["environment"]["variables"]
+    s3 = boto3.client("s3", region_name=REGION)
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    sagemaker.create_model_package_group(ModelPackageGroupName=variables["MODEL_PACKAGE_GROUP"])
+    models = naming.bucket_name("mlops-test", "models", ACCOUNT, REGION)
+    key = f"tuning/{RUN}/{RUN}-002-5c9a1f3e/output/model.tar.gz"
+    for bucket in (models, variables["METADATA_BUCKET"]):
+        s3.create_bucket(Bucket=bucket)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("model-quality.json")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"{}"))
+    s3.put_object(Bucket=models, Key=key, Body=buffer.getvalue())
+    event = {
+        "RunName": RUN,
+        "Run": {
+            "model_data_url": f"s3://{models}/{key}",
+            "best_training_job": f"{RUN}-002-5c9a1f3e",
+            "objective": {"name": "accuracy", "value": 0.87},
+            "metrics": {"accuracy": 0.87},
+        },
+    }
+    # The second run is Step Functions' retry after a lost response: it finds the package registered.
+    requests = _lambda(function, register_model.handler, event) + _lambda(
+        function, register_model.handler, event
+    )
+    packages = sagemaker.list_model_packages(ModelPackageGroupName=variables["MODEL_PACKAGE_GROUP"])
+    assert len(packages["ModelPackageSummaryList"]) == 1
+    return requests
+
+
 def rename_output_requests(resources: list[Any]) -> list[Request]:
     function = _function(resources, "rename_output")
-    definition = json.loads(_one(resources, "aws:sfn/stateMachine:StateMachine")["definition"])
-    payload = definition["States"][wf.RENAME_OUTPUT]["Parameters"]["Payload"]
+    payload = _states(resources, "deployment")[dw.RENAME_OUTPUT]["Parameters"]["Payload"]
     bucket = payload["bucket"]
     prefix = f"predictions/run={RUN}/"
     s3 = boto3.client("s3", region_name=REGION)
@@ -239,8 +286,7 @@ def rename_output_requests(resources: list[Any]) -> list[Request]:
 
 def endpoint_requests(resources: list[Any]) -> list[Request]:
     function = _function(resources, "endpoint")
-    definition = json.loads(_one(resources, "aws:sfn/stateMachine:StateMachine")["definition"])
-    name = definition["States"][wf.DEPLOY_ENDPOINT]["Parameters"]["Payload"]["EndpointName"]
+    name = _states(resources, "deployment")[dw.DEPLOY_ENDPOINT]["Parameters"]["Payload"]["EndpointName"]
     event = {"EndpointName": name, "EndpointConfigName": RUN}
     arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{name}"
     in_service = {**load_api_response("sagemaker/describe_endpoint_in_service.json"), "EndpointName": name}
@@ -291,8 +337,8 @@ def etl_requests(resources: list[Any], tmp_path: Path) -> list[Request]:
 
 def sagemaker_requests(resources: list[Any], endpoint_mode: bool) -> list[Request]:
     """What SageMaker does as the execution role for the jobs the deployed definition starts."""
-    states = json.loads(_one(resources, "aws:sfn/stateMachine:StateMachine")["definition"])["States"]
-    job = states[wf.TUNE]["Parameters"]["TrainingJobDefinition"]
+    job = _states(resources, "training")[wf.TUNE]["Parameters"]["TrainingJobDefinition"]
+    states = _states(resources, "deployment")
     requests: list[Request] = []
 
     def write(uri: str, why: str) -> None:
@@ -313,11 +359,11 @@ def sagemaker_requests(resources: list[Any], endpoint_mode: bool) -> list[Reques
     requests.append(Request("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", why="the model SageMaker loads"))
     requests += _image_pull(job["AlgorithmSpecification"]["TrainingImage"])
     if endpoint_mode:
-        name = states[wf.DEPLOY_ENDPOINT]["Parameters"]["Payload"]["EndpointName"]
+        name = states[dw.DEPLOY_ENDPOINT]["Parameters"]["Payload"]["EndpointName"]
         requests += log_requests(f"/aws/sagemaker/Endpoints/{name}", "AllTraffic/i-0123456789abcdef0",
                                  create_group=True, why="endpoint logs")  # fmt: skip
     else:
-        transform = states[wf.BATCH_TRANSFORM]["Parameters"]
+        transform = states[dw.BATCH_TRANSFORM]["Parameters"]
         requests += _read_prefix(
             transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"], "transform input"
         )
@@ -414,6 +460,7 @@ ROLES = {
     # role: (stack, the registered resource whose role it is, how its requests are derived)
     "trigger": "batch",
     "run_metadata": "batch",
+    "register_model": "batch",
     "rename_output": "batch",
     "endpoint": "endpoint",
     "etl": "batch",
@@ -432,7 +479,7 @@ def derive(
 
     def run(role: str) -> tuple[dict[str, Any], list[Request]]:
         resources = stacks[ROLES[role]]
-        if role in ("trigger", "run_metadata", "rename_output", "endpoint"):
+        if role in ("trigger", "run_metadata", "register_model", "rename_output", "endpoint"):
             role_arn = _function(resources, role)["role"]
             derived = globals()[f"{role}_requests"](resources)
         elif role == "processing":
@@ -452,8 +499,9 @@ def derive(
             role_arn = _one(resources, "aws:glue/job:Job")["roleArn"]
             derived = etl_requests(resources, tmp_path)
         else:
-            definition = json.loads(_one(resources, "aws:sfn/stateMachine:StateMachine")["definition"])
-            role_arn = definition["States"][wf.TUNE]["Parameters"]["TrainingJobDefinition"]["RoleArn"]
+            role_arn = _states(resources, "training")[wf.TUNE]["Parameters"]["TrainingJobDefinition"][
+                "RoleArn"
+            ]
             derived = sagemaker_requests(resources, endpoint_mode=role == "sagemaker-endpoint")
         return _policy_of(resources, role_arn), derived
 

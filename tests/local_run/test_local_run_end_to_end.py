@@ -13,7 +13,7 @@ from mlops_component.tools.local_run import local_config
 from tests.local_run.conftest import ROWS, SMALL, Run, local_run, write_stack
 
 pytestmark = pytest.mark.slow
-STAGES = ["data", "aws", "land", "etl", "tuning", "metadata", "gate", "inference", "outputs"]
+STAGES = ["data", "aws", "land", "etl", "tuning", "metadata", "gate", "registry", "inference", "outputs"]
 
 
 @pytest.fixture(scope="module")
@@ -104,10 +104,23 @@ def test_the_trained_model_and_the_run_record(batch_run: Run) -> None:
     )
     assert tarball.is_file()
     assert summary["inference"]["instances"] == summary["inference"]["input_files"] == 1
-    renamed = f"predictions/run={summary['run_name']}/score.csv"
+    renamed = f"predictions/run={summary['deployment']['name']}/score.csv"
     output = (batch_run.out / "s3" / summary["stores"]["output"] / renamed).read_text().splitlines()
     assert output == [",".join(row) for row in batch_run.csv_rows("predictions.csv")[1:]]
     assert not (batch_run.out / "s3" / summary["stores"]["output"] / (renamed + ".out")).exists()
+
+
+def test_the_model_is_registered_approved_and_the_deployment_scores_with_that_package(batch_run: Run) -> None:
+    package = batch_run.summary["model_package"]
+    assert (package["status"], package["version"], package["approval_mode"]) == ("Approved", 1, "automatic")
+    assert package["arn"].endswith(f":model-package/{package['group']}/1")
+    assert batch_run.summary["deployment"]["model_package_arn"] == package["arn"]
+    if package["model_quality_uri"]:  # the bring-your-own container writes a quality report
+        bucket, _, key = package["model_quality_uri"].removeprefix("s3://").partition("/")
+        assert json.loads((batch_run.out / "s3" / bucket / key).read_text())
+    else:
+        assert package["model_quality_note"].startswith("absent:")
+    assert f"model package {package['arn']} (version 1): Approved" in batch_run.stdout
 
 
 def test_the_trigger_waited_for_the_score_file_then_started_one_run(batch_run: Run) -> None:
@@ -123,7 +136,7 @@ def test_the_trigger_waited_for_the_score_file_then_started_one_run(batch_run: R
 
 def test_progress_names_every_stage_and_trial(batch_run: Run) -> None:
     for number, stage in enumerate(STAGES, 1):
-        assert f"[{number}/9] {stage}" in batch_run.stdout
+        assert f"[{number}/{len(STAGES)}] {stage}" in batch_run.stdout
     assert "trial 1/2 started" in batch_run.stdout and "trial 2/2 started" in batch_run.stdout
     assert "serve stopped on SIGTERM" in batch_run.stdout
 
@@ -197,7 +210,9 @@ def test_three_transform_instances_score_three_parts_and_a_holdout_is_validated_
     assert parts == ["part-00000.csv", "part-00001.csv", "part-00002.csv"]
     renamed = sorted(
         p.name
-        for p in (s3 / summary["stores"]["output"] / "predictions" / f"run={summary['run_name']}").iterdir()
+        for p in (
+            s3 / summary["stores"]["output"] / "predictions" / f"run={summary['deployment']['name']}"
+        ).iterdir()
     )
     assert renamed == parts  # every part's output renamed, no .out left
     # One prediction per scoring row, in the score file's order: the parts, in name order, are its rows in order.
@@ -212,3 +227,64 @@ def test_three_transform_instances_score_three_parts_and_a_holdout_is_validated_
     assert validation[0].startswith("EmployeeNumber,Attrition,") and len(validation) > 1
     log = (Path(summary["trials"][0]["folder"]) / "train.log").read_text()
     assert f"validation channel: {len(validation) - 1} rows" in log
+
+
+def test_manual_approval_stops_pending_and_approve_deploys_in_the_same_run(tmp_path: Path) -> None:
+    stack = write_stack(tmp_path, {**FAST_AND_PERMISSIVE, "mlops:modelApprovalMode": "manual"})
+    pending = local_run(tmp_path, "--stack-file", str(stack), "--rows", "200")
+    assert pending.status == 0, pending.stderr
+    assert pending.summary["model_package"]["status"] == "PendingManualApproval"
+    assert (
+        "Pending Manual Approval" in pending.stdout
+        and "skipped: the package awaits approval" in pending.stdout
+    )
+    assert "inference" not in pending.summary and not (pending.out / "predictions.csv").exists()
+
+    approved = local_run(tmp_path, "--stack-file", str(stack), "--rows", "200", "--approve")
+    assert approved.status == 0, approved.stderr
+    package = approved.summary["model_package"]
+    assert (package["status"], package["approved_with_flag"]) == ("Approved", True)
+    assert approved.summary["deployment"]["model_package_arn"] == package["arn"]
+    assert (approved.out / "predictions.csv").is_file()
+
+
+def test_a_score_only_run_scores_with_the_approved_package_without_training(tmp_path: Path) -> None:
+    stack = write_stack(tmp_path, FAST_AND_PERMISSIVE)
+    first = local_run(tmp_path, "--stack-file", str(stack), "--rows", "200")
+    assert first.status == 0, first.stderr
+    package = first.summary["model_package"]
+    score = tmp_path / "new-scores.csv"
+    score.write_text((first.out / "data" / "score.csv").read_text())
+
+    scored = local_run(tmp_path, "--stack-file", str(stack), "--score", str(score))
+    assert scored.status == 0, scored.stderr
+    summary = scored.summary
+    assert summary["score_only"] is True and summary["trials"] == [] and summary["best"] is None
+    assert list(summary["timings"]) == ["data", "aws", "registry", "etl", "inference", "outputs", "total"]
+    assert summary["model_package"]["restored_from"] == package["arn"]
+    assert summary["model_package"]["status"] == "Approved"
+    assert summary["deployment"]["model_package_arn"] == summary["model_package"]["arn"]
+    assert "no training" in scored.stdout and "trial 1/1" not in scored.stdout
+    assert "--train_key (empty)" in scored.stdout  # Prepare Score Data: a scoring-only ETL run
+    predictions = scored.csv_rows("predictions.csv")
+    scoring = list(csv.reader(score.open()))
+    assert len(predictions) == len(scoring)
+    # The same model scores the same rows the same way.
+    assert predictions == first.csv_rows("predictions.csv")
+
+    again = local_run(tmp_path, "--stack-file", str(stack), "--score", str(score))  # and again from that one
+    assert again.status == 0, again.stderr
+    assert again.summary["model_package"]["restored_from"] == summary["model_package"]["arn"]
+
+
+def test_a_score_only_run_refuses_a_package_still_pending_approval(tmp_path: Path) -> None:
+    stack = write_stack(tmp_path, {**FAST_AND_PERMISSIVE, "mlops:modelApprovalMode": "manual"})
+    first = local_run(tmp_path, "--stack-file", str(stack), "--rows", "200")
+    assert first.status == 0, first.stderr
+    before = sorted(p.name for p in first.out.iterdir())
+    refused = local_run(
+        tmp_path, "--stack-file", str(stack), "--score", str(first.out / "data" / "score.csv")
+    )
+    assert refused.status == 1
+    assert "PendingManualApproval; approve it (run again with --approve)" in refused.stderr
+    assert sorted(p.name for p in first.out.iterdir()) == before  # refused with nothing changed

@@ -100,7 +100,7 @@ def test_a_gate_failure_states_metric_value_operator_and_threshold(small_stack) 
     # The workflow's own Fail state words it: ObjectiveBelowThreshold with metric, value, operator, threshold.
     assert (
         f"failed at gate: ObjectiveBelowThreshold: Objective metric accuracy = {value} did not pass "
-        "NumericGreaterThan 1.0; no model was deployed"
+        "NumericGreaterThan 1.0; the model was not registered"
     ) in run.stderr
     assert run.summary["gate_passed"] is False
     assert "inference" not in run.summary and "inference" not in run.summary["timings"]

@@ -14,6 +14,7 @@ import optuna
 import pytest
 
 from mlops_component import layout
+from mlops_component.builders.state_machines import deployment_workflow as dw
 from mlops_component.builders.state_machines import gate
 from mlops_component.builders.state_machines import training_workflow as wf
 from mlops_component.builders.state_machines.training_workflow import (
@@ -39,14 +40,34 @@ RESOURCES = wf.TrainingResources(
     etl_timeout_seconds=3600,
     extracts_bucket="local-test-extracts-123456789012-us-east-1",
     models_bucket="local-test-models-123456789012-us-east-1",
-    output_bucket="local-test-output-123456789012-us-east-1",
+    metadata_bucket="local-test-metadata-123456789012-us-east-1",
     image_uri="file:///container",
     sagemaker_role_arn="arn:aws:iam::123456789012:role/local-test-sagemaker",
     topic_arn="arn:aws:sns:us-east-1:123456789012:local-test-failures",
     run_metadata_function_arn="arn:aws:lambda:us-east-1:123456789012:function:local-test-run-metadata",
+    register_model_function_arn="arn:aws:lambda:us-east-1:123456789012:function:local-test-register-model",
+    deployment_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:local-test-deployment",
+)
+DEPLOYMENT = dw.DeploymentResources(
+    model_package_group="local-test-models",
+    extracts_bucket="local-test-extracts-123456789012-us-east-1",
+    output_bucket="local-test-output-123456789012-us-east-1",
+    metadata_bucket="local-test-metadata-123456789012-us-east-1",
+    sagemaker_role_arn="arn:aws:iam::123456789012:role/local-test-sagemaker",
+    topic_arn="arn:aws:sns:us-east-1:123456789012:local-test-failures",
+    glue_job_name="local-test-data-transformation",
+    etl_timeout_seconds=3600,
     rename_output_function_arn="arn:aws:lambda:us-east-1:123456789012:function:local-test-rename-output",
     prediction_crawler_name="local-test-predictions-crawler",
 )
+DEPLOYMENT_STATE: dict[str, Any] = {
+    "score": {"bucket": "features", "key": "data/score/s.csv"},
+    "cause": "training",
+    "deployment": {"name": "attrition-0123456789ab"},
+    "package": {
+        "ModelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/local-test-models/1"
+    },
+}
 STATE: dict[str, Any] = {
     "train": {"bucket": "features", "key": "data/train/a b.csv", "version_id": "v1", "etag": "e1"},
     "score": {"bucket": "features", "key": "data/score/s.csv", "version_id": "v2", "etag": "e2"},
@@ -86,14 +107,15 @@ def test_the_gate_failure_cause_is_the_fail_states_own(definition: dict[str, Any
     failure = asl.resolve(asl.state_parameters(definition, wf.EXPLAIN_GATE_FAILURE), STATE)
     assert failure == {
         "Error": "ObjectiveBelowThreshold",
-        "Cause": "Objective metric f1 = 0.4321 did not pass NumericGreaterThan 0.5; no model was deployed",
+        "Cause": "Objective metric f1 = 0.4321 did not pass NumericGreaterThan 0.5; the model was not registered",
     }
     assert asl.path_value(gate.OBJECTIVE_VALUE_PATH, STATE) == 0.4321
 
 
-def test_batch_transform_output_path_and_filters_come_from_the_definition(definition: dict[str, Any]) -> None:
+def test_batch_transform_output_path_and_filters_come_from_the_definition(make_config) -> None:
+    definition = dw.deployment_definition(make_config(), DEPLOYMENT)
     request = TransformRequest.from_parameters(
-        asl.resolve(asl.state_parameters(definition, wf.BATCH_TRANSFORM), STATE)
+        asl.resolve(asl.state_parameters(definition, dw.BATCH_TRANSFORM), DEPLOYMENT_STATE)
     )
     assert (request.input_bucket, request.input_prefix) == (
         RESOURCES.extracts_bucket,
@@ -105,7 +127,7 @@ def test_batch_transform_output_path_and_filters_come_from_the_definition(defini
     )
     part = layout.SCORE_PART_KEY.format(2)
     assert request.output_key(part) == "predictions/run=attrition-0123456789ab/part-00002.csv.out"
-    assert request.max_payload_bytes == wf.MAX_PAYLOAD_MB * 1024 * 1024
+    assert request.max_payload_bytes == dw.MAX_PAYLOAD_MB * 1024 * 1024
     record = ["1044", "0.5", "3", "7"]
     assert asl.select(asl.compile_path(request.input_filter), record) == ["0.5", "3", "7"]
     assert asl.select(asl.compile_path(request.output_filter), [*record, "0.93"]) == ["1044", "0.93"]

@@ -163,7 +163,7 @@ def test_ctrl_c_during_the_embedded_aws_stage_ends_without_a_traceback(tmp_path:
     # set of stores once made the final dump fail with NoSuchBucket) and the state machine's.
     run = LocalRunProcess(tmp_path, SMALL)
     try:
-        run.wait_for("[2/9] aws")
+        run.wait_for("[2/10] aws")
         time.sleep(delay)
         status, stderr, left = stop(run, signal.SIGINT)
     finally:

@@ -70,11 +70,11 @@ def test_deployed_gate(make_config, tmp_path: Path, operator: str, value: float,
     outcome = _run(make_config, tmp_path, operator, value)
     if passes:
         assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
-        assert wf.CREATE_MODEL in outcome.entered
+        assert wf.REGISTER_MODEL in outcome.entered
     else:
         assert (outcome.status, outcome.error) == ("FAILED", "ObjectiveBelowThreshold"), outcome.cause
         assert f"= {value} did not pass {operator} {THRESHOLD}" in outcome.cause
-        assert wf.CREATE_MODEL not in outcome.entered
+        assert wf.REGISTER_MODEL not in outcome.entered
 
 
 def test_a_best_job_without_an_objective_fails_with_a_notification(make_config, tmp_path: Path) -> None:
@@ -82,4 +82,4 @@ def test_a_best_job_without_an_objective_fails_with_a_notification(make_config, 
     outcome = _run(make_config, tmp_path, "NumericGreaterThan", None)
     assert (outcome.status, outcome.error) == ("FAILED", "ObjectiveMissing"), outcome.cause
     assert outcome.cause.startswith("Tuning job employee-attrition-0a1b2c3d4e5f reported no accuracy value")
-    assert outcome.entered[-2:] == [wf.NOTIFY_FAILURE, "Run Failed"]
+    assert outcome.entered[-3:] == [wf.RECORD_NOT_REGISTERED, wf.NOTIFY_FAILURE, "Run Failed"]

@@ -21,24 +21,28 @@ RESOURCES = wf.TrainingResources(
     etl_timeout_seconds=3900,
     extracts_bucket="mlops-test-extracts-123456789012-us-east-1",
     models_bucket="mlops-test-models-123456789012-us-east-1",
-    output_bucket="mlops-test-output-123456789012-us-east-1",
+    metadata_bucket="mlops-test-metadata-123456789012-us-east-1",
     image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/byo-xgboost@sha256:" + "a" * 64,
     sagemaker_role_arn="arn:aws:iam::123456789012:role/mlops-test-sagemaker",
     topic_arn="arn:aws:sns:us-east-1:123456789012:mlops-test-failures",
     run_metadata_function_arn="arn:aws:lambda:us-east-1:123456789012:function:mlops-test-run-metadata",
-    rename_output_function_arn="arn:aws:lambda:us-east-1:123456789012:function:mlops-test-rename-output",
-    prediction_crawler_name="mlops-test-predictions",
-    endpoint_function_arn="arn:aws:lambda:us-east-1:123456789012:function:mlops-test-endpoint",
+    register_model_function_arn="arn:aws:lambda:us-east-1:123456789012:function:mlops-test-register-model",
+    deployment_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:mlops-test-deployment",
 )
+PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-test-models/3"
 LANDED = {
     "train": {"bucket": "feature-store", "key": "data/train/train.csv", "version_id": "v1", "etag": "e1"},
     "score": {"bucket": "feature-store", "key": "data/score/score.csv", "version_id": "v2", "etag": "e2"},
 }
 
 
-@pytest.fixture(params=["Batch Transform", ENDPOINT_MODE])
+@pytest.fixture(
+    params=[("Batch Transform", "automatic"), (ENDPOINT_MODE, "automatic"), ("Batch Transform", "manual")]
+)
 def definition(request, make_config) -> dict[str, Any]:
-    return wf.training_definition(make_config(endpoint_or_batch_transform=request.param), RESOURCES)
+    mode, approval = request.param
+    config = make_config(endpoint_or_batch_transform=mode, model_approval_mode=approval)
+    return wf.training_definition(config, RESOURCES)
 
 
 # --- builder -----------------------------------------------------------------------------------------------
@@ -50,14 +54,18 @@ def test_every_target_exists_and_every_state_is_reachable(definition) -> None:
 
 def test_every_task_retries_catches_and_times_out(definition) -> None:
     tasks = {name: s for name, s in definition["States"].items() if s["Type"] == "Task"}
-    assert len(tasks) >= 6
+    assert len(tasks) >= 5
     for name, state in tasks.items():
         assert state["TimeoutSeconds"] > 0, name
         assert state["Retry"] and state["Retry"][0]["BackoffRate"] >= 1, name
         assert any(c["ErrorEquals"] == ["States.ALL"] for c in state["Catch"]), name
     for name, state in tasks.items():
-        if name != wf.NOTIFY_FAILURE:
+        if name not in (wf.NOTIFY_FAILURE, wf.RECORD_NOT_REGISTERED):
             assert state["Catch"][-1]["Next"] == CLASSIFY_FAILURE, name
+    # The gate's own error is what the run fails with, even when its record cannot be written.
+    assert tasks[wf.RECORD_NOT_REGISTERED]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.record_error", "Next": wf.NOTIFY_FAILURE}
+    ]
     assert definition["States"]["Run Failed"] == {
         "Type": "Fail",
         "ErrorPath": "$.error.Error",
@@ -128,7 +136,6 @@ def test_built_in_image_validation_channel_and_kms(make_config) -> None:
     # The ETL writes the holdout the validation channel reads (validation/, etl/transform.py).
     assert states[wf.TRANSFORM_DATA]["Parameters"]["Arguments"]["--validation"] == "true"
     assert job["InputDataConfig"][1]["DataSource"]["S3DataSource"]["S3Uri"].endswith("/validation/")
-    assert states[wf.BATCH_TRANSFORM]["Parameters"]["TransformOutput"]["KmsKeyId"] == key
 
 
 def test_gate_reads_the_best_training_jobs_objective_once_present(make_config) -> None:
@@ -143,33 +150,28 @@ def test_gate_reads_the_best_training_jobs_objective_once_present(make_config) -
                 {"Variable": value, "IsPresent": True},
                 {"Variable": value, "NumericLessThanEquals": 0.25},
             ],
-            "Next": wf.CREATE_MODEL,
+            "Next": wf.REGISTER_MODEL,
         },
         {"Variable": value, "IsPresent": False, "Next": wf.EXPLAIN_NO_OBJECTIVE},
     ]
     assert gate["Default"] == wf.EXPLAIN_GATE_FAILURE
 
 
-def test_modes_differ_only_after_the_model(make_config) -> None:
-    batch = wf.training_definition(make_config(), RESOURCES)["States"]
-    endpoint = wf.training_definition(make_config(endpoint_or_batch_transform=ENDPOINT_MODE), RESOURCES)[
-        "States"
-    ]
-    assert {wf.BATCH_TRANSFORM, wf.RENAME_OUTPUT, wf.CATALOG_PREDICTIONS} <= set(batch) - set(endpoint)
-    assert {wf.CREATE_ENDPOINT_CONFIG, wf.DEPLOY_ENDPOINT, wf.DESCRIBE_ENDPOINT} <= set(endpoint) - set(batch)
-    assert batch[wf.CREATE_MODEL]["Next"] == wf.BATCH_TRANSFORM
-    assert endpoint[wf.CREATE_MODEL]["Next"] == wf.CREATE_ENDPOINT_CONFIG
-    assert endpoint[wf.TRANSFORM_DATA]["Parameters"]["Arguments"]["--score_key"] == ""
-    assert "--score_parts" not in endpoint[wf.TRANSFORM_DATA]["Parameters"]["Arguments"]
-    assert batch[wf.TRANSFORM_DATA]["Parameters"]["Arguments"]["--score_key.$"] == "$.score.key"
-    transform = batch[wf.BATCH_TRANSFORM]["Parameters"]
-    assert transform["TransformInput"]["SplitType"] == "Line"
-    assert transform["TransformInput"]["ContentType"] == "text/csv"
-    assert transform["DataProcessing"] == {
-        "InputFilter": "$[1:]",
-        "JoinSource": "Input",
-        "OutputFilter": "$[0,-1]",
-    }
+def test_approval_mode_decides_what_follows_registration(make_config) -> None:
+    automatic = wf.training_definition(make_config(), RESOURCES)["States"]
+    manual = wf.training_definition(make_config(model_approval_mode="manual"), RESOURCES)["States"]
+    register = automatic[wf.REGISTER_MODEL]
+    assert register["Parameters"]["Payload"] == {"RunName.$": "$.run.name", "Run.$": "$.metadata.result"}
+    assert register["Next"] == wf.DEPLOY_MODEL and manual[wf.REGISTER_MODEL]["Next"] == wf.PENDING_APPROVAL
+    assert manual[wf.PENDING_APPROVAL] == {"Type": "Succeed"} and wf.DEPLOY_MODEL not in manual
+    deploy = automatic[wf.DEPLOY_MODEL]
+    assert deploy["Resource"] == "arn:aws:states:::states:startExecution.sync:2"
+    assert deploy["Parameters"]["StateMachineArn"] == RESOURCES.deployment_state_machine_arn
+    assert deploy["Parameters"]["Input"]["score.$"] == "$.score"
+    # No deploy state is left in the training workflow: the deployment workflow holds the one copy.
+    assert not {"Create Model", "Batch Transform", "Create Endpoint Config"} & set(automatic)
+    endpoint = wf.training_definition(make_config(endpoint_or_batch_transform=ENDPOINT_MODE), RESOURCES)
+    assert endpoint["States"][wf.DEPLOY_MODEL]["Parameters"]["Input"]["score"] is None
 
 
 def test_definitions_parse_with_a_real_asl_parser(definition) -> None:
@@ -196,12 +198,12 @@ def run(make_config, mode: str, case: str, execution_input: dict | None = None, 
     )
 
 
-def test_gate_passes_then_the_batch_path_runs(make_config) -> None:
+def test_gate_passes_then_the_model_is_registered_and_deployed(make_config) -> None:
     outcome = run(make_config, "Batch Transform", "GatePasses")
     assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
     assert outcome.entered == [
         wf.CHECK_INPUT, wf.TRANSFORM_DATA, wf.NAME_RUN, wf.TUNE, wf.RECORD_METADATA, wf.GATE,
-        wf.CREATE_MODEL, wf.BATCH_TRANSFORM, wf.RENAME_OUTPUT, wf.CATALOG_PREDICTIONS, "Run Succeeded",
+        wf.REGISTER_MODEL, wf.DEPLOY_MODEL, "Run Succeeded",
     ]  # fmt: skip
     glue_args = outcome.task_inputs[wf.TRANSFORM_DATA][0]["Arguments"]
     assert (
@@ -211,35 +213,46 @@ def test_gate_passes_then_the_batch_path_runs(make_config) -> None:
     run_name = outcome.output["run"]["name"]
     assert re.fullmatch(r"employee-attrition-[0-9a-f]{12}", run_name) and len(run_name) <= 32
     assert outcome.task_inputs[wf.TUNE][0]["HyperParameterTuningJobName"] == run_name
-    model = outcome.task_inputs[wf.CREATE_MODEL][0]
-    assert model["ModelName"] == run_name
-    assert model["PrimaryContainer"]["ModelDataUrl"].endswith("/output/model.tar.gz")
-    transform = outcome.task_inputs[wf.BATCH_TRANSFORM][0]
-    assert (
-        transform["TransformOutput"]["S3OutputPath"]
-        == f"s3://{RESOURCES.output_bucket}/predictions/run={run_name}"
-    )
-    assert outcome.task_inputs[wf.RENAME_OUTPUT][0]["Payload"]["prefix"] == f"predictions/run={run_name}/"
+    registered = outcome.task_inputs[wf.REGISTER_MODEL][0]["Payload"]
+    assert registered["RunName"] == run_name
+    assert registered["Run"]["model_data_url"].endswith("/output/model.tar.gz")
+    # The deployment gets exactly the package just registered, the run's score file, and why it runs.
+    started = outcome.task_inputs[wf.DEPLOY_MODEL][0]
+    assert started["Name"] == run_name
+    assert started["Input"]["modelPackageArn"] == PACKAGE_ARN
+    assert started["Input"]["score"] == LANDED["score"]
+    assert started["Input"]["cause"] == "training"
+    assert outcome.output["deployment"]["status"] == "SUCCEEDED"
+    assert outcome.output["registration"]["result"]["status"] == "Approved"
 
 
-def test_three_transform_instances_score_three_parts_of_the_score_prefix(make_config) -> None:
-    outcome = run(make_config, "Batch Transform", "GatePasses", batch_transform_instance_count=3)
+def test_manual_approval_registers_then_stops_pending_approval(make_config) -> None:
+    outcome = run(make_config, "Batch Transform", "GatePassesManual", model_approval_mode="manual")
     assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
-    # The ETL is told to write a part per instance, and the transform reads every object under score/.
-    glue_args = outcome.task_inputs[wf.TRANSFORM_DATA][0]["Arguments"]
-    assert (glue_args["--score_parts"], glue_args["--validation"]) == ("3", "false")
-    transform = outcome.task_inputs[wf.BATCH_TRANSFORM][0]
-    assert transform["TransformInput"]["DataSource"] == {
-        "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{RESOURCES.extracts_bucket}/score/"}
-    }
-    assert transform["TransformResources"]["InstanceCount"] == 3
-    # The rename step gets the run's folder, not a file name: it renames every part it finds there.
-    run_name = outcome.output["run"]["name"]
-    assert outcome.task_inputs[wf.RENAME_OUTPUT][0]["Payload"] == {
-        "bucket": RESOURCES.output_bucket,
-        "prefix": f"predictions/run={run_name}/",
-    }
-    assert len(outcome.output["predictions"]["result"]["keys"]) == 3
+    assert outcome.entered[-2:] == [wf.REGISTER_MODEL, wf.PENDING_APPROVAL]
+    assert wf.DEPLOY_MODEL not in outcome.task_inputs
+    result = outcome.output["registration"]["result"]
+    assert result["status"] == "PendingManualApproval" and "approve it to deploy it" in result["message"]
+
+
+def test_endpoint_mode_starts_the_deployment_without_a_score_file(make_config) -> None:
+    outcome = run(make_config, ENDPOINT_MODE, "GatePasses", execution_input={"train": LANDED["train"]})
+    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
+    assert outcome.task_inputs[wf.DEPLOY_MODEL][0]["Input"]["score"] is None
+
+
+def test_a_failed_deployment_fails_the_run_with_a_notification(make_config) -> None:
+    outcome = run(make_config, "Batch Transform", "DeploymentFails")
+    assert (outcome.status, outcome.error) == ("FAILED", "StepFailed")
+    assert outcome.cause.startswith("States.TaskFailed: ")
+    assert outcome.entered[-5:] == [
+        wf.DEPLOY_MODEL,
+        CLASSIFY_FAILURE,
+        "Name Step Failure",
+        wf.NOTIFY_FAILURE,
+        "Run Failed",
+    ]
+    assert len(outcome.task_inputs[wf.DEPLOY_MODEL]) == 1  # a failed deployment is not retried
 
 
 def _leaves(document: Any, path: str = "") -> dict[str, Any]:
@@ -294,16 +307,23 @@ def test_two_runs_get_different_names(make_config) -> None:
     assert first != second
 
 
-def test_gate_fails_with_a_cause_naming_metric_value_and_threshold(make_config) -> None:
+def test_gate_fails_so_nothing_is_registered_and_the_cause_says_why(make_config) -> None:
     outcome = run(make_config, "Batch Transform", "GateFails")
     assert outcome.status == "FAILED"
     assert outcome.error == "ObjectiveBelowThreshold"
     assert outcome.cause == (
-        "Objective metric accuracy = 0.55 did not pass NumericGreaterThan 0.7; no model was deployed"
+        "Objective metric accuracy = 0.55 did not pass NumericGreaterThan 0.7; the model was not registered"
     )
-    assert wf.CREATE_MODEL not in outcome.entered
-    assert outcome.entered[-2:] == [wf.NOTIFY_FAILURE, "Run Failed"]
+    assert wf.REGISTER_MODEL not in outcome.entered and wf.DEPLOY_MODEL not in outcome.entered
+    assert outcome.entered[-3:] == [wf.RECORD_NOT_REGISTERED, wf.NOTIFY_FAILURE, "Run Failed"]
     assert "accuracy = 0.55" in outcome.task_inputs[wf.NOTIFY_FAILURE][0]["Message"]
+    # Beside the run record, why the model was not registered.
+    record = outcome.task_inputs[wf.RECORD_NOT_REGISTERED][0]
+    assert record["Bucket"] == RESOURCES.metadata_bucket
+    assert record["Key"].startswith("runs/employee-attrition-") and record["Key"].endswith(
+        ".not-registered.json"
+    )
+    assert json.loads(record["Body"]) == {"Error": "ObjectiveBelowThreshold", "Cause": outcome.cause}
 
 
 def test_transient_errors_are_retried(make_config) -> None:
@@ -311,30 +331,7 @@ def test_transient_errors_are_retried(make_config) -> None:
     assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
     assert len(outcome.task_inputs[wf.TUNE]) == 2
     assert len(outcome.task_inputs[wf.RECORD_METADATA]) == 2
-    assert wf.NOTIFY_FAILURE not in outcome.entered
-
-
-def test_a_permanent_error_notifies_then_fails(make_config) -> None:
-    outcome = run(make_config, "Batch Transform", "TransformFails")
-    assert outcome.status == "FAILED"
-    assert outcome.error == "StepFailed"
-    assert outcome.cause.startswith("States.TaskFailed: Transform job employee-attrition-")
-    assert len(outcome.task_inputs[wf.BATCH_TRANSFORM]) == 1  # a failed job is not retried
-    assert outcome.entered[-5:] == [
-        wf.BATCH_TRANSFORM,
-        CLASSIFY_FAILURE,
-        "Name Step Failure",
-        wf.NOTIFY_FAILURE,
-        "Run Failed",
-    ]
-    notification = outcome.task_inputs[wf.NOTIFY_FAILURE][0]
-    assert notification["TopicArn"] == RESOURCES.topic_arn
-    assert "Error: StepFailed\nCause: States.TaskFailed: Transform job" in notification["Message"]
-
-
-def test_a_crawler_already_running_is_not_an_error(make_config) -> None:
-    outcome = run(make_config, "Batch Transform", "CrawlerAlreadyRunning")
-    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
+    assert len(outcome.task_inputs[wf.REGISTER_MODEL]) == 2
     assert wf.NOTIFY_FAILURE not in outcome.entered
 
 
@@ -344,57 +341,6 @@ def test_malformed_input_fails_clearly_before_any_task(make_config) -> None:
     assert outcome.error == "InvalidInput"
     assert '"train": {"bucket": ..., "key": ...}' in outcome.cause
     assert wf.TRANSFORM_DATA not in outcome.entered
-
-
-def test_endpoint_absent_is_created_and_waited_on(make_config) -> None:
-    outcome = run(make_config, ENDPOINT_MODE, "EndpointAbsent")
-    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
-    assert outcome.output["endpoint"]["result"]["action"] == "create"
-    run_name = outcome.output["run"]["name"]
-    assert outcome.task_inputs[wf.DEPLOY_ENDPOINT][0]["Payload"] == {
-        "EndpointName": "training-endpoint",
-        "EndpointConfigName": run_name,
-    }
-    assert outcome.entered.count(wf.DESCRIBE_ENDPOINT) == 2  # Creating, then InService
-    assert outcome.task_inputs[wf.CREATE_ENDPOINT_CONFIG][0]["ProductionVariants"][0]["ModelName"] == run_name
-
-
-def test_endpoint_present_is_updated(make_config) -> None:
-    outcome = run(make_config, ENDPOINT_MODE, "EndpointPresent")
-    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
-    assert outcome.output["endpoint"]["result"]["action"] == "update"
-    assert outcome.entered.count(wf.DESCRIBE_ENDPOINT) == 2  # Updating, then InService
-
-
-def test_busy_endpoint_is_retried_until_it_settles(make_config) -> None:
-    outcome = run(make_config, ENDPOINT_MODE, "EndpointBusy")
-    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
-    assert len(outcome.task_inputs[wf.DEPLOY_ENDPOINT]) == 2
-
-
-def test_failed_endpoint_notifies_then_fails(make_config) -> None:
-    outcome = run(make_config, ENDPOINT_MODE, "EndpointFails")
-    assert outcome.status == "FAILED"
-    assert outcome.error == "EndpointFailed"
-    assert outcome.cause.startswith(
-        "Endpoint training-endpoint failed with endpoint config employee-attrition-"
-    )
-    assert outcome.entered[-2:] == [wf.NOTIFY_FAILURE, "Run Failed"]
-
-
-def test_failed_update_that_rolled_back_fails_the_run_with_the_reason(make_config) -> None:
-    outcome = run(make_config, ENDPOINT_MODE, "EndpointRolledBack")
-    assert outcome.status == "FAILED"
-    assert outcome.error == "EndpointUpdateRolledBack"
-    assert (
-        "kept its previous model" in outcome.cause and "did not pass the ping health check" in outcome.cause
-    )
-
-
-def test_endpoint_config_not_yet_visible_is_retried(make_config) -> None:
-    outcome = run(make_config, ENDPOINT_MODE, "EndpointConfigEventuallyVisible")
-    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
-    assert len(outcome.task_inputs[wf.DEPLOY_ENDPOINT]) == 2
 
 
 @pytest.mark.parametrize(
@@ -436,21 +382,17 @@ EXPECTED_RETRIES = {
     ],
     wf.TUNE: SAGEMAKER_OPTIMIZED,
     wf.RECORD_METADATA: LAMBDA_TRANSIENT,
-    wf.CREATE_MODEL: SAGEMAKER_OPTIMIZED,
-    wf.BATCH_TRANSFORM: SAGEMAKER_OPTIMIZED,
-    wf.RENAME_OUTPUT: LAMBDA_TRANSIENT,
-    wf.CATALOG_PREDICTIONS: [
-        "Glue.OperationTimeoutException",
-        "Glue.ThrottlingException",
-        "Glue.InternalFailureException",
-        "Glue.ServiceUnavailableException",
+    wf.REGISTER_MODEL: LAMBDA_TRANSIENT,
+    wf.RECORD_NOT_REGISTERED: [
+        "S3.InternalErrorException",
+        "S3.SlowDownException",
+        "S3.ThrottlingException",
+        "S3.InternalFailureException",
+        "S3.ServiceUnavailableException",
     ],
-    wf.CREATE_ENDPOINT_CONFIG: SAGEMAKER_OPTIMIZED,
-    wf.DEPLOY_ENDPOINT: LAMBDA_TRANSIENT,
-    wf.DESCRIBE_ENDPOINT: [
-        "SageMaker.ThrottlingException",
-        "SageMaker.InternalFailureException",
-        "SageMaker.ServiceUnavailableException",
+    wf.DEPLOY_MODEL: [
+        "StepFunctions.AWSStepFunctionsException",
+        "StepFunctions.ExecutionLimitExceededException",
     ],
     wf.NOTIFY_FAILURE: ["SNS.AmazonSNSException", "SNS.ThrottledException", "SNS.InternalErrorException"],
 }
@@ -461,21 +403,3 @@ def test_each_task_retries_the_error_names_of_its_integration_style(definition) 
     assert set(tasks) <= set(EXPECTED_RETRIES)
     for name, state in tasks.items():
         assert state["Retry"][0]["ErrorEquals"] == EXPECTED_RETRIES[name], name
-
-
-def test_the_sdk_crawler_task_treats_a_running_crawler_as_success(make_config) -> None:
-    crawl = wf.training_definition(make_config(), RESOURCES)["States"][wf.CATALOG_PREDICTIONS]
-    assert crawl["Resource"] == "arn:aws:states:::aws-sdk:glue:startCrawler"
-    assert crawl["Catch"][0] == {
-        "ErrorEquals": ["Glue.CrawlerRunningException"],
-        "ResultPath": None,
-        "Next": "Run Succeeded",
-    }
-
-
-def test_failed_endpoint_without_a_reason_still_notifies_then_fails(make_config) -> None:
-    # FailureReason is optional in DescribeEndpoint's response; formatting it when absent is States.Runtime.
-    outcome = run(make_config, ENDPOINT_MODE, "EndpointFailsWithoutReason")
-    assert (outcome.status, outcome.error) == ("FAILED", "EndpointFailed"), outcome.cause
-    assert "and SageMaker gave no reason" in outcome.cause
-    assert outcome.entered[-3:] == [wf.EXPLAIN_ENDPOINT_FAILURE_NO_REASON, wf.NOTIFY_FAILURE, "Run Failed"]

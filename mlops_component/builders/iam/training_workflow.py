@@ -20,10 +20,11 @@ from mlops_component.builders.iam.statements import (
 
 # --- Training workflow roles ----------------------------------------------------------------------------------
 
-# The EventBridge rules Step Functions manages to learn when a .sync SageMaker job ends.
+# The EventBridge rules Step Functions manages to learn when a .sync job or child execution ends.
 _SYNC_RULES = {
     "tuning": "StepFunctionsGetEventsForSageMakerTuningJobsRule",
     "transform": "StepFunctionsGetEventsForSageMakerTransformJobsRule",
+    "execution": "StepFunctionsGetEventsForStepFunctionsExecutionRule",
 }
 
 
@@ -36,8 +37,27 @@ class WorkflowTargets:
     sagemaker_role_arn: str
     topic_arn: str
     function_arns: list[str]
-    prediction_crawler_name: str | None  # batch mode
-    endpoint_name: str | None  # endpoint mode
+    deployment_state_machine_arn: str | None  # automatic approval: the run deploys what it registered
+    metadata_bucket: str
+    kms_key_arn: str | None = None
+
+
+def sync_rules(account: Account, *kinds: str) -> dict[str, Any]:
+    """The managed EventBridge rules of the .sync integrations `kinds` name (`tuning`, `transform`, ...)."""
+    return allow(
+        ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+        [account.arn("events", f"rule/{_SYNC_RULES[kind]}") for kind in kinds],
+        sid="ManageSyncRules",
+    )
+
+
+def invoke_functions(function_arns: list[str]) -> dict[str, Any]:
+    """Invoke exactly these functions (and their versions)."""
+    return allow(
+        ["lambda:InvokeFunction"],
+        [*function_arns, *(f"{a}:*" for a in function_arns)],
+        sid="InvokeFunctions",
+    )
 
 
 def state_machine_policy(account: Account, targets: WorkflowTargets, *, tracing: bool) -> Policy:
@@ -46,7 +66,6 @@ def state_machine_policy(account: Account, targets: WorkflowTargets, *, tracing:
     tuning = account.sagemaker("hyper-parameter-tuning-job", run)
     # The tuning job starts training jobs named after itself and tags them with the run's tags.
     training = account.sagemaker("training-job", run)
-    model = account.sagemaker("model", run)
     statements = [
         allow(
             ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"],
@@ -63,22 +82,89 @@ def state_machine_policy(account: Account, targets: WorkflowTargets, *, tracing:
             tuning,
             sid="TuneHyperparameters",
         ),
+        pass_role(targets.sagemaker_role_arn, "sagemaker.amazonaws.com"),
+        invoke_functions(targets.function_arns),
+        allow(["sns:Publish"], targets.topic_arn, sid="NotifyFailures"),
+        # Why a model was not registered, beside the run record.
+        allow(
+            ["s3:PutObject"],
+            objects_arn(account.partition, targets.metadata_bucket, "runs/"),
+            sid="RecordNotRegistered",
+        ),
+        *use_kms_key(targets.kms_key_arn, decrypt=False),
+        # Step Functions tags what it starts with .sync, and reads the tags back.
+        allow(["sagemaker:AddTags", "sagemaker:ListTags"], [tuning, training], sid="TagRunResources"),
+    ]
+    rules = ["tuning"]
+    if targets.deployment_state_machine_arn:
+        machine = targets.deployment_state_machine_arn
+        executions = machine.replace(":stateMachine:", ":execution:") + ":*"
+        rules.append("execution")
+        statements += [
+            allow(["states:StartExecution"], machine, sid="StartDeployment"),
+            # .sync waits on the child execution, and stops it when this run is stopped.
+            allow(["states:DescribeExecution", "states:StopExecution"], executions, sid="WatchDeployment"),
+        ]
+    statements.append(sync_rules(account, *rules))
+    statements += execution_log_statements(tracing=tracing)
+    return document(*statements)
+
+
+@dataclass(frozen=True)
+class DeploymentTargets:
+    """What the deployment workflow's role may act on, by name or ARN."""
+
+    job_name: str
+    model_package_group: str
+    sagemaker_role_arn: str
+    topic_arn: str
+    function_arns: list[str]
+    metadata_bucket: str
+    kms_key_arn: str | None
+    glue_job_name: str | None = None  # batch mode
+    prediction_crawler_name: str | None = None  # batch mode
+    endpoint_name: str | None = None  # endpoint mode
+
+
+def model_packages(account: Account, group: str) -> str:
+    """Every version of the group's packages (`model-package/<group>/<version>`)."""
+    return account.sagemaker("model-package", f"{group}/*")
+
+
+def deployment_workflow_policy(account: Account, targets: DeploymentTargets, *, tracing: bool) -> Policy:
+    """Exactly what the deployment workflow's tasks call: find and read a package, create a model from it,
+    then score with it or put it behind the endpoint, and record the deployment."""
+    run = f"{targets.job_name}-*"  # each deployment's model, job and endpoint config: "<job_name>-<suffix>"
+    model = account.sagemaker("model", run)
+    statements = [
+        # ListModelPackages has no resource-level permissions (Service Authorization Reference).
+        allow(["sagemaker:ListModelPackages"], "*", sid="FindApprovedPackages"),
+        allow(
+            ["sagemaker:DescribeModelPackage"],
+            model_packages(account, targets.model_package_group),
+            sid="ReadModelPackage",
+        ),
         allow(["sagemaker:CreateModel"], model, sid="CreateModel"),
         pass_role(targets.sagemaker_role_arn, "sagemaker.amazonaws.com"),
-        allow(
-            ["lambda:InvokeFunction"],
-            [*targets.function_arns, *(f"{a}:*" for a in targets.function_arns)],
-            sid="InvokeFunctions",
-        ),
+        invoke_functions(targets.function_arns),
         allow(["sns:Publish"], targets.topic_arn, sid="NotifyFailures"),
+        allow(
+            ["s3:PutObject"],
+            objects_arn(account.partition, targets.metadata_bucket, "deployments/"),
+            sid="RecordDeployment",
+        ),
+        *use_kms_key(targets.kms_key_arn, decrypt=False),
     ]
-    tagged = [tuning, training, model]
-    rules = [_SYNC_RULES["tuning"]]
-    if targets.prediction_crawler_name:
+    tagged = [model]
+    if targets.glue_job_name and targets.prediction_crawler_name:
         transform = account.sagemaker("transform-job", run)
         tagged.append(transform)
-        rules.append(_SYNC_RULES["transform"])
         statements += [
+            allow(
+                ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"],
+                account.arn("glue", f"job/{targets.glue_job_name}"),
+                sid="PrepareScoreData",
+            ),
             allow(
                 [
                     "sagemaker:CreateTransformJob",
@@ -93,6 +179,7 @@ def state_machine_policy(account: Account, targets: WorkflowTargets, *, tracing:
                 account.arn("glue", f"crawler/{targets.prediction_crawler_name}"),
                 sid="Crawl",
             ),
+            sync_rules(account, "transform"),
         ]
     if targets.endpoint_name:
         endpoint_config = account.sagemaker("endpoint-config", run)
@@ -105,15 +192,8 @@ def state_machine_policy(account: Account, targets: WorkflowTargets, *, tracing:
                 sid="WatchEndpoint",
             ),
         ]
-    statements += [
-        # Step Functions tags what it starts with .sync, and reads the tags back.
-        allow(["sagemaker:AddTags", "sagemaker:ListTags"], tagged, sid="TagRunResources"),
-        allow(
-            ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-            [account.arn("events", f"rule/{rule}") for rule in rules],
-            sid="ManageSyncRules",
-        ),
-    ]
+    # Step Functions tags what it creates and starts with .sync, and reads the tags back.
+    statements.append(allow(["sagemaker:AddTags", "sagemaker:ListTags"], tagged, sid="TagRunResources"))
     statements += execution_log_statements(tracing=tracing)
     return document(*statements)
 
@@ -252,6 +332,34 @@ def run_metadata_function_policy(
             sid="WriteMetadata",
         ),
         *use_kms_key(kms_key_arn, decrypt=False),
+        write_logs([account.log_group(log_group)]),
+    )
+
+
+def register_model_function_policy(
+    account: Account,
+    *,
+    model_package_group: str,
+    models_bucket: str,
+    models_prefix: str,
+    metadata_bucket: str,
+    quality_prefix: str,
+    kms_key_arn: str | None,
+    log_group: str,
+) -> Policy:
+    """Find this run's package, read the model artifact's quality report, copy it, register the package."""
+    p = account.partition
+    return document(
+        # ListModelPackages has no resource-level permissions (Service Authorization Reference).
+        allow(["sagemaker:ListModelPackages"], "*", sid="FindRegisteredPackage"),
+        allow(
+            ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage"],
+            model_packages(account, model_package_group),
+            sid="RegisterModelPackage",
+        ),
+        allow(["s3:GetObject"], objects_arn(p, models_bucket, models_prefix), sid="ReadModelArtifact"),
+        allow(["s3:PutObject"], objects_arn(p, metadata_bucket, quality_prefix), sid="CopyQualityReport"),
+        *use_kms_key(kms_key_arn),
         write_logs([account.log_group(log_group)]),
     )
 

@@ -48,10 +48,19 @@ TRANSIENT_ERRORS: dict[str, list[str]] = {
         "Glue.OperationTimeoutException",
     ],
     "sns": ["SNS.AmazonSNSException", "SNS.ThrottledException", "SNS.InternalErrorException"],
+    # StartExecution's SDK v1 exception, and its modeled error that passes with time.
+    "states": ["StepFunctions.AWSStepFunctionsException", "StepFunctions.ExecutionLimitExceededException"],
+    # ListModelPackages and DescribeModelPackage model no errors of their own.
     # DescribeEndpoint models no errors of its own.
     "aws-sdk:sagemaker": [f"SageMaker.{name}" for name in _SDK_COMMON],
     # StartCrawler's OperationTimeoutException; CrawlerRunningException is success and caught by the task.
     "aws-sdk:glue": ["Glue.OperationTimeoutException", *(f"Glue.{name}" for name in _SDK_COMMON)],
+    # PutObject models no errors; S3 answers InternalError and SlowDown (503) when busy.
+    "aws-sdk:s3": [
+        "S3.InternalErrorException",
+        "S3.SlowDownException",
+        *(f"S3.{name}" for name in _SDK_COMMON),
+    ],
 }
 _INTEGRATION = re.compile(r"arn:aws:states:::(?P<style>aws-sdk:)?(?P<service>[a-z0-9]+):")
 
@@ -83,6 +92,31 @@ def retry(resource: str, timings: Timings) -> list[State]:
             "BackoffRate": timings.retry_backoff_rate,
         }
     ]
+
+
+def resource_tags(tags: dict[str, str], created_by: str) -> list[dict[str, str]]:
+    """SageMaker Tags for what a workflow creates at run time, which Pulumi does not track; they find it for
+    clean-up. `created_by` names the workflow."""
+    merged = {**tags, "mlops:created-by": created_by}
+    return [{"Key": key, "Value": value} for key, value in sorted(merged.items())]
+
+
+def unique_name(job_name: str, result_path: str, next_state: str) -> State:
+    """A Pass state that stores `<job_name>-<12 random hex digits>` at `<result_path>.name`.
+
+    The last group of a random UUID: unique per execution, within SageMaker's 32 characters for tuning jobs
+    (the config limits `job_name` to 18), with no function to call. `training_workflow.run_name` is the same
+    rule for local runs; change both together.
+    """
+    return {
+        "Type": "Pass",
+        "Parameters": {
+            "name.$": f"States.Format('{job_name}-{{}}', "
+            "States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), 4))"
+        },
+        "ResultPath": result_path,
+        "Next": next_state,
+    }
 
 
 def when_present(path: str, *tests: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The training workflow's definition: ETL, tuning, the gate, then batch inference or an endpoint.
+"""The training workflow's definition: ETL, tuning, the gate, registration, then deployment or approval.
 
 `training_definition` is a pure function of the config and plain resource names/ARNs. The component feeds it
 resolved Outputs; tests and `mlops render` call it directly.
@@ -14,16 +14,21 @@ from typing import Any
 
 from mlops_component import layout
 from mlops_component.builders.state_machines import gate
+from mlops_component.builders.state_machines.deployment_workflow import (
+    LAMBDA_TASK_TIMEOUT_SECONDS,
+    deployment_timeout_seconds,
+)
 from mlops_component.builders.state_machines.states import (
     NOTIFY_FAILURE,
     RUN_SUCCEEDED,
     State,
     Timings,
-    catch_all,
     fail_with,
     failure_states,
     lambda_task,
+    resource_tags,
     task,
+    unique_name,
     when_present,
 )
 from mlops_component.config import MlOpsConfig
@@ -32,10 +37,6 @@ from mlops_component.config.base import JOB_START_OVERHEAD_SECONDS
 # Metrics the bring-your-own training program prints; each becomes a MetricDefinition so the run metadata
 # records all of them, not only the objective.
 REPORTED_METRICS = ("accuracy", "roc_auc", "precision", "recall", "f1")
-# SageMaker's largest Batch Transform payload; records are small CSV lines, so more per request is faster.
-MAX_PAYLOAD_MB = 6
-# Lambda tasks time out after the functions' own timeouts (at most 15 minutes) so the function reports first.
-LAMBDA_TASK_TIMEOUT_SECONDS = 960
 
 # State names, also used by the execution tests' mocked responses.
 CHECK_INPUT = "Check Input"
@@ -46,28 +47,15 @@ RECORD_METADATA = "Record Run Metadata"
 GATE = "Check Objective Metric"
 EXPLAIN_GATE_FAILURE = "Objective Below Threshold"
 EXPLAIN_NO_OBJECTIVE = "Objective Missing"
-CREATE_MODEL = "Create Model"
-BATCH_TRANSFORM = "Batch Transform"
-RENAME_OUTPUT = "Rename Output"
-CATALOG_PREDICTIONS = "Catalog Predictions"
-CREATE_ENDPOINT_CONFIG = "Create Endpoint Config"
-DEPLOY_ENDPOINT = "Create Or Update Endpoint"
-START_POLLING = "Start Polling Endpoint"
-WAIT_FOR_ENDPOINT = "Wait For Endpoint"
-DESCRIBE_ENDPOINT = "Describe Endpoint"
-ENDPOINT_READY = "Endpoint In Service?"
-COUNT_POLL = "Count Endpoint Poll"
-EXPLAIN_ENDPOINT_FAILURE = "Endpoint Failed"
-EXPLAIN_ENDPOINT_FAILURE_NO_REASON = "Endpoint Failed Without Reason"
-EXPLAIN_ENDPOINT_TIMEOUT = "Endpoint Timed Out"
-EXPLAIN_ENDPOINT_ROLLBACK = "Endpoint Update Rolled Back"
+RECORD_NOT_REGISTERED = "Record Why Not Registered"
+REGISTER_MODEL = "Register Model"
+DEPLOY_MODEL = "Deploy Model"
+PENDING_APPROVAL = "Pending Manual Approval"
 INVALID_INPUT = "Invalid Input"
 
 # S3DataSource.S3DataDistributionType values of the tuning job's channels.
 FULLY_REPLICATED = "FullyReplicated"
 SHARDED_BY_S3_KEY = "ShardedByS3Key"
-# Required in DescribeEndpoint's response (API reference), so a Choice may compare it without IsPresent.
-ENDPOINT_STATUS = "$.endpoint_status.EndpointStatus"
 
 
 @dataclass(frozen=True)
@@ -78,16 +66,14 @@ class TrainingResources:
     etl_timeout_seconds: int
     extracts_bucket: str
     models_bucket: str
-    output_bucket: str
+    metadata_bucket: str
     image_uri: str
     sagemaker_role_arn: str
     topic_arn: str
     run_metadata_function_arn: str
-    # Batch mode only:
-    rename_output_function_arn: str | None = None
-    prediction_crawler_name: str | None = None
-    # Endpoint mode only:
-    endpoint_function_arn: str | None = None
+    register_model_function_arn: str
+    # Automatic approval only: the workflow that deploys the registered package.
+    deployment_state_machine_arn: str | None = None
 
 
 def run_name(job_name: str) -> str:
@@ -114,19 +100,13 @@ def metric_definitions(config: MlOpsConfig) -> list[dict[str, str]]:
 
 def sagemaker_tags(config: MlOpsConfig) -> list[dict[str, str]]:
     """Tags for what the workflow creates at run time, which Pulumi does not track; they find it for clean-up."""
-    tags = {**config.tags, "mlops:created-by": "training-workflow"}
-    return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
+    return resource_tags(dict(config.tags), "training-workflow")
 
 
 def tuning_timeout_seconds(config: MlOpsConfig) -> int:
     """Longest a tuning job can take: its training jobs run in waves of `max_parallel_training_jobs`."""
     waves = math.ceil(config.max_number_training_jobs / config.max_parallel_training_jobs)
     return waves * (config.training_job_max_runtime_seconds + JOB_START_OVERHEAD_SECONDS)
-
-
-def endpoint_max_polls(config: MlOpsConfig, timings: Timings) -> int:
-    """How many status checks fit in the endpoint wait budget."""
-    return max(1, math.ceil(config.endpoint_wait_timeout_minutes * 60 / timings.poll_interval_seconds))
 
 
 def training_definition(
@@ -153,30 +133,8 @@ def training_definition(
             timeout_seconds=LAMBDA_TASK_TIMEOUT_SECONDS,
             result_path="$.metadata",
         ),
-        **_gate_states(config),
-        CREATE_MODEL: task(
-            "arn:aws:states:::sagemaker:createModel",
-            {
-                "ModelName.$": "$.run.name",
-                "ExecutionRoleArn": resources.sagemaker_role_arn,
-                "PrimaryContainer": {
-                    "Image": resources.image_uri,
-                    "ModelDataUrl.$": "$.metadata.result.model_data_url",
-                },
-                # Scoring needs no network: the model and data come from S3 through SageMaker itself.
-                "EnableNetworkIsolation": True,
-                "Tags": sagemaker_tags(config),
-            },
-            next_state=BATCH_TRANSFORM if config.is_batch else CREATE_ENDPOINT_CONFIG,
-            timings=timings,
-            timeout_seconds=300,
-        ),
-        **(
-            _batch_states(config, resources, timings)
-            if config.is_batch
-            else _endpoint_states(config, resources, timings)
-        ),
-        RUN_SUCCEEDED: {"Type": "Succeed"},
+        **_gate_states(config, resources, timings),
+        **_registration_states(config, resources, timings),
         **failure_states(resources.topic_arn, f"{config.name_prefix} training workflow", timings),
     }
     return {
@@ -188,44 +146,106 @@ def training_definition(
 
 
 def _name_run(config: MlOpsConfig) -> State:
-    return {
-        "Type": "Pass",
-        # 18-character job name + "-" + 12 random hex digits: unique per run, within SageMaker's 32
-        # characters for tuning jobs, with no function to call. `run_name` is the same rule for local runs.
-        "Parameters": {
-            "name.$": f"States.Format('{config.job_name}-{{}}', "
-            "States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), 4))"
-        },
-        "ResultPath": "$.run",
-        "Next": TUNE,
+    # `run_name` is the same rule for local runs.
+    return unique_name(config.job_name, "$.run", TUNE)
+
+
+def _registration_states(
+    config: MlOpsConfig, resources: TrainingResources, timings: Timings
+) -> dict[str, State]:
+    """Register the model that passed the gate; then deploy it (automatic) or stop for approval (manual)."""
+    automatic = config.model_approval_mode == "automatic"
+    states: dict[str, State] = {
+        REGISTER_MODEL: lambda_task(
+            resources.register_model_function_arn,
+            {"RunName.$": "$.run.name", "Run.$": "$.metadata.result"},
+            next_state=DEPLOY_MODEL if automatic else PENDING_APPROVAL,
+            timings=timings,
+            timeout_seconds=LAMBDA_TASK_TIMEOUT_SECONDS,
+            result_path="$.registration",
+        )
     }
+    if not automatic:
+        # The registration result says which package awaits approval; approving it starts the deployment.
+        states[PENDING_APPROVAL] = {"Type": "Succeed"}
+        return states
+    assert resources.deployment_state_machine_arn, "automatic approval needs the deployment workflow"
+    states[DEPLOY_MODEL] = task(
+        "arn:aws:states:::states:startExecution.sync:2",
+        {
+            "StateMachineArn": resources.deployment_state_machine_arn,
+            # Named after the run: a retry after a lost response starts nothing new (same name and input), and
+            # the deployment record is deployments/<run>.json.
+            "Name.$": "$.run.name",
+            "Input": {
+                "modelPackageArn.$": "$.registration.result.model_package_arn",
+                **({"score.$": "$.score"} if config.is_batch else {"score": None}),
+                "cause": "training",
+                "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+            },
+        },
+        next_state=RUN_SUCCEEDED,
+        timings=timings,
+        timeout_seconds=deployment_timeout_seconds(config, resources.etl_timeout_seconds),
+        result_path="$.deployment",
+        # .sync:2 returns the child's Output as JSON rather than as a string.
+        result_selector={"execution_arn.$": "$.ExecutionArn", "status.$": "$.Status", "output.$": "$.Output"},
+    )
+    states[RUN_SUCCEEDED] = {"Type": "Succeed"}
+    return states
 
 
-def _gate_states(config: MlOpsConfig) -> dict[str, State]:
-    """The gate and its two ways of stopping a model: below the threshold, or no objective to compare."""
+def _gate_states(config: MlOpsConfig, resources: TrainingResources, timings: Timings) -> dict[str, State]:
+    """The gate and its two ways of stopping a model: below the threshold, or no objective to compare. Either
+    way the model is not registered, and `runs/<run>.not-registered.json` beside the run record says why."""
     operator, threshold = config.inference_comparison_operator, config.inference_metric_threshold
     return {
         GATE: {
             "Type": "Choice",
             "Choices": [
-                gate.choice_rule(operator, threshold, CREATE_MODEL),
+                gate.choice_rule(operator, threshold, REGISTER_MODEL),
                 gate.missing_rule(EXPLAIN_NO_OBJECTIVE),
             ],
             "Default": EXPLAIN_GATE_FAILURE,
         },
         EXPLAIN_GATE_FAILURE: fail_with(
             "ObjectiveBelowThreshold",
-            f"Objective metric {{}} = {{}} did not pass {operator} {threshold}; no model was deployed",
+            f"Objective metric {{}} = {{}} did not pass {operator} {threshold}; the model was not registered",
             gate.OBJECTIVE_NAME_PATH,
             gate.OBJECTIVE_VALUE_PATH,
+            next_state=RECORD_NOT_REGISTERED,
         ),
         EXPLAIN_NO_OBJECTIVE: fail_with(
             "ObjectiveMissing",
             f"Tuning job {{}} reported no {config.tuning_metric} value for its best training job; "
-            "no model was deployed",
+            "the model was not registered",
             "$.tuning.name",
+            next_state=RECORD_NOT_REGISTERED,
         ),
+        RECORD_NOT_REGISTERED: _record_not_registered(resources, timings),
     }
+
+
+def _record_not_registered(resources: TrainingResources, timings: Timings) -> State:
+    """Write the gate's Error and Cause next to the run record, then notify as any failure does."""
+    # layout's `{}` is States.Format's placeholder too.
+    record = task(
+        "arn:aws:states:::aws-sdk:s3:putObject",
+        {
+            "Bucket": resources.metadata_bucket,
+            "Key.$": f"States.Format('{layout.NOT_REGISTERED_KEY}', $.run.name)",
+            "Body.$": "States.JsonToString($.error)",
+            "ContentType": "application/json",
+        },
+        next_state=NOTIFY_FAILURE,
+        timings=timings,
+        timeout_seconds=60,
+    )
+    # A record that cannot be written must not replace the gate's own error: notify and fail with it anyway.
+    record["Catch"] = [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.record_error", "Next": NOTIFY_FAILURE}
+    ]
+    return record
 
 
 def _check_input(config: MlOpsConfig) -> State:
@@ -358,224 +378,17 @@ def _channel(name: str, s3_uri: str, distribution: str) -> dict[str, Any]:
     }
 
 
-def _batch_states(config: MlOpsConfig, resources: TrainingResources, timings: Timings) -> dict[str, State]:
-    assert resources.rename_output_function_arn and resources.prediction_crawler_name, "batch mode needs both"
-    output: dict[str, Any] = {
-        "S3OutputPath.$": f"States.Format('s3://{resources.output_bucket}/{layout.PREDICTIONS_PREFIX}run={{}}', $.run.name)",
-        "Accept": "text/csv",
-        "AssembleWith": "Line",
-    }
-    instances: dict[str, Any] = {
-        "InstanceType": config.batch_transform_instance_type,
-        "InstanceCount": config.batch_transform_instance_count,
-    }
-    if config.kms_key_arn:
-        output["KmsKeyId"] = config.kms_key_arn
-        instances["VolumeKmsKeyId"] = config.kms_key_arn
-    crawl = task(
-        "arn:aws:states:::aws-sdk:glue:startCrawler",
-        {"Name": resources.prediction_crawler_name},
-        next_state=RUN_SUCCEEDED,
-        timings=timings,
-        timeout_seconds=60,
-    )
-    # A crawl already in progress will pick up the new partition too, so that is success, not failure.
-    crawl["Catch"] = [
-        {"ErrorEquals": ["Glue.CrawlerRunningException"], "ResultPath": None, "Next": RUN_SUCCEEDED},
-        *catch_all(),
-    ]
-    return {
-        BATCH_TRANSFORM: task(
-            "arn:aws:states:::sagemaker:createTransformJob.sync",
-            {
-                "TransformJobName.$": "$.run.name",
-                "ModelName.$": "$.run.name",
-                "BatchStrategy": "MultiRecord",
-                "MaxPayloadInMB": MAX_PAYLOAD_MB,
-                "TransformInput": {
-                    "DataSource": {
-                        "S3DataSource": {
-                            "S3DataType": "S3Prefix",
-                            # Every object under the prefix: the one score file, or its parts.
-                            "S3Uri": f"s3://{resources.extracts_bucket}/{layout.SCORE_EXTRACT_PREFIX}",
-                        }
-                    },
-                    "ContentType": "text/csv",
-                    "SplitType": "Line",
-                },
-                "TransformOutput": output,
-                "TransformResources": instances,
-                # Score rows are "<id>,<features...>": the model sees features only, and each output line is
-                # "<id>,<probability>", so predictions keep their ids.
-                "DataProcessing": {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"},
-                "Tags": sagemaker_tags(config),
-            },
-            next_state=RENAME_OUTPUT,
-            timings=timings,
-            timeout_seconds=config.batch_transform_timeout_minutes * 60 + JOB_START_OVERHEAD_SECONDS,
-        ),
-        RENAME_OUTPUT: lambda_task(
-            resources.rename_output_function_arn,
-            {
-                "bucket": resources.output_bucket,
-                "prefix.$": f"States.Format('{layout.PREDICTIONS_PREFIX}run={{}}/', $.run.name)",
-            },
-            next_state=CATALOG_PREDICTIONS,
-            timings=timings,
-            timeout_seconds=LAMBDA_TASK_TIMEOUT_SECONDS,
-            result_path="$.predictions",
-        ),
-        CATALOG_PREDICTIONS: crawl,
-    }
-
-
-def _endpoint_states(config: MlOpsConfig, resources: TrainingResources, timings: Timings) -> dict[str, State]:
-    variant: dict[str, Any] = {
-        "VariantName": "AllTraffic",
-        "ModelName.$": "$.run.name",
-        "InitialInstanceCount": config.endpoint_instance_count,
-        "InstanceType": config.endpoint_instance_type,
-        "InitialVariantWeight": 1,
-    }
-    endpoint_config: dict[str, Any] = {
-        "EndpointConfigName.$": "$.run.name",
-        "ProductionVariants": [variant],
-        "Tags": sagemaker_tags(config),
-    }
-    if config.kms_key_arn:
-        endpoint_config["KmsKeyId"] = config.kms_key_arn
-    return {
-        CREATE_ENDPOINT_CONFIG: task(
-            "arn:aws:states:::sagemaker:createEndpointConfig",
-            endpoint_config,
-            next_state=DEPLOY_ENDPOINT,
-            timings=timings,
-            timeout_seconds=300,
-        ),
-        DEPLOY_ENDPOINT: _deploy_endpoint(config, resources, timings),
-        **_endpoint_polling(config, timings),
-        **_endpoint_failures(config),
-    }
-
-
-def _deploy_endpoint(config: MlOpsConfig, resources: TrainingResources, timings: Timings) -> State:
-    assert resources.endpoint_function_arn, "endpoint mode needs the endpoint function"
-    deploy = lambda_task(
-        resources.endpoint_function_arn,
-        {"EndpointName": config.endpoint_name, "EndpointConfigName.$": "$.run.name"},
-        next_state=START_POLLING,
-        timings=timings,
-        timeout_seconds=LAMBDA_TASK_TIMEOUT_SECONDS,
-        result_path="$.endpoint",
-    )
-    deploy["Retry"] += [
-        # An endpoint mid-update cannot be updated again: wait for it, as long as the endpoint budget allows.
-        {
-            "ErrorEquals": ["EndpointBusy"],
-            "IntervalSeconds": timings.poll_interval_seconds,
-            "MaxAttempts": endpoint_max_polls(config, timings),
-            "BackoffRate": 1.0,
-        },
-        # SageMaker reads a just-created endpoint config with eventual consistency.
-        {
-            "ErrorEquals": ["EndpointConfigNotFound"],
-            "IntervalSeconds": timings.retry_interval_seconds,
-            "MaxAttempts": timings.retry_max_attempts,
-            "BackoffRate": timings.retry_backoff_rate,
-        },
-    ]
-    return deploy
-
-
-def _endpoint_polling(config: MlOpsConfig, timings: Timings) -> dict[str, State]:
-    """Describe the endpoint until it is InService, has failed, or the wait budget is spent."""
-    reason = "$.endpoint_status.FailureReason"  # optional in DescribeEndpoint's response
-    in_service = {"Variable": ENDPOINT_STATUS, "StringEquals": "InService"}
-    failed = {"Variable": ENDPOINT_STATUS, "StringEquals": "Failed"}
-    return {
-        START_POLLING: {
-            "Type": "Pass",
-            "Result": {"count": 0},
-            "ResultPath": "$.poll",
-            "Next": WAIT_FOR_ENDPOINT,
-        },
-        WAIT_FOR_ENDPOINT: {
-            "Type": "Wait",
-            "Seconds": timings.poll_interval_seconds,
-            "Next": DESCRIBE_ENDPOINT,
-        },
-        DESCRIBE_ENDPOINT: task(
-            "arn:aws:states:::aws-sdk:sagemaker:describeEndpoint",
-            {"EndpointName": config.endpoint_name},
-            next_state=ENDPOINT_READY,
-            timings=timings,
-            timeout_seconds=60,
-            result_path="$.endpoint_status",
-        ),
-        ENDPOINT_READY: {
-            "Type": "Choice",
-            "Choices": [
-                {"And": [in_service, {"Variable": reason, "IsPresent": False}], "Next": RUN_SUCCEEDED},
-                # InService with a FailureReason: the update failed and SageMaker rolled back to the old model.
-                {
-                    "And": [in_service, {"Variable": reason, "IsPresent": True}],
-                    "Next": EXPLAIN_ENDPOINT_ROLLBACK,
-                },
-                {"And": [failed, {"Variable": reason, "IsPresent": True}], "Next": EXPLAIN_ENDPOINT_FAILURE},
-                {**failed, "Next": EXPLAIN_ENDPOINT_FAILURE_NO_REASON},
-                {
-                    "Variable": "$.poll.count",
-                    "NumericGreaterThanEquals": endpoint_max_polls(config, timings),
-                    "Next": EXPLAIN_ENDPOINT_TIMEOUT,
-                },
-            ],
-            "Default": COUNT_POLL,
-        },
-        COUNT_POLL: {
-            "Type": "Pass",
-            "Parameters": {"count.$": "States.MathAdd($.poll.count, 1)"},
-            "ResultPath": "$.poll",
-            "Next": WAIT_FOR_ENDPOINT,
-        },
-    }
-
-
-def _endpoint_failures(config: MlOpsConfig) -> dict[str, State]:
-    failed = f"Endpoint {config.endpoint_name} failed with endpoint config {{}}"
-    delete = "Only DeleteEndpoint works on a failed endpoint; delete it and start a run to create it again"
-    return {
-        EXPLAIN_ENDPOINT_FAILURE: fail_with(
-            "EndpointFailed", f"{failed}: {{}}. {delete}", "$.run.name", "$.endpoint_status.FailureReason"
-        ),
-        EXPLAIN_ENDPOINT_FAILURE_NO_REASON: fail_with(
-            "EndpointFailed", f"{failed} and SageMaker gave no reason. {delete}", "$.run.name"
-        ),
-        EXPLAIN_ENDPOINT_ROLLBACK: fail_with(
-            "EndpointUpdateRolledBack",
-            f"Endpoint {config.endpoint_name} kept its previous model; the update to endpoint config {{}} failed: {{}}",
-            "$.run.name",
-            "$.endpoint_status.FailureReason",
-        ),
-        EXPLAIN_ENDPOINT_TIMEOUT: fail_with(
-            "EndpointTimeout",
-            f"Endpoint {config.endpoint_name} was not InService after {config.endpoint_wait_timeout_minutes} "
-            "minutes (last status {})",
-            ENDPOINT_STATUS,
-        ),
-    }
-
-
 def _total_timeout(config: MlOpsConfig, resources: TrainingResources) -> int:
     """An upper bound for a whole run, so a stuck execution ends rather than running (and billing) forever."""
-    inference = (
-        config.batch_transform_timeout_minutes * 60 + JOB_START_OVERHEAD_SECONDS
-        if config.is_batch
-        else config.endpoint_wait_timeout_minutes * 60 * 2
+    deployment = (
+        deployment_timeout_seconds(config, resources.etl_timeout_seconds)
+        if config.model_approval_mode == "automatic"
+        else 0
     )
     return (
         resources.etl_timeout_seconds
         + tuning_timeout_seconds(config)
-        + inference
+        + deployment
         + 4 * LAMBDA_TASK_TIMEOUT_SECONDS
     )
 

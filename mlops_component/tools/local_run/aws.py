@@ -185,8 +185,15 @@ class EmbeddedAws:
 
     # --- The state machine and the trigger ------------------------------------------------------------------------
 
+    def create_model_package_group(self, name: str) -> str:
+        """Create the stack's model package group, as the component does; return its name."""
+        self.sagemaker.create_model_package_group(
+            ModelPackageGroupName=name, ModelPackageGroupDescription="models that passed the metric gate"
+        )
+        return name
+
     def create_state_machine(self, name: str, definition: Mapping[str, Any]) -> str:
-        """Create the training state machine from its definition; return its ARN."""
+        """Create a state machine from its definition; return its ARN."""
         response = self.sfn.create_state_machine(
             name=name,
             definition=json.dumps(definition),

@@ -13,8 +13,11 @@ resolved against a state document shaped like the execution's (`asl.py`):
 | tuning    | Name Run, Tune Hyperparameters       | `run_name`; the container's `train` per trial, with Optuna |
 | metadata  | Record Run Metadata (function)       | the run-metadata handler, answering its Describe calls     |
 | gate      | Check Objective Metric               | `gate_passes`; the Fail state's cause when it fails        |
-| inference | Batch Transform + Rename Output, or  | `serve` + line-split mini-batches + the rename handler, or |
-|           | endpoint config + endpoint           | `serve` + `/ping` + one smoke request                      |
+| registry  | Register Model (function); approval  | the register-model handler on moto's model registry;       |
+|           | mode: deploy, or Pending Approval    | `--approve` approves a pending package in the same run     |
+| inference | the deployment workflow: Create Model| `serve` on the package's model + line-split mini-batches + |
+|           | from the package, Batch Transform +  | the rename handler, or `serve` + `/ping` + one smoke       |
+|           | Rename Output, or endpoint           | request                                                    |
 | outputs   | (Glue crawler, metadata store)       | predictions.csv, summary.json, report.html, model/, s3/    |
 
 Whatever happens, `summary.json` says how far the run got, the report shows the trials, and `s3/` holds every
@@ -40,15 +43,20 @@ from typing import Any
 
 from mlops_component import layout
 from mlops_component.builders import naming
+from mlops_component.builders.state_machines import deployment_workflow as deployment
 from mlops_component.builders.state_machines import gate
 from mlops_component.builders.state_machines import training_workflow as workflow
+from mlops_component.builders.state_machines.deployment_workflow import (
+    DeploymentResources,
+    deployment_definition,
+)
 from mlops_component.builders.state_machines.training_workflow import (
     TrainingResources,
     run_name,
     training_definition,
 )
 from mlops_component.config import MlOpsConfig
-from mlops_component.tools.local_run import asl, model_quality, report
+from mlops_component.tools.local_run import asl, model_quality, report, score_only
 from mlops_component.tools.local_run.aws import DEFAULT_REGION, EmbeddedAws
 from mlops_component.tools.local_run.errors import LocalRunError, RunInterrupted
 from mlops_component.tools.local_run.outputs import (
@@ -85,7 +93,7 @@ from mlops_component.tools.local_run.shipped import load_etl_script, program_com
 from mlops_component.tools.local_run.tuning import LocalSageMaker, TrainingJob, TuningResult, tune
 from mlops_component.tools.sample_data import DEFAULT_ROWS, DEFAULT_SEED, write_sample_data
 
-STAGES = ["data", "aws", "land", "etl", "tuning", "metadata", "gate", "inference", "outputs"]
+STAGES = ["data", "aws", "land", "etl", "tuning", "metadata", "gate", "registry", "inference", "outputs"]
 LOCAL_JOB_NAME = "employee-attrition"
 LOCAL_NAME_PREFIX = "mlops-local"
 
@@ -102,6 +110,8 @@ class LocalRunOptions:
     """Training rows of the generated sample data (when no training file is given)."""
     seed: int = DEFAULT_SEED
     """Seeds the sample data and the tuner's sampler."""
+    approve: bool = False
+    """Approve the registered package in the same run (manual approval mode), so that it deploys."""
 
 
 def local_config() -> MlOpsConfig:
@@ -133,7 +143,12 @@ def run_local(
     config: MlOpsConfig, options: LocalRunOptions, progress: Progress | None = None
 ) -> dict[str, Any]:
     """Run the pipeline locally; return the summary. Raises LocalRunError after writing what it could."""
-    return LocalRun(config, options, progress or Progress(STAGES)).run()
+    stages = score_only.STAGES if _score_only(options) else STAGES
+    return LocalRun(config, options, progress or Progress(stages)).run()
+
+
+def _score_only(options: LocalRunOptions) -> bool:
+    return score_only.wanted(options.out_dir.resolve(), options.train, options.score)
 
 
 class LocalRun:
@@ -178,7 +193,14 @@ class LocalRun:
         self.inputs: tuple[Path | None, Path | None] = (None, None)
         self.definition: dict[str, Any] = {}
         """The training workflow's definition, as the stack would deploy it for this config."""
+        self.deployment: dict[str, Any] = {}
+        """The deployment workflow's definition, as the stack would deploy it for this config."""
+        self.deployment_state: dict[str, Any] = {}
+        """The deployment execution's state document, once the model is registered and approved."""
         self.state_machine_arn = ""
+        self.score_only = _score_only(options)
+        """Score with the package an earlier run in `--out` approved, without training (`score_only.py`)."""
+        self.previous: score_only.ApprovedPackage | None = None
 
     # --- The run ------------------------------------------------------------------------------------------------
 
@@ -189,12 +211,20 @@ class LocalRun:
             self._input_file("--train", self.options.train),
             self._input_file("--score", self.options.score),
         )
+        if self.score_only:  # read before the folder is cleared; refused with nothing changed
+            self.previous = score_only.approved_package(self.out)
         self._prepare_output_folder()
-        self.progress.note(
-            f"mlops local-run: {self.mode} mode, {self.config.max_number_training_jobs} trial(s) "
-            f"({self.config.max_parallel_training_jobs} at a time), gate {self.config.tuning_metric} "
-            f"{self.config.inference_comparison_operator} {self.config.inference_metric_threshold}"
-        )
+        if self.previous is not None:
+            self.progress.note(
+                f"mlops local-run: score only, with model package version {self.previous.version} "
+                f"({self.previous.arn}) that the earlier run in {display(self.out)} approved; no training"
+            )
+        else:
+            self.progress.note(
+                f"mlops local-run: {self.mode} mode, {self.config.max_number_training_jobs} trial(s) "
+                f"({self.config.max_parallel_training_jobs} at a time), gate {self.config.tuning_metric} "
+                f"{self.config.inference_comparison_operator} {self.config.inference_metric_threshold}"
+            )
         try:
             with _sigterm_interrupts():
                 self._run_stages(started)
@@ -232,7 +262,7 @@ class LocalRun:
 
     def _stages(self) -> None:
         with self.progress.stage("data", "input files"):
-            train, score = self._data()
+            train, score = self._score_data() if self.previous else self._data()
         with self.progress.stage("aws", "embedded AWS (moto, in this process)"):
             # Assigned before it starts, so that an interruption during the start still stops it.
             self.aws = EmbeddedAws(
@@ -240,31 +270,113 @@ class LocalRun:
             )
             self.aws.start()
             self._aws(self.aws)
-        self._pipeline(self.aws, train, score)
+        if self.previous is not None and score is not None:
+            self._score_only_pipeline(self.aws, self.previous, score)
+        else:
+            self._pipeline(self.aws, train, score)
+
+    def _score_data(self) -> tuple[Path, Path | None]:
+        score = self.inputs[1]
+        assert score is not None
+        self.progress.line(f"score: {display(score)}; no training file: nothing is trained")
+        self.summary["data"] = {"train": None, "score": str(score)}
+        self.summary["score_only"] = True
+        return score, score
+
+    def _score_only_pipeline(
+        self, aws: EmbeddedAws, previous: score_only.ApprovedPackage, score: Path
+    ) -> None:
+        """The deployment workflow's path for a score file landing alone, with the earlier run's package."""
+        stage, line = self.progress.stage, self.progress.line
+        with stage(
+            "registry", "the earlier run's approved package, registered again; the latest approved one"
+        ):
+            restored = score_only.register_again(
+                previous,
+                sagemaker=aws.sagemaker,
+                s3=aws.s3,
+                group=self._group_name(),
+                image=self.container_dir.resolve().as_uri(),
+                extracts_bucket=aws.buckets["extracts"],
+            )
+            line(f"model package {restored} (the earlier run's {previous.arn}): Approved")
+            landed = aws.land(score, layout.SCORE_PREFIX)
+            line(f"landed {landed.uri}; the deployment starts with no package named (cause score-landed)")
+            self.deployment_state = {
+                "modelPackageArn": None,
+                "score": {
+                    "bucket": landed.bucket,
+                    "key": landed.key,
+                    "version_id": landed.version_id,
+                    "etag": landed.etag,
+                },
+                "cause": "score-landed",
+            }
+            found = aws.sagemaker.list_model_packages(**self._deployment_parameters(deployment.FIND_APPROVED))
+            if not found["ModelPackageSummaryList"]:
+                failure = self.deployment["States"][deployment.NO_APPROVED_MODEL]["Parameters"]
+                raise LocalRunError("registry", f"{failure['Error']}: {failure['Cause']}")
+            arn = found["ModelPackageSummaryList"][0]["ModelPackageArn"]
+            self._start_deployment(aws, arn, cause="score-landed", score=self.deployment_state["score"])
+            package = self.deployment_state["package"]
+            line(f"latest approved: {arn} (version {package.get('ModelPackageVersion')})")
+            self.summary["model_package"] = {
+                "arn": arn,
+                "group": self._group_name(),
+                "version": package.get("ModelPackageVersion"),
+                "status": package.get("ModelApprovalStatus"),
+                "approval_mode": previous.approval_mode,
+                "restored_from": previous.arn,
+                "model_data_url": previous.model_data_url,
+            }
+        with stage("etl", "Prepare Score Data: the ETL script as a scoring-only run"):
+            self._etl(aws, self._deployment_parameters(deployment.PREPARE_SCORE))
+        with stage(
+            "inference", "deployment workflow: Create Model from the package, Batch Transform, Rename Output"
+        ):
+            self._inference(aws)
 
     def _pipeline(self, aws: EmbeddedAws, train: Path, score: Path | None) -> None:
         stage = self.progress.stage
         with stage("land", f"data into the feature store; the trigger function decides ({self.mode} mode)"):
             self._land(aws, train, score)
         with stage("etl", f"Transform Data: {display(Path(self.config.script_path))} on the embedded S3"):
-            self._etl(aws)
+            self._etl(aws, self._parameters(workflow.TRANSFORM_DATA))
         with stage("tuning", "Name Run, Tune Hyperparameters: the container's train program per trial"):
             self._tune(aws)
         with stage("metadata", "Record Run Metadata: the run-metadata function"):
             self._record(aws)
         with stage("gate", "Check Objective Metric"):
             self._gate()
+        with stage(
+            "registry",
+            f"Register Model: the register-model function ({self.config.model_approval_mode} approval)",
+        ):
+            approved = self._register(aws)
         what = (
-            "Batch Transform: serve + line-split mini-batches, then Rename Output"
+            "deployment workflow: Create Model from the package, Batch Transform (serve + line-split "
+            "mini-batches), Rename Output"
             if self.mode == "batch"
-            else "endpoint: serve + /ping + one smoke request"
+            else "deployment workflow: Create Model from the package, endpoint (serve + /ping + one smoke request)"
         )
         with stage("inference", what):
-            self._inference(aws)
+            if approved:
+                self._inference(aws)
+            else:
+                self.progress.line(
+                    "skipped: the package awaits approval (run again with --approve to deploy it)"
+                )
 
     def _parameters(self, state: str) -> dict[str, Any]:
         """The parameters the workflow's `state` would send, resolved against the run's state document."""
         resolved: dict[str, Any] = asl.resolve(asl.state_parameters(self.definition, state), self.state)
+        return resolved
+
+    def _deployment_parameters(self, state: str) -> dict[str, Any]:
+        """The parameters the deployment workflow's `state` would send, against its execution's state."""
+        resolved: dict[str, Any] = asl.resolve(
+            asl.state_parameters(self.deployment, state), self.deployment_state
+        )
         return resolved
 
     # --- Stages ---------------------------------------------------------------------------------------------------
@@ -326,6 +438,13 @@ class LocalRun:
         self.progress.line(
             f"state machine {self.state_machine_arn} (the real definition; moto does not run it)"
         )
+        self.deployment = deployment_definition(self.config, self._deployment_resources(aws))
+        deployment_arn = aws.create_state_machine(
+            naming.resource_name(self.config.name_prefix, naming.DEPLOYMENT_STATE_MACHINE), self.deployment
+        )
+        self.progress.line(f"state machine {deployment_arn} (the deployment workflow)")
+        group = aws.create_model_package_group(self._group_name())
+        self.progress.line(f"model package group {group}")
         self.summary["stores"] = dict(aws.buckets)
         self.summary["state_machine"] = self.state_machine_arn
 
@@ -341,16 +460,39 @@ class LocalRun:
             etl_timeout_seconds=self.config.glue_job_timeout_minutes * 60,
             extracts_bucket=aws.buckets["extracts"],
             models_bucket=aws.buckets["models"],
-            output_bucket=aws.buckets["output"],
+            metadata_bucket=aws.buckets["metadata"],
             image_uri=self.container_dir.resolve().as_uri(),
             sagemaker_role_arn=account.arn("iam", f"role/{prefix}-sagemaker", regional=False),
             topic_arn=account.arn("sns", naming.resource_name(prefix, "failures")),
             run_metadata_function_arn=function("run-metadata"),
-            rename_output_function_arn=function("rename-output") if self.config.is_batch else None,
-            prediction_crawler_name=naming.resource_name(prefix, "predictions-crawler")
-            if self.config.is_batch
-            else None,
-            endpoint_function_arn=None if self.config.is_batch else function("endpoint"),
+            register_model_function_arn=function("register-model"),
+            deployment_state_machine_arn=account.arn(
+                "states", f"stateMachine:{naming.resource_name(prefix, naming.DEPLOYMENT_STATE_MACHINE)}"
+            ),
+        )
+
+    def _group_name(self) -> str:
+        return naming.resource_name(self.config.name_prefix, naming.MODEL_PACKAGE_GROUP)
+
+    def _deployment_resources(self, aws: EmbeddedAws) -> DeploymentResources:
+        """What the deployment definition names, by the deployment's naming."""
+        prefix, account, batch = self.config.name_prefix, aws.account, self.config.is_batch
+
+        def function(module: str) -> str:
+            return account.arn("lambda", f"function:{naming.resource_name(prefix, module)}")
+
+        return DeploymentResources(
+            model_package_group=self._group_name(),
+            extracts_bucket=aws.buckets["extracts"],
+            output_bucket=aws.buckets["output"],
+            metadata_bucket=aws.buckets["metadata"],
+            sagemaker_role_arn=account.arn("iam", f"role/{prefix}-sagemaker", regional=False),
+            topic_arn=account.arn("sns", naming.resource_name(prefix, "failures")),
+            glue_job_name=naming.resource_name(prefix, self.config.glue_job_name) if batch else None,
+            etl_timeout_seconds=self.config.glue_job_timeout_minutes * 60,
+            rename_output_function_arn=function("rename-output") if batch else None,
+            prediction_crawler_name=naming.resource_name(prefix, "predictions-crawler") if batch else None,
+            endpoint_function_arn=None if batch else function("endpoint"),
         )
 
     def _land(self, aws: EmbeddedAws, train: Path, score: Path | None) -> None:
@@ -376,8 +518,7 @@ class LocalRun:
             "input": copy.deepcopy(self.state),
         }
 
-    def _etl(self, aws: EmbeddedAws) -> None:
-        parameters = self._parameters(workflow.TRANSFORM_DATA)
+    def _etl(self, aws: EmbeddedAws, parameters: dict[str, Any]) -> None:
         arguments = {name.removeprefix("--"): value for name, value in parameters["Arguments"].items()}
         self.progress.line(" ".join(f"--{k} {v or '(empty)'}" for k, v in arguments.items()))
         script_path = Path(self.config.script_path)
@@ -491,9 +632,89 @@ class LocalRun:
             raise LocalRunError("gate", f"{failure['Error']}: {failure['Cause']}")
         self.progress.line(f"{self.config.tuning_metric} {value:.4f} {operator} {threshold}: passed")
 
+    def _register(self, aws: EmbeddedAws) -> bool:
+        """Register the model in the embedded registry as the workflow does; True when it may deploy."""
+        payload = self._parameters(workflow.REGISTER_MODEL)["Payload"]
+        result = aws.invoke(
+            "register_model",
+            payload,
+            environment={
+                "MODEL_PACKAGE_GROUP": self._group_name(),
+                "IMAGE_URI": self.definition["States"][workflow.TUNE]["Parameters"]["TrainingJobDefinition"][
+                    "AlgorithmSpecification"
+                ]["TrainingImage"],
+                "APPROVAL_MODE": self.config.model_approval_mode,
+                "METADATA_BUCKET": aws.buckets["metadata"],
+                "MODEL_QUALITY_PREFIX": layout.MODEL_QUALITY_PREFIX,
+                "INFERENCE_MODE": self.mode,
+                "INSTANCE_TYPE": self.config.batch_transform_instance_type
+                if self.config.is_batch
+                else self.config.endpoint_instance_type,
+            },
+            clients={"sagemaker": aws.sagemaker},
+            log_path=self.out / LOGS_DIR / "register_model.log",
+            stage="registry",
+        )
+        self.state["registration"] = {"result": result}
+        arn, status = result["model_package_arn"], result["status"]
+        self.progress.line(f"model package {arn} (version {result['version']}): {status}")
+        if result["model_quality_uri"]:
+            self.progress.line(f"model quality report {result['model_quality_uri']}")
+        else:
+            self.progress.line(f"no model quality report: {result['model_quality_note']}")
+        approved_here = status == "PendingManualApproval" and self.options.approve
+        if approved_here:
+            aws.sagemaker.update_model_package(
+                ModelPackageArn=arn,
+                ModelApprovalStatus="Approved",
+                ApprovalDescription="approved with mlops local-run --approve",
+            )
+            status = "Approved"
+            self.progress.line("approved with --approve")
+        self.summary["model_package"] = {
+            "arn": arn,
+            "group": self._group_name(),
+            "version": result["version"],
+            "status": status,
+            "approval_mode": self.config.model_approval_mode,
+            "approved_with_flag": approved_here,
+            "model_quality_uri": result["model_quality_uri"],
+            "model_quality_note": result["model_quality_note"],
+            "model_data_url": payload["Run"]["model_data_url"],
+        }
+        if status != "Approved":
+            # What the training workflow's Pending Manual Approval state ends with.
+            self.progress.line(f"{workflow.PENDING_APPROVAL}: {result['message']}")
+            return False
+        self._start_deployment(aws, arn, cause="training", score=self.state.get("score"))
+        return True
+
+    def _start_deployment(self, aws: EmbeddedAws, package_arn: str, *, cause: str, score: Any) -> None:
+        """The deployment execution's state after its lookup states: the package named, described, approved."""
+        package = aws.sagemaker.describe_model_package(ModelPackageName=package_arn)
+        if package.get("ModelApprovalStatus") != "Approved":
+            failure = self.deployment["States"][deployment.NOT_APPROVED]["Parameters"]
+            raise LocalRunError(
+                "registry", f"{failure['Error']}: model package {package_arn} is not Approved"
+            )
+        self.deployment_state = {
+            "modelPackageArn": package_arn,
+            "score": score,
+            "cause": cause,
+            "deployment": {"name": run_name(self.config.job_name)},
+            # Describe Model Package keeps the whole response.
+            "package": package,
+        }
+        self.summary["deployment"] = {
+            "name": self.deployment_state["deployment"]["name"],
+            "model_package_arn": package_arn,
+        }
+
     def _inference(self, aws: EmbeddedAws) -> None:
-        model = self._parameters(workflow.CREATE_MODEL)
-        model_data_url = model["PrimaryContainer"]["ModelDataUrl"]
+        model = self._deployment_parameters(deployment.CREATE_MODEL)
+        # CreateModel names the package; SageMaker takes the image and the artifact from its container.
+        (container,) = self.deployment_state["package"]["InferenceSpecification"]["Containers"]
+        model_data_url = container["ModelDataUrl"]
         root = self.out / SERVING_DIR
         root.mkdir(parents=True, exist_ok=True)
         archive = root / "model.tar.gz"
@@ -515,7 +736,7 @@ class LocalRun:
             self._endpoint(aws, server)
 
     def _batch(self, aws: EmbeddedAws, server: ModelServer) -> None:
-        request = TransformRequest.from_parameters(self._parameters(workflow.BATCH_TRANSFORM))
+        request = TransformRequest.from_parameters(self._deployment_parameters(deployment.BATCH_TRANSFORM))
         with server:
             self.progress.line(f"serve answered /ping on 127.0.0.1:{server.port}")
             result = batch_transform(server, aws.s3, request, server.root)
@@ -526,7 +747,7 @@ class LocalRun:
             f"wrote {', '.join(f's3://{request.output_bucket}/{key}' for key in result.output_keys)}"
         )
         self._check_stopped(server)
-        payload = self._parameters(workflow.RENAME_OUTPUT)["Payload"]
+        payload = self._deployment_parameters(deployment.RENAME_OUTPUT)["Payload"]
         renamed = aws.invoke(
             "rename_output",
             payload,

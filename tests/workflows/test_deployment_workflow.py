@@ -1,0 +1,360 @@
+"""The deployment workflow's definition: built, parsed by a real ASL parser, and its paths executed.
+
+The interpreter (tests/workflows/asl.py) fails a Choice on a missing path with States.Runtime as AWS does, so
+the paths below would fail here where they would fail on AWS: no approved package (an empty list), a package
+response without ModelApprovalStatus (optional in DescribeModelPackage), input without a score or a cause.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from mlops_component.builders.state_machines import deployment_workflow as dw
+from mlops_component.builders.state_machines.states import CLASSIFY_FAILURE, Timings
+from tests.workflows.asl import execute, graph_problems
+
+ENDPOINT_MODE = "Create Model Endpoint Config"
+FAST = Timings(retry_interval_seconds=1, poll_interval_seconds=1)
+RESOURCES = dw.DeploymentResources(
+    model_package_group="mlops-test-models",
+    extracts_bucket="mlops-test-extracts-123456789012-us-east-1",
+    output_bucket="mlops-test-output-123456789012-us-east-1",
+    metadata_bucket="mlops-test-metadata-123456789012-us-east-1",
+    sagemaker_role_arn="arn:aws:iam::123456789012:role/mlops-test-sagemaker",
+    topic_arn="arn:aws:sns:us-east-1:123456789012:mlops-test-failures",
+    glue_job_name="mlops-test-data-transformation",
+    etl_timeout_seconds=3900,
+    rename_output_function_arn="arn:aws:lambda:us-east-1:123456789012:function:mlops-test-rename-output",
+    prediction_crawler_name="mlops-test-predictions",
+    endpoint_function_arn="arn:aws:lambda:us-east-1:123456789012:function:mlops-test-endpoint",
+)
+PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-test-models/3"
+SCORE = {"bucket": "feature-store", "key": "data/score/score.csv", "version_id": "v2", "etag": "e2"}
+
+
+def deployment_input(arn: str | None = PACKAGE_ARN, cause: str = "approval", **extra: Any) -> dict[str, Any]:
+    return {"modelPackageArn": arn, "score": SCORE, "cause": cause, **extra}
+
+
+@pytest.fixture(params=["Batch Transform", ENDPOINT_MODE])
+def definition(request, make_config) -> dict[str, Any]:
+    return dw.deployment_definition(make_config(endpoint_or_batch_transform=request.param), RESOURCES)
+
+
+# --- builder -----------------------------------------------------------------------------------------------
+
+
+def test_every_target_exists_and_every_state_is_reachable(definition) -> None:
+    assert graph_problems(definition) == []
+
+
+def test_every_task_retries_catches_and_times_out(definition) -> None:
+    tasks = {name: s for name, s in definition["States"].items() if s["Type"] == "Task"}
+    assert len(tasks) >= 6
+    for name, state in tasks.items():
+        assert state["TimeoutSeconds"] > 0, name
+        assert state["Retry"] and state["Retry"][0]["BackoffRate"] >= 1, name
+        assert any(c["ErrorEquals"] == ["States.ALL"] for c in state["Catch"]), name
+        if name != dw.NOTIFY_FAILURE:
+            assert state["Catch"][-1]["Next"] == CLASSIFY_FAILURE, name
+    assert definition["TimeoutSeconds"] > sum(
+        s["TimeoutSeconds"] for s in tasks.values() if ".sync" in s["Resource"]
+    )
+
+
+def test_the_model_comes_from_the_package_with_todays_isolation_and_keys(make_config) -> None:
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    states = dw.deployment_definition(make_config(kms_key_arn=key), RESOURCES)["States"]
+    model = states[dw.CREATE_MODEL]["Parameters"]
+    assert model["PrimaryContainer"] == {"ModelPackageName.$": "$.package.ModelPackageArn"}
+    assert model["EnableNetworkIsolation"] is True
+    assert {"Key": "mlops:model-package", "Value.$": "$.package.ModelPackageArn"} in model["Tags"]
+    transform = states[dw.BATCH_TRANSFORM]["Parameters"]
+    assert transform["TransformOutput"]["KmsKeyId"] == key
+    assert transform["TransformResources"]["VolumeKmsKeyId"] == key
+    assert transform["DataProcessing"] == {
+        "InputFilter": "$[1:]",
+        "JoinSource": "Input",
+        "OutputFilter": "$[0,-1]",
+    }
+    endpoint = dw.deployment_definition(
+        make_config(kms_key_arn=key, endpoint_or_batch_transform=ENDPOINT_MODE), RESOURCES
+    )["States"]
+    assert endpoint[dw.CREATE_ENDPOINT_CONFIG]["Parameters"]["KmsKeyId"] == key
+    assert dw.PREPARE_SCORE not in endpoint
+
+
+def test_the_latest_approved_package_is_asked_for_newest_first(make_config) -> None:
+    find = dw.deployment_definition(make_config(), RESOURCES)["States"][dw.FIND_APPROVED]
+    assert find["Resource"] == "arn:aws:states:::aws-sdk:sagemaker:listModelPackages"
+    assert find["Parameters"] == {
+        "ModelPackageGroupName": "mlops-test-models",
+        "ModelApprovalStatus": "Approved",
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+        "MaxResults": 1,
+    }
+
+
+def test_definitions_parse_with_a_real_asl_parser(definition) -> None:
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = sfn.create_state_machine(
+            name="deployment", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/w"
+        )["stateMachineArn"]
+        assert json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"]) == definition
+
+
+# --- executed paths ----------------------------------------------------------------------------------------
+
+
+def run(make_config, mode: str, case: str, execution_input: dict[str, Any], **overrides: Any):
+    config = make_config(endpoint_or_batch_transform=mode, **overrides)
+    definition = dw.deployment_definition(config, RESOURCES, FAST)
+    machine = "deployment-batch" if mode == "Batch Transform" else "deployment-endpoint"
+    return execute(definition, execution_input, state_machine=machine, test_case=case)
+
+
+def test_a_named_package_is_checked_scored_with_and_recorded(make_config) -> None:
+    outcome = run(make_config, "Batch Transform", "Deployed", deployment_input())
+    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
+    assert outcome.entered == [
+        dw.CHECK_INPUT, dw.NAME_DEPLOYMENT, dw.DESCRIBE_PACKAGE, dw.IS_APPROVED, dw.SCORE_READY,
+        dw.PREPARE_SCORE, dw.CREATE_MODEL, dw.BATCH_TRANSFORM, dw.RENAME_OUTPUT, dw.CATALOG_PREDICTIONS,
+        dw.SUMMARIZE, dw.RECORD_DEPLOYMENT, "Run Succeeded",
+    ]  # fmt: skip
+    assert dw.FIND_APPROVED not in outcome.entered  # a named package is never swapped for another
+    name = outcome.output["deployment"]["name"]
+    assert outcome.task_inputs[dw.DESCRIBE_PACKAGE][0] == {"ModelPackageName": PACKAGE_ARN}
+    glue = outcome.task_inputs[dw.PREPARE_SCORE][0]["Arguments"]
+    assert (glue["--train_key"], glue["--score_key"], glue["--source_bucket"]) == (
+        "",
+        SCORE["key"],
+        "feature-store",
+    )
+    model = outcome.task_inputs[dw.CREATE_MODEL][0]
+    assert model["ModelName"] == name and model["PrimaryContainer"] == {"ModelPackageName": PACKAGE_ARN}
+    assert {"Key": "mlops:model-package", "Value": PACKAGE_ARN} in model["Tags"]
+    transform = outcome.task_inputs[dw.BATCH_TRANSFORM][0]
+    assert transform["ModelName"] == name
+    assert (
+        transform["TransformOutput"]["S3OutputPath"]
+        == f"s3://{RESOURCES.output_bucket}/predictions/run={name}"
+    )
+    assert {"Key": "mlops:model-package", "Value": PACKAGE_ARN} in transform["Tags"]
+    record = outcome.task_inputs[dw.RECORD_DEPLOYMENT][0]
+    assert record["Bucket"] == RESOURCES.metadata_bucket and record["Key"].startswith("deployments/")
+    body = json.loads(record["Body"])
+    assert (body["model_package_arn"], body["cause"], body["model_name"]) == (PACKAGE_ARN, "approval", name)
+    assert body["score"] == SCORE and body["predictions_prefix"] == f"predictions/run={name}/"
+
+
+def test_a_training_deployment_reuses_the_runs_score_extract(make_config) -> None:
+    outcome = run(make_config, "Batch Transform", "Deployed", deployment_input(cause="training"))
+    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
+    assert dw.PREPARE_SCORE not in outcome.entered and dw.BATCH_TRANSFORM in outcome.entered
+
+
+@pytest.mark.parametrize("arn", [None, "absent"])
+def test_no_package_named_deploys_the_latest_approved_one(make_config, arn) -> None:
+    execution_input = deployment_input(arn=None, cause="score-landed")
+    if arn == "absent":
+        del execution_input["modelPackageArn"]
+    outcome = run(make_config, "Batch Transform", "Deployed", execution_input)
+    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
+    assert outcome.entered[:5] == [
+        dw.CHECK_INPUT,
+        dw.FIND_APPROVED,
+        dw.ANY_APPROVED,
+        dw.USE_LATEST,
+        dw.NAME_DEPLOYMENT,
+    ]
+    assert outcome.task_inputs[dw.DESCRIBE_PACKAGE][0] == {"ModelPackageName": PACKAGE_ARN}
+    assert outcome.task_inputs[dw.CREATE_MODEL][0]["PrimaryContainer"] == {"ModelPackageName": PACKAGE_ARN}
+
+
+def test_no_approved_package_deploys_nothing_and_notifies(make_config) -> None:
+    # ListModelPackages answers an empty list: a Choice on `packages[0]` would be States.Runtime on AWS.
+    outcome = run(
+        make_config, "Batch Transform", "NoneApproved", deployment_input(arn=None, cause="schedule")
+    )
+    assert (outcome.status, outcome.error) == ("FAILED", "NoApprovedModel"), outcome.cause
+    assert "mlops-test-models has no Approved package; nothing was deployed" in outcome.cause
+    assert outcome.entered[-3:] == [dw.NO_APPROVED_MODEL, dw.NOTIFY_FAILURE, "Run Failed"]
+    assert not {dw.CREATE_MODEL, dw.PREPARE_SCORE, dw.BATCH_TRANSFORM, dw.RECORD_DEPLOYMENT} & set(
+        outcome.entered
+    )
+    assert "NoApprovedModel" in outcome.task_inputs[dw.NOTIFY_FAILURE][0]["Message"]
+
+
+@pytest.mark.parametrize("case", ["NotApproved", "StatusMissing"])
+def test_a_package_that_is_not_approved_is_refused(make_config, case) -> None:
+    outcome = run(make_config, "Batch Transform", case, deployment_input(cause="rollback"))
+    assert (outcome.status, outcome.error) == ("FAILED", "ModelPackageNotApproved"), outcome.cause
+    assert PACKAGE_ARN in outcome.cause
+    assert dw.CREATE_MODEL not in outcome.entered
+
+
+@pytest.mark.parametrize(
+    "execution_input",
+    [
+        {},
+        {"modelPackageArn": PACKAGE_ARN, "cause": "approval"},
+        {"modelPackageArn": PACKAGE_ARN, "score": SCORE},
+        {"modelPackageArn": PACKAGE_ARN, "score": SCORE, "cause": "because"},
+        {"modelPackageArn": 3, "score": SCORE, "cause": "approval"},
+        {"modelPackageArn": None, "score": None, "cause": "score-landed"},
+    ],
+    ids=["empty", "no-score", "no-cause", "unknown-cause", "arn-not-a-string", "null-score"],
+)
+def test_input_missing_a_path_fails_as_invalid_input_with_a_notification(
+    make_config, execution_input
+) -> None:
+    outcome = run(make_config, "Batch Transform", "Deployed", execution_input)
+    assert (outcome.status, outcome.error) == ("FAILED", "InvalidInput"), outcome.cause
+    assert outcome.entered[-2:] == [dw.NOTIFY_FAILURE, "Run Failed"]
+    assert dw.DESCRIBE_PACKAGE not in outcome.entered
+
+
+def test_a_failed_transform_notifies_then_fails(make_config) -> None:
+    outcome = run(make_config, "Batch Transform", "TransformFails", deployment_input())
+    assert (outcome.status, outcome.error) == ("FAILED", "StepFailed")
+    assert outcome.cause.startswith("States.TaskFailed: Transform job employee-attrition-")
+    assert len(outcome.task_inputs[dw.BATCH_TRANSFORM]) == 1  # a failed job is not retried
+    assert dw.RECORD_DEPLOYMENT not in outcome.entered
+    notification = outcome.task_inputs[dw.NOTIFY_FAILURE][0]
+    assert notification["TopicArn"] == RESOURCES.topic_arn
+
+
+def test_a_crawler_already_running_is_not_an_error(make_config) -> None:
+    outcome = run(make_config, "Batch Transform", "CrawlerAlreadyRunning", deployment_input())
+    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
+    assert dw.NOTIFY_FAILURE not in outcome.entered
+
+
+# --- endpoint mode ---------------------------------------------------------------------------------------
+
+
+def endpoint_run(make_config, case: str, **extra: Any):
+    return run(
+        make_config, ENDPOINT_MODE, case, {"modelPackageArn": PACKAGE_ARN, "cause": "approval", **extra}
+    )
+
+
+def test_endpoint_absent_is_created_waited_on_and_recorded(make_config) -> None:
+    outcome = endpoint_run(make_config, "EndpointAbsent", score=None)  # endpoint mode ignores the score
+    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
+    assert outcome.output["endpoint"]["result"]["action"] == "create"
+    name = outcome.output["deployment"]["name"]
+    assert outcome.task_inputs[dw.DEPLOY_ENDPOINT][0]["Payload"] == {
+        "EndpointName": "training-endpoint",
+        "EndpointConfigName": name,
+    }
+    assert outcome.entered.count(dw.DESCRIBE_ENDPOINT) == 2  # Creating, then InService
+    config = outcome.task_inputs[dw.CREATE_ENDPOINT_CONFIG][0]
+    assert config["ProductionVariants"][0]["ModelName"] == name
+    assert {"Key": "mlops:model-package", "Value": PACKAGE_ARN} in config["Tags"]
+    body = json.loads(outcome.task_inputs[dw.RECORD_DEPLOYMENT][0]["Body"])
+    assert (body["endpoint_name"], body["endpoint_config_name"]) == ("training-endpoint", name)
+    assert dw.PREPARE_SCORE not in outcome.entered
+
+
+def test_endpoint_present_is_updated(make_config) -> None:
+    outcome = endpoint_run(make_config, "EndpointPresent")
+    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
+    assert outcome.output["endpoint"]["result"]["action"] == "update"
+
+
+def test_busy_endpoint_is_retried_until_it_settles(make_config) -> None:
+    outcome = endpoint_run(make_config, "EndpointBusy")
+    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
+    assert len(outcome.task_inputs[dw.DEPLOY_ENDPOINT]) == 2
+
+
+def test_failed_endpoint_notifies_then_fails(make_config) -> None:
+    outcome = endpoint_run(make_config, "EndpointFails")
+    assert (outcome.status, outcome.error) == ("FAILED", "EndpointFailed")
+    assert outcome.cause.startswith(
+        "Endpoint training-endpoint failed with endpoint config employee-attrition-"
+    )
+    assert outcome.entered[-2:] == [dw.NOTIFY_FAILURE, "Run Failed"]
+    assert dw.RECORD_DEPLOYMENT not in outcome.entered
+
+
+def test_failed_update_that_rolled_back_fails_with_the_reason(make_config) -> None:
+    outcome = endpoint_run(make_config, "EndpointRolledBack")
+    assert (outcome.status, outcome.error) == ("FAILED", "EndpointUpdateRolledBack")
+    assert (
+        "kept its previous model" in outcome.cause and "did not pass the ping health check" in outcome.cause
+    )
+
+
+def test_endpoint_config_not_yet_visible_is_retried(make_config) -> None:
+    outcome = endpoint_run(make_config, "EndpointConfigEventuallyVisible")
+    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
+    assert len(outcome.task_inputs[dw.DEPLOY_ENDPOINT]) == 2
+
+
+def test_failed_endpoint_without_a_reason_still_notifies_then_fails(make_config) -> None:
+    # FailureReason is optional in DescribeEndpoint's response; formatting it when absent is States.Runtime.
+    outcome = endpoint_run(make_config, "EndpointFailsWithoutReason")
+    assert (outcome.status, outcome.error) == ("FAILED", "EndpointFailed"), outcome.cause
+    assert "and SageMaker gave no reason" in outcome.cause
+    assert outcome.entered[-3:] == [dw.EXPLAIN_ENDPOINT_FAILURE_NO_REASON, dw.NOTIFY_FAILURE, "Run Failed"]
+
+
+LAMBDA_TRANSIENT = [
+    "TransientAwsError",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+SAGEMAKER_OPTIMIZED = ["SageMaker.AmazonSageMakerException"]
+SAGEMAKER_SDK = [
+    "SageMaker.ThrottlingException",
+    "SageMaker.InternalFailureException",
+    "SageMaker.ServiceUnavailableException",
+]
+EXPECTED_RETRIES = {
+    dw.FIND_APPROVED: SAGEMAKER_SDK,
+    dw.DESCRIBE_PACKAGE: SAGEMAKER_SDK,
+    dw.PREPARE_SCORE: [
+        "Glue.AWSGlueException",
+        "Glue.ConcurrentRunsExceededException",
+        "Glue.InternalServiceException",
+        "Glue.OperationTimeoutException",
+    ],
+    dw.CREATE_MODEL: SAGEMAKER_OPTIMIZED,
+    dw.BATCH_TRANSFORM: SAGEMAKER_OPTIMIZED,
+    dw.RENAME_OUTPUT: LAMBDA_TRANSIENT,
+    dw.CATALOG_PREDICTIONS: [
+        "Glue.OperationTimeoutException",
+        "Glue.ThrottlingException",
+        "Glue.InternalFailureException",
+        "Glue.ServiceUnavailableException",
+    ],
+    dw.CREATE_ENDPOINT_CONFIG: SAGEMAKER_OPTIMIZED,
+    dw.DEPLOY_ENDPOINT: LAMBDA_TRANSIENT,
+    dw.DESCRIBE_ENDPOINT: SAGEMAKER_SDK,
+    dw.RECORD_DEPLOYMENT: [
+        "S3.InternalErrorException",
+        "S3.SlowDownException",
+        "S3.ThrottlingException",
+        "S3.InternalFailureException",
+        "S3.ServiceUnavailableException",
+    ],
+    dw.NOTIFY_FAILURE: ["SNS.AmazonSNSException", "SNS.ThrottledException", "SNS.InternalErrorException"],
+}
+
+
+def test_each_task_retries_the_error_names_of_its_integration_style(definition) -> None:
+    tasks = {name: s for name, s in definition["States"].items() if s["Type"] == "Task"}
+    assert set(tasks) <= set(EXPECTED_RETRIES)
+    for name, state in tasks.items():
+        assert state["Retry"][0]["ErrorEquals"] == EXPECTED_RETRIES[name], name
