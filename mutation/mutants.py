@@ -15,7 +15,7 @@ from cosmic_ray.ast import ast_nodes, get_ast
 from cosmic_ray.ast.ast_query import ASTQuery
 from cosmic_ray.mutating import mutate_code
 
-from mutation.operators import in_annotation, register
+from mutation.operators import in_annotation, not_an_expression, register
 
 # A mutated node's statement ends where one of these begins: the condition of an `if` is its own statement
 # for coverage, not the whole `if` block.
@@ -102,7 +102,7 @@ def _generate(module: str, source: str) -> list[Mutant]:
         for node in ast_nodes(get_ast(source)):
             for start, end in operator.mutation_positions(node):
                 occurrence += 1
-                if in_annotation(node):
+                if in_annotation(node) or not_an_expression(node):
                     continue
                 mutated = mutate_code(source, operator, occurrence)
                 if mutated is None or mutated == source:

@@ -284,6 +284,11 @@ def register() -> list[str]:
     return [f"core/{name}" for name in _CORE] + [f"mlops/{name}" for name in _OURS]
 
 
+def not_an_expression(node: Any) -> bool:
+    """A `*` or `/` that marks keyword-only or positional-only parameters, not an operator."""
+    return node.type == "operator" and node.parent.type in ("parameters", "lambdef", "typedargslist")
+
+
 def in_annotation(node: Any) -> bool:
     """Whether `node` is part of a type annotation (never evaluated here: postponed annotations)."""
     child, parent = node, node.parent
@@ -291,6 +296,8 @@ def in_annotation(node: Any) -> bool:
         if parent.type == "annassign" and parent.children[1] is child:
             return True
         if parent.type == "param" and getattr(parent, "annotation", None) is child:
+            return True
+        if parent.type == "tfpdef" and len(parent.children) == 3 and parent.children[2] is child:
             return True
         if parent.type == "funcdef":
             kids = parent.children
