@@ -8,6 +8,9 @@ from collections.abc import Iterator
 import pytest
 from pulumi.runtime.mocks import MockMonitor
 
+from mlops_component import DataStores, DataStoresArgs
+from mlops_component.assets import asset_path
+from tests.pulumi_mocks import run_program
 from tests.test_pipeline_storage import STORE_WORDS, deploy, settings_of
 
 VERSIONED = {"features", "models"}
@@ -76,3 +79,15 @@ def test_without_a_kms_key_buckets_use_s3_managed_keys_without_a_bucket_key(make
     assert {word: e["rules"][0]["bucketKeyEnabled"] for word, e in encryption.items()} == dict.fromkeys(
         STORE_WORDS, False
     )
+
+
+def test_data_stores_used_alone_never_let_destroy_delete_data_and_encrypt_with_s3_keys() -> None:
+    # A program that builds DataStores itself gets the same safe defaults the pipeline's config has.
+    args = DataStoresArgs(name_prefix="team", etl_script_path=str(asset_path("etl", "transform.py")))
+    mocks, _ = run_program(lambda: DataStores("stores", args).bucket_names)
+    buckets = mocks.of_type("aws:s3/bucket:Bucket")
+    assert len(buckets) == 6 and all(b.inputs["forceDestroy"] is False for b in buckets)
+    for encryption in mocks.of_type(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    ):
+        assert encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
