@@ -90,4 +90,6 @@ def test_data_stores_used_alone_never_let_destroy_delete_data_and_encrypt_with_s
     for encryption in mocks.of_type(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
     ):
-        assert encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
+        assert encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {
+            "sseAlgorithm": "AES256"
+        }
