@@ -133,7 +133,9 @@ def _table(outcomes: list[Outcome], modules: list[str], threshold: float) -> boo
     return ok
 
 
-def _report(outcomes: list[Outcome], equivalents: dict[tuple[str, str, str, str], str]) -> None:
+def _report(
+    outcomes: list[Outcome], equivalents: dict[tuple[str, str, str, str], str], *, complete: bool
+) -> None:
     alive = [o for o in outcomes if o.status in ("survived", "uncovered", "error")]
     if alive:
         print(f"\n{len(alive)} mutant(s) not killed (key for mutation/equivalents.toml in brackets):")
@@ -145,7 +147,7 @@ def _report(outcomes: list[Outcome], equivalents: dict[tuple[str, str, str, str]
     used = {o.mutant.key for o in outcomes if o.status == "equivalent"}
     checked_modules = {o.mutant.module for o in outcomes}
     stale = [key for key in equivalents if key[0] in checked_modules and key not in used]
-    if stale and all(o.status != "skipped" for o in outcomes):
+    if stale and complete:
         print("\nentries of mutation/equivalents.toml that match no mutant any more (remove them):")
         for key in stale:
             print(f"  {key}")
@@ -205,16 +207,21 @@ def main(argv: list[str] | None = None) -> int:
     jobs = max(1, args.jobs)
     zygotes = _Zygotes(jobs)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for done, outcome in enumerate(
-            pool.map(lambda m: _judge(m, covering, equivalents, zygotes), mutants), 1
-        ):
-            outcomes.append(outcome)
-            if outcome.status in ("survived", "uncovered", "error"):
-                print(f"  [{done}/{len(mutants)}] {outcome.status}: {outcome.mutant.label}", flush=True)
-            elif done % 25 == 0:
-                print(f"  [{done}/{len(mutants)}]", flush=True)
+        try:
+            for done, outcome in enumerate(
+                pool.map(lambda m: _judge(m, covering, equivalents, zygotes), mutants), 1
+            ):
+                outcomes.append(outcome)
+                if outcome.status in ("survived", "uncovered", "error"):
+                    print(f"  [{done}/{len(mutants)}] {outcome.status}: {outcome.mutant.label}", flush=True)
+                elif done % 25 == 0:
+                    print(f"  [{done}/{len(mutants)}]", flush=True)
+        except KeyboardInterrupt:
+            # Ctrl-C: finish the mutants under way, then report those run so far.
+            pool.shutdown(cancel_futures=True)
+            print(f"\ninterrupted: the table counts the first {len(outcomes)} of {len(mutants)} mutants")
     zygotes.close()
-    _report(outcomes, equivalents)
+    _report(outcomes, equivalents, complete=len(outcomes) == len(mutants) and not args.changed)
     return 0 if _table(outcomes, modules, threshold) else 1
 
 
