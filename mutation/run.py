@@ -199,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         changed = {module: _changed_lines(args.changed, module) for module in modules}
         mutants = [m for m in mutants if changed[m.module] & set(range(m.lines[0], m.lines[1] + 1))]
     print(f"{len(mutants)} mutants in {len(modules)} module(s)", flush=True)
+    if not mutants:
+        return 0
     covering = line_map(ROOT, sorted(set(listed) | set(modules)), fresh=args.fresh, only=args.tests)
     if covering.failing:
         print(f"left out, failing without any mutant: {sorted(covering.failing)}")
