@@ -17,8 +17,9 @@ import signal
 import sys
 import time
 
-# pytest's exit codes: 1 tests failed, 2 interrupted (e.g. the mutant does not import), 3 internal error.
-KILLED_CODES = {1, 2, 3}
+# pytest's exit codes: 1 tests failed, 2 interrupted (e.g. the mutant does not import), 3 internal error, 4 usage
+# error (a conftest.py that cannot import the mutant: the node ids come from a run that worked without it).
+KILLED_CODES = {1, 2, 3, 4}
 PRELOADED = ["pytest", "hypothesis", "pydantic", "yaml", "boto3", "botocore", "moto", "pulumi", "pulumi_aws"]
 
 
