@@ -1,0 +1,95 @@
+"""What the data stores promise beyond their settings: the stores the trigger and the model registry read by
+version keep every version, and S3 gets each bucket's settings in the order it accepts them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pulumi.runtime.mocks import MockMonitor
+
+from mlops_component import DataStores, DataStoresArgs
+from mlops_component.assets import asset_path
+from tests.pulumi_mocks import run_program
+from tests.test_pipeline_storage import STORE_WORDS, deploy, settings_of
+
+VERSIONED = {"features", "models"}
+
+
+@pytest.fixture
+def dependencies(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, set[str]]]:
+    """Each registered resource's name -> the names of the resources it waits for (explicit and via inputs)."""
+    recorded: dict[str, set[str]] = {}
+    register = MockMonitor.RegisterResource
+
+    def recording(self: MockMonitor, request):  # type: ignore[no-untyped-def]
+        recorded[request.name] = {urn.rsplit("::", 1)[-1] for urn in request.dependencies}
+        return register(self, request)
+
+    monkeypatch.setattr(MockMonitor, "RegisterResource", recording)
+    yield recorded
+
+
+def test_the_feature_and_model_stores_keep_every_version(make_config) -> None:
+    # The trigger starts a run with the landed object's version id; the registry points at model versions.
+    mocks, _ = deploy(make_config())
+    versioning = settings_of(mocks, "aws:s3/bucketVersioning:BucketVersioning")
+    assert {word: v["versioningConfiguration"]["status"] for word, v in versioning.items()} == dict.fromkeys(
+        VERSIONED, "Enabled"
+    )
+    for word, lifecycle in settings_of(
+        mocks, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    ).items():
+        rules = {rule["id"]: rule for rule in lifecycle["rules"]}
+        assert all(rule["status"] == "Enabled" for rule in rules.values()), word
+        assert rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"] == {
+            "daysAfterInitiation": 7
+        }
+        if word in VERSIONED:
+            # Old versions go after 90 days, not the current one.
+            assert rules["expire-old-versions"]["noncurrentVersionExpiration"] == {"noncurrentDays": 90}
+
+
+def test_each_bucket_policy_waits_for_its_public_access_block(make_config, dependencies) -> None:
+    # S3 rejects a bucket policy while the bucket's public access block is still being applied.
+    deploy(make_config())
+    for word in STORE_WORDS:
+        policy = next(
+            name for name in dependencies if name.startswith(f"mlops-stores-{word}-") and "tls" in name
+        )
+        block = policy.replace("-tls-only", "-public-access")
+        assert block in dependencies[policy], policy
+
+
+def test_old_version_expiry_waits_for_versioning(make_config, dependencies) -> None:
+    # A lifecycle rule on noncurrent versions needs versioning on the bucket first.
+    deploy(make_config())
+    for word in VERSIONED:
+        lifecycle = next(
+            n for n in dependencies if n.startswith(f"mlops-stores-{word}-") and "lifecycle" in n
+        )
+        assert lifecycle.replace("-lifecycle", "-versioning") in dependencies[lifecycle]
+
+
+def test_without_a_kms_key_buckets_use_s3_managed_keys_without_a_bucket_key(make_config) -> None:
+    mocks, _ = deploy(make_config())
+    encryption = settings_of(
+        mocks, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )
+    assert {word: e["rules"][0]["bucketKeyEnabled"] for word, e in encryption.items()} == dict.fromkeys(
+        STORE_WORDS, False
+    )
+
+
+def test_data_stores_used_alone_never_let_destroy_delete_data_and_encrypt_with_s3_keys() -> None:
+    # A program that builds DataStores itself gets the same safe defaults the pipeline's config has.
+    args = DataStoresArgs(name_prefix="team", etl_script_path=str(asset_path("etl", "transform.py")))
+    mocks, _ = run_program(lambda: DataStores("stores", args).bucket_names)
+    buckets = mocks.of_type("aws:s3/bucket:Bucket")
+    assert len(buckets) == 6 and all(b.inputs["forceDestroy"] is False for b in buckets)
+    for encryption in mocks.of_type(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    ):
+        assert encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {
+            "sseAlgorithm": "AES256"
+        }
