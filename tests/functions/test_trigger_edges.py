@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus
@@ -220,18 +221,17 @@ def test_a_record_repeated_in_one_event_is_reported_as_a_duplicate_of_the_run(en
 
 
 def test_a_redelivery_after_the_run_ended_is_logged_as_already_started(
-    batch: Pipeline, capsys: pytest.CaptureFixture[str]
+    batch: Pipeline, log_lines: Callable[[], list[dict[str, Any]]]
 ) -> None:
     batch.land(SCORE)
     record = s3_record(TRAIN, batch.land(TRAIN))
     first = invoke(record)
     batch.sfn.stop_execution(executionArn=first["started"][0]["execution_arn"])
-    capsys.readouterr()
+    log_lines()
 
     again = invoke(record)
 
-    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
-    (line,) = [entry for entry in logged if entry["message"] == "already started"]
+    (line,) = [entry for entry in log_lines() if entry["message"] == "already started"]
     assert line["execution_name"] == first["started"][0]["execution_name"]
     assert line["score"] == f"s3://{STORE}/{SCORE}"
     assert again["duplicates"] == [
