@@ -154,6 +154,21 @@ def test_with_versioning_suspended_an_overwrite_is_caught_by_the_etag(
     assert run["input"]["train"]["etag"] == new["ETag"].strip('"')
 
 
+def test_in_an_unversioned_store_the_same_bytes_under_another_key_are_another_run(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _pipeline(monkeypatch, "endpoint", None)
+
+    for key in ("data/train/2024/january.csv", "data/train/2025/january.csv"):  # one name, one content
+        invoke(s3_record(key, store.land(key, b"same rows")))
+
+    runs = store.runs()
+    assert sorted(run["input"]["train"]["key"] for run in runs) == [
+        "data/train/2024/january.csv",
+        "data/train/2025/january.csv",
+    ]
+
+
 # --- Events that name no object ---------------------------------------------------------------------------------------
 
 
@@ -183,6 +198,16 @@ def test_a_score_prefix_that_contains_the_train_prefix_is_refused(
     assert batch.runs() == []
 
 
+def test_an_ignored_object_is_logged_with_the_reason(
+    batch: Pipeline, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    invoke(s3_record(TRAIN, batch.land(TRAIN)))
+
+    (line,) = [entry for entry in log_lines() if entry["message"] == "ignored"]
+    assert line["object"] == f"s3://{STORE}/{TRAIN}"
+    assert line["reason"] == "waiting for score data: nothing under data/score/ yet"
+
+
 # --- Execution names a person can read --------------------------------------------------------------------------------
 
 
@@ -192,6 +217,7 @@ def test_a_score_prefix_that_contains_the_train_prefix_is_refused(
         ("data/train/(2024) attrition!.csv", "2024-attrition"),
         ("data/train/__march__.csv", "march"),
         ("data/train/(((.csv", "run"),
+        ("data/train/Xmas 2024.csv", "Xmas-2024"),
     ],
 )
 def test_the_execution_name_is_the_file_stem_without_stray_separators(
