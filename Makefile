@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: install test lint format bench demo clean
+.PHONY: install test lint format bench demo clean mutation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,15 @@ demo: install
 	$(BIN)/mlops local-run --out out
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist out
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .mutation build dist out
 
 # One JSON line per benchmark and one met/MISSED line per target. bench_served.py needs `wrk` (apt-get install wrk);
 # polars, the ETL's yardstick, comes with the dev extra.
 bench: install
 	@for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+# Mutation testing (docs/mutation-testing.md): a score per module, non-zero exit below mutation/modules.toml's
+# threshold. MODULE=<path> mutates one module; CHANGED=<git rev> only the lines changed since that revision.
+mutation: install
+	$(BIN)/python -m mutation.run $(if $(MODULE),--module $(MODULE)) $(if $(CHANGED),--changed $(CHANGED)) \
+		$(if $(JOBS),--jobs $(JOBS)) $(if $(TESTS),--tests $(TESTS))

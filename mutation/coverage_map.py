@@ -1,0 +1,132 @@
+"""Which tests execute which line of the mutated modules, so that each mutant runs only the tests that reach it.
+
+Built by running the test files once under coverage, one context per test (mutation/plugin.py), and cached per
+test file in .mutation/map/: a test file is measured again when it, a test helper (any non-test file under
+tests/) or a listed module changes. Tests that fail unmutated are left out of the map.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CACHE = Path(".mutation")
+
+
+@dataclass
+class LineMap:
+    # module -> line -> node ids of the tests that executed it
+    lines: dict[str, dict[int, set[str]]] = field(default_factory=dict)
+    # module -> lines executed while importing it (outside any test)
+    import_lines: dict[str, set[int]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    failing: set[str] = field(default_factory=set)
+
+    def tests_for(self, module: str, first: int, last: int) -> list[str] | None:
+        """The tests that run lines first..last, fastest first. A statement that runs only at import (a module
+        constant, a default argument, a decorator) gets every test that covers the module; None when no test
+        runs it at all."""
+        by_line = self.lines.get(module, {})
+        chosen = set().union(*(by_line.get(line, set()) for line in range(first, last + 1)))
+        if not chosen and any(first <= line <= last for line in self.import_lines.get(module, ())):
+            chosen = set().union(*by_line.values())
+        if not chosen:
+            return None
+        return sorted(chosen, key=lambda test: (self.seconds.get(test, 0.0), test))
+
+
+def _digest(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _cache_file(test_file: Path) -> Path:
+    return CACHE / "map" / (str(test_file).replace("/", "__") + ".json")
+
+
+def _collect(test_files: list[Path], modules: list[str], root: Path) -> dict[str, dict[str, object]]:
+    """Runs `test_files` once under coverage; returns each file's share of the map."""
+    data_file = (root / CACHE / f"coverage-{os.getpid()}.data").resolve()
+    data_file.parent.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "MUTATION_COVERAGE": str(data_file),
+        "MUTATION_SOURCES": os.pathsep.join(str((root / module).resolve()) for module in modules),
+    }
+    command = [sys.executable, "-m", "pytest", "-p", "mutation.plugin", "-q", "-p", "no:cacheprovider"]
+    print(f"measuring which tests reach which lines: {len(test_files)} test file(s)", flush=True)
+    subprocess.run(
+        [*command, *map(str, test_files)], cwd=root, env=env, check=False, stdout=subprocess.DEVNULL
+    )
+
+    import coverage
+
+    data = coverage.CoverageData(basename=str(data_file))
+    data.read()
+    tests = json.loads(data_file.with_suffix(".tests.json").read_text())
+    data_file.unlink()
+    data_file.with_suffix(".tests.json").unlink()
+    shares: dict[str, dict[str, object]] = {
+        str(path): {"lines": {}, "import_lines": {}, "tests": {}} for path in test_files
+    }
+    for test, report in tests.items():
+        share = shares.get(test.split("::")[0])
+        if share is not None:
+            share["tests"][test] = report  # type: ignore[index]
+    for module in modules:
+        measured = str((root / module).resolve())
+        for line, contexts in data.contexts_by_lineno(measured).items():
+            for context in contexts:
+                if not context:
+                    for share in shares.values():
+                        share["import_lines"].setdefault(module, []).append(line)  # type: ignore[attr-defined]
+                    continue
+                share = shares.get(context.split("::")[0])
+                if share is not None:
+                    by_line = share["lines"].setdefault(module, {})  # type: ignore[attr-defined]
+                    by_line.setdefault(str(line), []).append(context)
+    return shares
+
+
+def line_map(root: Path, modules: list[str], fresh: bool = False, only: list[str] | None = None) -> LineMap:
+    """The map over every test file, or only those under the paths in `only`."""
+    tests_dir = root / "tests"
+    test_files = sorted(path.relative_to(root) for path in tests_dir.rglob("test_*.py"))
+    if only:
+        test_files = [path for path in test_files if any(path.is_relative_to(prefix) for prefix in only)]
+    helpers = [path for path in tests_dir.rglob("*.py") if not path.name.startswith("test_")]
+    shared = _digest([*helpers, *(root / module for module in modules)]) + "\0".join(modules)
+    fingerprints = {path: _digest([root / path]) + shared for path in test_files}
+    stale = [
+        path
+        for path in test_files
+        if fresh
+        or not (root / _cache_file(path)).exists()
+        or json.loads((root / _cache_file(path)).read_text())["fingerprint"] != fingerprints[path]
+    ]
+    if stale:
+        for path, share in _collect(stale, modules, root).items():
+            cache = root / _cache_file(Path(path))
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps({"fingerprint": fingerprints[Path(path)], **share}))
+    result = LineMap()
+    for path in test_files:
+        share = json.loads((root / _cache_file(path)).read_text())
+        for test, report in share["tests"].items():
+            result.seconds[test] = report.get("seconds", 0.0)
+            if not report.get("passed", True):
+                result.failing.add(test)
+        for module, lines in share["import_lines"].items():
+            result.import_lines.setdefault(module, set()).update(lines)
+        for module, by_line in share["lines"].items():
+            target = result.lines.setdefault(module, {})
+            for line, tests in by_line.items():
+                target.setdefault(int(line), set()).update(set(tests) - result.failing)
+    return result

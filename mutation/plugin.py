@@ -1,0 +1,104 @@
+"""The pytest side of `make mutation`, loaded with `-p mutation.plugin`. Two modes, chosen by environment:
+
+- MUTATION_MUTANT=<json file>: the listed module is imported from the mutant's source instead of its file. The
+  file on disk is never touched, so mutants run in parallel in one work tree and an interrupted run leaves
+  nothing behind.
+- MUTATION_COVERAGE=<data file>: records which test executed which line of the listed modules (one coverage
+  context per test), and each test's outcome and duration, for the line -> tests map.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+import time
+from collections.abc import Generator, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+
+class _MutantLoader(importlib.abc.Loader):
+    def __init__(self, origin: str, source: str) -> None:
+        self._origin = origin
+        self._source = source
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return None
+
+    def exec_module(self, module: ModuleType) -> None:
+        # Compiled under the original file name, so tracebacks and coverage point at the real lines.
+        exec(compile(self._source, self._origin, "exec"), module.__dict__)
+
+
+class _MutantFinder(importlib.abc.MetaPathFinder):
+    def __init__(self, name: str, origin: str, source: str) -> None:
+        self._name = name
+        self._origin = origin
+        self._source = source
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self._name:
+            return None
+        return importlib.util.spec_from_file_location(
+            fullname, self._origin, loader=_MutantLoader(self._origin, self._source)
+        )
+
+
+def install_mutant(spec_file: str) -> None:
+    mutant = json.loads(Path(spec_file).read_text())
+    sys.meta_path.insert(0, _MutantFinder(mutant["name"], mutant["origin"], mutant["source"]))
+
+
+class _CoverageRecorder:
+    """One coverage context per test (its node id), plus each test's outcome and duration."""
+
+    def __init__(self, data_file: str, sources: list[str]) -> None:
+        import coverage
+
+        self._report = Path(data_file).with_suffix(".tests.json")
+        self._tests: dict[str, dict[str, Any]] = {}
+        self._cov = coverage.Coverage(data_file=data_file, include=sources, branch=False)
+        self._cov.start()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, None, None]:
+        self._cov.switch_context(item.nodeid)
+        started = time.monotonic()
+        yield
+        self._tests.setdefault(item.nodeid, {"passed": True})["seconds"] = time.monotonic() - started
+        self._cov.switch_context("")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed:
+            self._tests.setdefault(report.nodeid, {})["passed"] = False
+
+    def pytest_sessionfinish(self) -> None:
+        self._cov.stop()
+        self._cov.save()
+        self._report.write_text(json.dumps(self._tests))
+
+
+if os.environ.get("MUTATION_MUTANT"):
+    install_mutant(os.environ["MUTATION_MUTANT"])
+
+# Started on import (`-p` loads this before conftest.py imports the library), so import-time lines count too,
+# under the empty context.
+_RECORDER = (
+    _CoverageRecorder(os.environ["MUTATION_COVERAGE"], os.environ["MUTATION_SOURCES"].split(os.pathsep))
+    if os.environ.get("MUTATION_COVERAGE")
+    else None
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _RECORDER is not None:
+        config.pluginmanager.register(_RECORDER, "mutation-coverage")

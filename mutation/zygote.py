@@ -1,0 +1,72 @@
+"""A process that imports the heavy third-party packages once, then forks one child per mutant to run pytest.
+
+Starting pytest and importing Pulumi, boto3 and moto costs seconds per process, longer than the tests most
+mutants need; a forked child starts with them already imported. The library itself is never imported here, so
+each child imports the mutant fresh. One request per line on stdin, one answer per line on stdout (JSON):
+
+    {"mutant": "<spec file>", "tests": [...], "budget": <seconds>}  ->  {"status": "killed", "seconds": 1.2}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import signal
+import sys
+import time
+
+# pytest's exit codes: 1 tests failed, 2 interrupted (e.g. the mutant does not import), 3 internal error.
+KILLED_CODES = {1, 2, 3}
+PRELOADED = ["pytest", "hypothesis", "pydantic", "yaml", "boto3", "botocore", "moto", "pulumi", "pulumi_aws"]
+
+
+def _child(mutant: str, tests: list[str]) -> None:
+    os.setsid()  # its own process group: a timeout ends whatever the tests started too
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    code = 3
+    try:
+        import pytest
+
+        from mutation.plugin import install_mutant
+
+        install_mutant(mutant)
+        code = int(pytest.main(["-x", "-q", "-p", "no:cacheprovider", *tests]))
+    finally:
+        os._exit(code)
+
+
+def _run(mutant: str, tests: list[str], budget: float) -> dict[str, object]:
+    started = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        _child(mutant, tests)
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            code = os.waitstatus_to_exitcode(status)
+            result = "killed" if code in KILLED_CODES else "survived" if code == 0 else "error"
+            return {"status": result, "seconds": time.monotonic() - started, "code": code}
+        if time.monotonic() - started > budget:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return {"status": "timeout", "seconds": time.monotonic() - started}
+        time.sleep(0.05)
+
+
+def main() -> None:
+    for name in PRELOADED:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        print(json.dumps(_run(request["mutant"], request["tests"], request["budget"])), flush=True)
+
+
+if __name__ == "__main__":
+    main()

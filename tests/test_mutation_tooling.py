@@ -1,0 +1,65 @@
+"""`make mutation`'s own parts: our operators make the mutations they document, annotations and docstrings are
+left alone, and a mutant is imported in place of the module without touching its file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cosmic_ray.plugins
+import pytest
+from cosmic_ray.mutating import mutate_code
+
+from mutation.mutants import mutants_of
+from mutation.operators import register
+
+ROOT = Path(__file__).resolve().parents[1]
+register()
+OURS = sorted(cosmic_ray.plugins.OPERATOR_PROVIDERS["mlops"].items())
+
+
+@pytest.mark.parametrize("name, operator", OURS, ids=[name for name, _ in OURS])
+def test_each_operator_makes_the_mutations_it_documents(name: str, operator) -> None:
+    for example in operator.examples():
+        mutated = mutate_code(example.pre_mutation_code, operator(), example.occurrence)
+        assert mutated == example.post_mutation_code, (name, example)
+
+
+def test_annotations_docstrings_and_error_messages_are_not_mutated(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(
+        '"""Docstring."""\n'
+        "def f(x: int | None = None) -> str | None:\n"
+        '    """Docstring."""\n'
+        "    if x is None:\n"
+        '        raise ValueError("a message")\n'
+        '    return {"Key": "Value"}[x]\n'
+    )
+    changes = {(m.before, m.after) for m in mutants_of(tmp_path, "m.py")}
+    assert all("|" not in before or "|" in after for before, after in changes)  # annotations kept
+    assert not any("Docstring" in before or "message" in before for before, _ in changes)
+    assert ('return {"Key": "Value"}[x]', 'return {"XXKeyXX": "Value"}[x]') in changes
+    assert ("if x is None:", "if x is not None:") in changes
+
+
+def test_a_mutant_replaces_the_module_for_the_tests_only(tmp_path: Path) -> None:
+    module = ROOT / "mlops_component/builders/state_machines/gate.py"
+    original = module.read_text()
+    spec = tmp_path / "mutant.json"
+    source = original.replace('"NumericEquals": operator.eq', '"NumericEquals": operator.ne')
+    spec.write_text(
+        json.dumps(
+            {"name": "mlops_component.builders.state_machines.gate", "origin": str(module), "source": source}
+        )
+    )
+    probe = (
+        "import mutation.plugin\n"
+        "from mlops_component.builders.state_machines.gate import gate_passes\n"
+        "print(gate_passes('NumericEquals', 1.0, 1.0))\n"
+    )
+    env = {**os.environ, "MUTATION_MUTANT": str(spec)}
+    run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert run.stdout.strip() == "False", run.stderr
+    assert module.read_text() == original
