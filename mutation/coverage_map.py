@@ -62,17 +62,16 @@ def _collect(test_files: list[Path], modules: list[str], root: Path) -> dict[str
     }
     command = [sys.executable, "-m", "pytest", "-p", "mutation.plugin", "-q", "-p", "no:cacheprovider"]
     print(f"measuring which tests reach which lines: {len(test_files)} test file(s)", flush=True)
-    subprocess.run(
-        [*command, *map(str, test_files)], cwd=root, env=env, check=False, stdout=subprocess.DEVNULL
+    run = subprocess.run(
+        [*command, *map(str, test_files)], cwd=root, env=env, check=False, capture_output=True, text=True
     )
+    print(run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-3000:], flush=True)
 
     import coverage
 
     data = coverage.CoverageData(basename=str(data_file))
     data.read()
     tests = json.loads(data_file.with_suffix(".tests.json").read_text())
-    data_file.unlink()
-    data_file.with_suffix(".tests.json").unlink()
     shares: dict[str, dict[str, object]] = {
         str(path): {"lines": {}, "import_lines": {}, "tests": {}} for path in test_files
     }
@@ -92,6 +91,8 @@ def _collect(test_files: list[Path], modules: list[str], root: Path) -> dict[str
                 if share is not None:
                     by_line = share["lines"].setdefault(module, {})  # type: ignore[attr-defined]
                     by_line.setdefault(str(line), []).append(context)
+    data_file.unlink()
+    data_file.with_suffix(".tests.json").unlink()
     return shares
 
 
