@@ -42,4 +42,4 @@ bench: install
 # threshold. MODULE=<path> mutates one module; CHANGED=<git rev> only the lines changed since that revision.
 mutation: install
 	$(BIN)/python -m mutation.run $(if $(MODULE),--module $(MODULE)) $(if $(CHANGED),--changed $(CHANGED)) \
-		$(if $(JOBS),--jobs $(JOBS)) $(if $(TESTS),--tests $(TESTS))
+		$(if $(JOBS),--jobs $(JOBS)) $(if $(TESTS),--tests $(TESTS)) $(if $(FRESH),--fresh)

@@ -1,8 +1,9 @@
 """Which tests execute which line of the mutated modules, so that each mutant runs only the tests that reach it.
 
 Built by running the test files once under coverage, one context per test (mutation/plugin.py), and cached per
-test file in .mutation/map/: a test file is measured again when it, a test helper (any non-test file under
-tests/) or a listed module changes. Tests that fail unmutated are left out of the map.
+test file in .mutation/map/: a test file is measured again when it or a listed module changes (after changing
+a test helper or a library module outside the list, `--fresh` measures everything again). Tests that fail
+unmutated are left out of the map.
 """
 
 from __future__ import annotations
@@ -102,8 +103,7 @@ def line_map(root: Path, modules: list[str], fresh: bool = False, only: list[str
     test_files = sorted(path.relative_to(root) for path in tests_dir.rglob("test_*.py"))
     if only:
         test_files = [path for path in test_files if any(path.is_relative_to(prefix) for prefix in only)]
-    helpers = [path for path in tests_dir.rglob("*.py") if not path.name.startswith("test_")]
-    shared = _digest([*helpers, *(root / module for module in modules)]) + "\0".join(modules)
+    shared = _digest([root / module for module in modules]) + "\0".join(modules)
     fingerprints = {path: _digest([root / path]) + shared for path in test_files}
     stale = [
         path

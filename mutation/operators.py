@@ -187,8 +187,9 @@ class RemoveKeywordArgument(Operator):
         return [Example("f(a, b=1, c=2)", "f(a, c=2)"), Example("f(b=1)", "f()")]
 
 
-# Documentation text: the docs' drift test guards it, and mutating it would double the run for no behaviour.
-_PROSE_ARGUMENTS = {"description", "help"}
+# Documentation text (the docs' drift test guards it) and IAM statement ids (labels: AWS only requires them to be
+# unique, and evaluates a policy the same without them): mutating them would lengthen the run for no behaviour.
+_PROSE_ARGUMENTS = {"description", "help", "sid"}
 
 
 def _is_prose_argument(node: Any) -> bool:
@@ -199,12 +200,20 @@ def _is_prose_argument(node: Any) -> bool:
     )
 
 
+def _is_sid_value(node: Any) -> bool:
+    siblings = node.parent.children
+    index = siblings.index(node)
+    return index >= 2 and getattr(siblings[index - 2], "value", None) in ('"Sid"', "'Sid'")
+
+
 def _is_skipped_string(leaf: Any) -> bool:
     """Docstrings, error messages and documentation text; and whole elements of a list, tuple or set, whose
     absence RemoveElement already tests."""
     node = leaf.parent if leaf.parent.type == "strings" else leaf
     parent = node.parent
     if parent.type == "simple_stmt" or (parent.type == "testlist_comp" and parent.parent.type == "atom"):
+        return True
+    if parent.type == "dictorsetmaker" and _is_sid_value(node):
         return True
     if parent.type == "atom" and parent.children[0].value == "[":
         return True
