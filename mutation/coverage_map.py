@@ -113,10 +113,10 @@ def line_map(root: Path, modules: list[str], fresh: bool = False, only: list[str
         or json.loads((root / _cache_file(path)).read_text())["fingerprint"] != fingerprints[path]
     ]
     if stale:
-        for path, share in _collect(stale, modules, root).items():
-            cache = root / _cache_file(Path(path))
+        for measured, share in _collect(stale, modules, root).items():
+            cache = root / _cache_file(Path(measured))
             cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_text(json.dumps({"fingerprint": fingerprints[Path(path)], **share}))
+            cache.write_text(json.dumps({"fingerprint": fingerprints[Path(measured)], **share}))
     result = LineMap()
     for path in test_files:
         share = json.loads((root / _cache_file(path)).read_text())
