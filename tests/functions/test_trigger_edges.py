@@ -267,3 +267,45 @@ def test_a_redelivery_after_the_run_ended_is_logged_as_already_started(
             "score": f"s3://{STORE}/{SCORE}",
         }
     ]
+
+
+# --- Several records in one event: one that starts nothing does not stop the rest -----------------------------------
+
+
+def test_every_record_of_an_event_is_handled_whatever_the_ones_before_it_did(endpoint: Pipeline) -> None:
+    removed = s3_record("data/train/removed.csv", endpoint.land("data/train/removed.csv"))
+    removed["eventName"] = "ObjectRemoved:Delete"
+    deleted = s3_record("data/train/deleted.csv", endpoint.land("data/train/deleted.csv"))
+    endpoint.s3.delete_object(Bucket=STORE, Key="data/train/deleted.csv")
+    overwritten = s3_record("data/train/b.csv", endpoint.land("data/train/b.csv", b"old"))
+    first = s3_record("data/train/a.csv", endpoint.land("data/train/a.csv"))
+    records = [
+        removed,
+        s3_record("notes/readme.txt", endpoint.land("notes/readme.txt")),
+        s3_record(SCORE, endpoint.land(SCORE)),  # score data: ignored in endpoint mode
+        deleted,
+        overwritten,
+        first,
+        first,  # the same pair again: a duplicate
+        s3_record("data/train/b.csv", endpoint.land("data/train/b.csv", b"new")),
+    ]
+
+    summary = invoke(*records)
+
+    assert len(summary["ignored"]) == 5 and len(summary["duplicates"]) == 1
+    started = sorted(run["input"]["train"]["key"] for run in endpoint.runs())
+    assert started == ["data/train/a.csv", "data/train/b.csv"]
+    assert len(summary["started"]) == 2
+
+
+def test_a_custom_score_prefix_is_where_the_pair_s_score_file_is_found(
+    batch: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCORE_PREFIX", "incoming/score/")
+    batch.land(SCORE)  # under the default prefix: not score data here
+    batch.land("incoming/score/may.csv")
+
+    invoke(s3_record(TRAIN, batch.land(TRAIN)))
+
+    (run,) = batch.runs()
+    assert run["input"]["score"]["key"] == "incoming/score/may.csv"
