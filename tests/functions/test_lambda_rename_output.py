@@ -319,6 +319,21 @@ def test_each_rename_is_logged_with_its_size(
     assert renamed["bytes"] == len(PREDICTIONS)
 
 
-def test_outputs_over_copy_objects_5_gb_limit_are_copied_in_parts() -> None:
+def test_outputs_over_copy_objects_5_gb_limit_are_copied_in_parts(
+    output_store: str, s3: Any, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # CopyObject refuses sources over 5 GB; above the threshold boto3's managed copy uses UploadPartCopy instead.
-    assert rename_output.DEFAULT_TRANSFER.multipart_threshold <= 5 * 1024**3
+    s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{RUN_PREFIX}/score.csv.out", Body=PREDICTIONS)
+    configs: list[TransferConfig] = []
+    copy = s3.copy
+
+    def recording(*args: Any, **kwargs: Any) -> None:
+        configs.append(kwargs["Config"])
+        copy(*args, **kwargs)
+
+    monkeypatch.setattr(s3, "copy", recording)
+
+    rename_output.handler(load_event("sfn_rename_output.json"), context)
+
+    (config,) = configs
+    assert config.multipart_threshold <= 5 * 1024**3
