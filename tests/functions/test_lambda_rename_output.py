@@ -106,7 +106,7 @@ def test_a_retry_after_some_parts_were_renamed_renames_the_rest(
         ("nested/part-00001.csv.out", "nested/part-00001.csv"),
     ],
 )
-@pytest.mark.parametrize("prefix", [RUN_PREFIX, f"{RUN_PREFIX}/"])
+@pytest.mark.parametrize("prefix", [RUN_PREFIX, f"{RUN_PREFIX}/", "predictions/run=APEX"])
 def test_any_input_file_name_and_either_prefix_form(
     output_store: str, s3: Any, context: Any, output: str, renamed: str, prefix: str
 ) -> None:
@@ -250,8 +250,8 @@ def test_copy_that_does_not_match_is_removed_and_the_original_kept(
         ({"bucket": OUTPUT_BUCKET, "prefix": 5}, "prefix must be a string, got an integer (5)"),
         ({"bucket": "", "prefix": RUN_PREFIX}, "bucket must not be empty"),
         ({"bucket": OUTPUT_BUCKET, "prefix": ""}, "prefix must name the run's folder"),
-        ({"bucket": OUTPUT_BUCKET, "prefix": "//"}, "must be a key prefix inside the bucket"),
-        ({"bucket": OUTPUT_BUCKET, "prefix": f"s3://{OUTPUT_BUCKET}/{RUN_PREFIX}"}, "must be a key prefix inside the bucket"),
+        ({"bucket": OUTPUT_BUCKET, "prefix": "//"}, "prefix '//' must be a key prefix inside the bucket"),
+        ({"bucket": OUTPUT_BUCKET, "prefix": f"s3://{OUTPUT_BUCKET}/{RUN_PREFIX}"}, f"prefix 's3://{OUTPUT_BUCKET}/{RUN_PREFIX}' must be a key prefix inside the bucket"),
     ],
 )  # fmt: skip
 def test_malformed_input_fails_and_touches_nothing(
@@ -259,7 +259,7 @@ def test_malformed_input_fails_and_touches_nothing(
 ) -> None:
     s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{RUN_PREFIX}/score.csv.out", Body=PREDICTIONS)
 
-    with pytest.raises(InvalidEvent, match=re.escape(message)):
+    with pytest.raises(InvalidEvent, match="^" + re.escape(message)):
         rename_output.handler(event, context)
     assert keys(s3) == [f"{RUN_PREFIX}/score.csv.out"]
 
@@ -288,8 +288,9 @@ def test_an_output_renamed_meanwhile_by_another_attempt_counts_as_done(
 
     assert keys(s3) == [f"{RUN_PREFIX}/score.csv"] and body(s3, f"{RUN_PREFIX}/score.csv") == PREDICTIONS
     (line,) = log_lines()
-    assert (line["message"], line["destination"]) == (
+    assert (line["message"], line["source"], line["destination"]) == (
         "already renamed",
+        f"s3://{OUTPUT_BUCKET}/{RUN_PREFIX}/score.csv.out",
         f"s3://{OUTPUT_BUCKET}/{RUN_PREFIX}/score.csv",
     )
 
