@@ -84,7 +84,8 @@ class _Zygotes:
 
     def run(self, mutant: Mutant, tests: list[str], budget: float) -> tuple[str, float]:
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as spec:
-            name = mutant.module.removesuffix(".py").replace("/", ".")
+            # container/ is the image's root (its tests put it on sys.path): its modules import as xgb_model.*
+            name = mutant.module.removesuffix(".py").removeprefix("container/").replace("/", ".")
             json.dump({"name": name, "origin": str(ROOT / mutant.module), "source": mutant.source}, spec)
         zygote = self._idle.get()
         try:

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from etl.transform import STAGING_PREFIX
 from mlops_component import layout
@@ -158,3 +158,22 @@ def test_the_scratch_prefix_is_the_one_the_job_may_write_and_no_reader_lists() -
     assert STAGING_PREFIX == layout.ETL_STAGING_PREFIX and STAGING_PREFIX in layout.EXTRACT_PREFIXES
     readers = [layout.TRAIN_CHANNEL_PREFIX, layout.VALIDATION_CHANNEL_PREFIX, layout.SCORE_EXTRACT_PREFIX]
     assert not any(STAGING_PREFIX.startswith(prefix) for prefix in readers)
+
+
+def test_a_lost_connection_while_publishing_is_one_line_and_the_old_set_stays(s3: Any, raw: Any) -> None:
+    reset(s3, raw, previous_run=True)
+    old = live(s3)
+
+    def unreachable(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url=f"https://{EXTRACTS_BUCKET}.s3.amazonaws.com")
+
+    s3.meta.events.register("before-call.s3.PutObject", unreachable)
+    with pytest.raises(SystemExit) as stopped:
+        job(s3)
+
+    assert re.fullmatch(
+        rf"transform failed: cannot write s3://{EXTRACTS_BUCKET}/{STAGING_PREFIX}\S+: Could not connect to the "
+        r"endpoint URL: \S+",
+        str(stopped.value),
+    ), stopped.value
+    assert live(s3) == old

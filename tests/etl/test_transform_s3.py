@@ -25,6 +25,7 @@ def job(
     train_key: str = TRAIN_KEY,
     score_key: str = SCORE_KEY,
     destination: str = EXTRACTS_BUCKET,
+    source: str = FEATURES_BUCKET,
     layout: str | None = None,
     extra: tuple[str, ...] = (),
 ) -> dict[str, str]:
@@ -32,7 +33,7 @@ def job(
     argv = [
         "transform.py",
         "--source_bucket",
-        FEATURES_BUCKET,
+        source,
         "--train_key",
         train_key,
         "--score_key",
@@ -206,6 +207,16 @@ def test_writing_to_the_feature_store_is_refused(landed: Any) -> None:
     with pytest.raises(SystemExit, match="is the source \\(feature store\\) bucket"):
         job(landed, destination=FEATURES_BUCKET)
     assert objects(landed, FEATURES_BUCKET) == before
+
+
+@pytest.mark.parametrize("missing", ["source", "destination"])
+def test_an_empty_bucket_argument_is_refused_before_anything_is_read(landed: Any, missing: str) -> None:
+    # A stack that passes an empty bucket name gets one line naming both arguments, not a botocore traceback.
+    before = {bucket: objects(landed, bucket) for bucket in (FEATURES_BUCKET, EXTRACTS_BUCKET)}
+    with pytest.raises(SystemExit) as stopped:
+        job(landed, **{missing: ""})
+    assert str(stopped.value) == ("transform failed: --source_bucket and --destination_bucket are required")
+    assert {bucket: objects(landed, bucket) for bucket in before} == before
 
 
 def test_a_missing_input_object_is_named(s3: Any) -> None:

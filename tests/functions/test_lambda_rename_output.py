@@ -106,7 +106,7 @@ def test_a_retry_after_some_parts_were_renamed_renames_the_rest(
         ("nested/part-00001.csv.out", "nested/part-00001.csv"),
     ],
 )
-@pytest.mark.parametrize("prefix", [RUN_PREFIX, f"{RUN_PREFIX}/"])
+@pytest.mark.parametrize("prefix", [RUN_PREFIX, f"{RUN_PREFIX}/", "predictions/run=APEX"])
 def test_any_input_file_name_and_either_prefix_form(
     output_store: str, s3: Any, context: Any, output: str, renamed: str, prefix: str
 ) -> None:
@@ -250,8 +250,8 @@ def test_copy_that_does_not_match_is_removed_and_the_original_kept(
         ({"bucket": OUTPUT_BUCKET, "prefix": 5}, "prefix must be a string, got an integer (5)"),
         ({"bucket": "", "prefix": RUN_PREFIX}, "bucket must not be empty"),
         ({"bucket": OUTPUT_BUCKET, "prefix": ""}, "prefix must name the run's folder"),
-        ({"bucket": OUTPUT_BUCKET, "prefix": "//"}, "must be a key prefix inside the bucket"),
-        ({"bucket": OUTPUT_BUCKET, "prefix": f"s3://{OUTPUT_BUCKET}/{RUN_PREFIX}"}, "must be a key prefix inside the bucket"),
+        ({"bucket": OUTPUT_BUCKET, "prefix": "//"}, "prefix '//' must be a key prefix inside the bucket"),
+        ({"bucket": OUTPUT_BUCKET, "prefix": f"s3://{OUTPUT_BUCKET}/{RUN_PREFIX}"}, f"prefix 's3://{OUTPUT_BUCKET}/{RUN_PREFIX}' must be a key prefix inside the bucket"),
     ],
 )  # fmt: skip
 def test_malformed_input_fails_and_touches_nothing(
@@ -259,7 +259,7 @@ def test_malformed_input_fails_and_touches_nothing(
 ) -> None:
     s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{RUN_PREFIX}/score.csv.out", Body=PREDICTIONS)
 
-    with pytest.raises(InvalidEvent, match=re.escape(message)):
+    with pytest.raises(InvalidEvent, match="^" + re.escape(message)):
         rename_output.handler(event, context)
     assert keys(s3) == [f"{RUN_PREFIX}/score.csv.out"]
 
@@ -269,3 +269,72 @@ def test_plan_is_pure() -> None:
         RenamePlan("b", "p/q/batch.txt.out", "p/q/batch.csv"),
         RenamePlan("b", "p/q/part-00000.csv.out", "p/q/part-00000.csv"),
     ]
+
+
+# --- Two invocations on one run (a Step Functions retry while the first attempt still runs) ------------------------
+
+
+def test_an_output_renamed_meanwhile_by_another_attempt_counts_as_done(
+    output_store: str, s3: Any, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    # Listed as `.out`, then renamed by the other attempt before this one reached it.
+    s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{RUN_PREFIX}/score.csv", Body=PREDICTIONS)
+    plan = RenamePlan(OUTPUT_BUCKET, f"{RUN_PREFIX}/score.csv.out", f"{RUN_PREFIX}/score.csv")
+
+    assert rename_output.rename_output(s3, plan) == {
+        "bucket": OUTPUT_BUCKET,
+        "key": f"{RUN_PREFIX}/score.csv",
+    }
+
+    assert keys(s3) == [f"{RUN_PREFIX}/score.csv"] and body(s3, f"{RUN_PREFIX}/score.csv") == PREDICTIONS
+    (line,) = log_lines()
+    assert (line["message"], line["source"], line["destination"]) == (
+        "already renamed",
+        f"s3://{OUTPUT_BUCKET}/{RUN_PREFIX}/score.csv.out",
+        f"s3://{OUTPUT_BUCKET}/{RUN_PREFIX}/score.csv",
+    )
+
+
+def test_an_output_that_vanished_without_a_rename_is_an_error(output_store: str, s3: Any) -> None:
+    plan = RenamePlan(OUTPUT_BUCKET, f"{RUN_PREFIX}/score.csv.out", f"{RUN_PREFIX}/score.csv")
+
+    with pytest.raises(OutputNotFound) as raised:
+        rename_output.rename_output(s3, plan)
+
+    assert str(raised.value) == (
+        f"batch transform output s3://{OUTPUT_BUCKET}/{RUN_PREFIX}/score.csv.out does not exist "
+        f"(nor s3://{OUTPUT_BUCKET}/{RUN_PREFIX}/score.csv)"
+    )
+
+
+def test_each_rename_is_logged_with_its_size(
+    output_store: str, s3: Any, context: Any, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{RUN_PREFIX}/score.csv.out", Body=PREDICTIONS)
+
+    rename_output.handler(load_event("sfn_rename_output.json"), context)
+
+    (renamed,) = [line for line in log_lines() if line["message"] == "renamed"]
+    assert renamed["source"] == f"s3://{OUTPUT_BUCKET}/{RUN_PREFIX}/score.csv.out"
+    assert renamed["destination"] == f"s3://{OUTPUT_BUCKET}/{RUN_PREFIX}/score.csv"
+    assert renamed["bytes"] == len(PREDICTIONS)
+
+
+def test_outputs_over_copy_objects_5_gb_limit_are_copied_in_parts(
+    output_store: str, s3: Any, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CopyObject refuses sources over 5 GB; above the threshold boto3's managed copy uses UploadPartCopy instead.
+    s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{RUN_PREFIX}/score.csv.out", Body=PREDICTIONS)
+    configs: list[TransferConfig] = []
+    copy = s3.copy
+
+    def recording(*args: Any, **kwargs: Any) -> None:
+        configs.append(kwargs["Config"])
+        copy(*args, **kwargs)
+
+    monkeypatch.setattr(s3, "copy", recording)
+
+    rename_output.handler(load_event("sfn_rename_output.json"), context)
+
+    (config,) = configs
+    assert config.multipart_threshold <= 5 * 1024**3

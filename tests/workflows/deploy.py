@@ -1,13 +1,12 @@
 """The deploy states (Create Model, then Batch Transform or the endpoint config and endpoint) of a config's
-workflow, for tests of what they ask SageMaker for. The one place to re-point when those states move to their
-own builder."""
+deployment workflow, for tests of what they ask SageMaker for."""
 
 from __future__ import annotations
 
-from mlops_component.builders.state_machines import training_workflow as deploy_builder
+from mlops_component.builders.state_machines import deployment_workflow as deploy_builder
 from mlops_component.builders.state_machines.states import State
 from mlops_component.config import MlOpsConfig
-from tests.workflows.test_training_workflow import RESOURCES
+from tests.workflows.test_deployment_workflow import RESOURCES
 
 CREATE_MODEL = deploy_builder.CREATE_MODEL
 BATCH_TRANSFORM = deploy_builder.BATCH_TRANSFORM
@@ -16,4 +15,4 @@ CREATE_ENDPOINT_CONFIG = deploy_builder.CREATE_ENDPOINT_CONFIG
 
 def deploy_states(config: MlOpsConfig) -> dict[str, State]:
     """Every state of the workflow that deploys `config`'s model, by name."""
-    return deploy_builder.training_definition(config, RESOURCES)["States"]
+    return deploy_builder.deployment_definition(config, RESOURCES)["States"]

@@ -65,11 +65,11 @@ def test_the_endpoint_serves_all_traffic_from_the_configured_instances(make_conf
         endpoint_instance_count=2,
     )
     endpoint_config = deploy_states(config)[CREATE_ENDPOINT_CONFIG]["Parameters"]
-    assert endpoint_config["EndpointConfigName.$"] == "$.run.name"
+    assert endpoint_config["EndpointConfigName.$"] == "$.deployment.name"
     assert endpoint_config["ProductionVariants"] == [
         {
             "VariantName": "AllTraffic",
-            "ModelName.$": "$.run.name",
+            "ModelName.$": "$.deployment.name",
             "InitialInstanceCount": 2,
             "InstanceType": "ml.c5.large",
             "InitialVariantWeight": 1,
@@ -89,13 +89,18 @@ def test_the_transform_runs_on_the_configured_instances(make_config) -> None:
 def test_everything_a_run_creates_carries_the_stacks_tags(make_config, mode: str) -> None:
     # What a run creates is not tracked by Pulumi: the tags are how a user finds it (cost, clean-up).
     config = make_config(endpoint_or_batch_transform=mode, resource_tags={"team": "ml"})
-    expected = [
+    stack_tags = [{"Key": "mlops:name-prefix", "Value": config.name_prefix}, {"Key": "team", "Value": "ml"}]
+    assert _tuning_job(config)["Tags"] == [
         {"Key": "mlops:created-by", "Value": "training-workflow"},
-        {"Key": "mlops:name-prefix", "Value": config.name_prefix},
-        {"Key": "team", "Value": "ml"},
+        *stack_tags,
     ]
     states = deploy_states(config)
-    created = [_tuning_job(config), states[CREATE_MODEL]["Parameters"]]
-    created.append(states[BATCH_TRANSFORM if config.is_batch else CREATE_ENDPOINT_CONFIG]["Parameters"])
-    for request in created:
-        assert request["Tags"] == expected
+    deployed = [states[CREATE_MODEL]["Parameters"]]
+    deployed.append(states[BATCH_TRANSFORM if config.is_batch else CREATE_ENDPOINT_CONFIG]["Parameters"])
+    for request in deployed:
+        # ...and which model package a deployment's model and job serve, for audits and rollback.
+        assert request["Tags"] == [
+            {"Key": "mlops:created-by", "Value": "deployment-workflow"},
+            *stack_tags,
+            {"Key": "mlops:model-package", "Value.$": "$.package.ModelPackageArn"},
+        ]
