@@ -119,6 +119,21 @@ class DataLandingTrigger(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
+        self._s3_notification(name, bucket, bucket_arn, account, prefixes, function)
+
+        self.function_arn = function.arn
+        self.register_outputs({"function_arn": self.function_arn})
+
+    def _s3_notification(
+        self,
+        name: str,
+        bucket: pulumi.Input[str],
+        bucket_arn: pulumi.Input[str],
+        account: pulumi.Output[iam.Account],
+        prefixes: list[str],
+        function: PythonFunction,
+    ) -> None:
+        """Objects created under the data prefixes invoke the function."""
         # Only this bucket, in this account, may invoke the function (a bucket name alone can be re-registered
         # by someone else after deletion).
         permission = aws.lambda_.Permission(
@@ -143,9 +158,6 @@ class DataLandingTrigger(pulumi.ComponentResource):
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )
-
-        self.function_arn = function.arn
-        self.register_outputs({"function_arn": self.function_arn})
 
     def _approval_rule(self, name: str, name_prefix: str, group: str, function: PythonFunction) -> None:
         """Approvals of the group's packages invoke the function; only this rule may invoke it for EventBridge."""

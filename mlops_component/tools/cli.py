@@ -334,6 +334,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     schema.set_defaults(run=_package_schema)
 
+    _add_rollback(commands)
+
+    docs = commands.add_parser("docs", help="regenerate the reference, tables and diagrams in docs/")
+    docs.add_argument("--root", default=".", help="repository folder holding docs/ (default: .)")
+    docs.add_argument("--check", action="store_true", help="only report whether docs/ is up to date")
+    docs.set_defaults(run=_docs)
+
+    _add_local_run(commands)
+    return parser
+
+
+def _add_rollback(commands: argparse._SubParsersAction) -> None:
+    """`mlops rollback`: redeploy an earlier approved model package."""
     rollback = commands.add_parser(
         "rollback",
         help="redeploy a previously approved model package of a deployed stack",
@@ -347,14 +360,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", type=_at_least(1), default=None, help="the approved package version to deploy"
     )
     rollback.set_defaults(run=_rollback)
-
-    docs = commands.add_parser("docs", help="regenerate the reference, tables and diagrams in docs/")
-    docs.add_argument("--root", default=".", help="repository folder holding docs/ (default: .)")
-    docs.add_argument("--check", action="store_true", help="only report whether docs/ is up to date")
-    docs.set_defaults(run=_docs)
-
-    _add_local_run(commands)
-    return parser
 
 
 def _add_local_run(commands: argparse._SubParsersAction) -> None:

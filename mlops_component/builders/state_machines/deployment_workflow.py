@@ -126,7 +126,6 @@ def deployment_definition(
 ) -> dict[str, Any]:
     """The Amazon States Language definition of the deployment workflow for `config`'s inference mode."""
     timings = timings or Timings()
-    after_approval = SCORE_READY if config.is_batch else CREATE_MODEL
     states: dict[str, State] = {
         CHECK_INPUT: _check_input(config),
         INVALID_INPUT: fail_with(
@@ -137,30 +136,7 @@ def deployment_definition(
         ),
         **_package_lookup(config, resources, timings),
         NAME_DEPLOYMENT: unique_name(config.job_name, "$.deployment", DESCRIBE_PACKAGE),
-        DESCRIBE_PACKAGE: task(
-            "arn:aws:states:::aws-sdk:sagemaker:describeModelPackage",
-            {"ModelPackageName.$": "$.modelPackageArn"},
-            next_state=IS_APPROVED,
-            timings=timings,
-            timeout_seconds=60,
-            # The whole response: ModelApprovalStatus is optional in it, so the Choice tests its presence.
-            result_path="$.package",
-        ),
-        IS_APPROVED: {
-            "Type": "Choice",
-            "Choices": [
-                {
-                    "And": when_present("$.package.ModelApprovalStatus", {"StringEquals": "Approved"}),
-                    "Next": after_approval,
-                }
-            ],
-            "Default": NOT_APPROVED,
-        },
-        NOT_APPROVED: fail_with(
-            "ModelPackageNotApproved",
-            "Model package {} is not Approved; only approved packages are deployed, so nothing was deployed",
-            PACKAGE_ARN,
-        ),
+        **_approval_check(config, timings),
         CREATE_MODEL: task(
             "arn:aws:states:::sagemaker:createModel",
             {
@@ -202,6 +178,37 @@ def deployment_definition(
         "StartAt": CHECK_INPUT,
         "TimeoutSeconds": deployment_timeout_seconds(config, resources.etl_timeout_seconds),
         "States": states,
+    }
+
+
+def _approval_check(config: MlOpsConfig, timings: Timings) -> dict[str, State]:
+    """Describe the package and go on only when it is Approved: a named package may be pending or rejected."""
+    after_approval = SCORE_READY if config.is_batch else CREATE_MODEL
+    return {
+        DESCRIBE_PACKAGE: task(
+            "arn:aws:states:::aws-sdk:sagemaker:describeModelPackage",
+            {"ModelPackageName.$": "$.modelPackageArn"},
+            next_state=IS_APPROVED,
+            timings=timings,
+            timeout_seconds=60,
+            # The whole response: ModelApprovalStatus is optional in it, so the Choice tests its presence.
+            result_path="$.package",
+        ),
+        IS_APPROVED: {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "And": when_present("$.package.ModelApprovalStatus", {"StringEquals": "Approved"}),
+                    "Next": after_approval,
+                }
+            ],
+            "Default": NOT_APPROVED,
+        },
+        NOT_APPROVED: fail_with(
+            "ModelPackageNotApproved",
+            "Model package {} is not Approved; only approved packages are deployed, so nothing was deployed",
+            PACKAGE_ARN,
+        ),
     }
 
 
