@@ -40,9 +40,8 @@ from functions.common import (
     required_env,
     s3_uri,
 )
+from functions.model_packages import APPROVAL_MODE_PROPERTY, RUN_PROPERTY
 
-RUN_KEY = "mlops:run"
-APPROVAL_MODE_KEY = "mlops:approval-mode"
 QUALITY_KEY = "mlops:model-quality"
 STATUS = {"automatic": "Approved", "manual": "PendingManualApproval"}
 CONTENT_TYPES = ["text/csv"]
@@ -136,8 +135,8 @@ class RunResult:
 def customer_metadata(run: RunResult, settings: Settings, quality_note: str | None) -> dict[str, str]:
     """The package's CustomerMetadataProperties: the run, the approval mode, the objective and every metric."""
     properties = {
-        RUN_KEY: run.run_name,
-        APPROVAL_MODE_KEY: settings.approval_mode,
+        RUN_PROPERTY: run.run_name,
+        APPROVAL_MODE_PROPERTY: settings.approval_mode,
         "mlops:tuning-job": run.run_name,
         "mlops:best-training-job": run.best_training_job,
         "mlops:objective": run.objective_name,
@@ -240,7 +239,7 @@ def registered_package(run_name: str, group: str, *, sagemaker: Any) -> dict[str
         arn = item["ModelPackageArn"]
         with aws_errors(f"sagemaker:DescribeModelPackage {arn}"):
             package: dict[str, Any] = sagemaker.describe_model_package(ModelPackageName=arn)
-        if package.get("CustomerMetadataProperties", {}).get(RUN_KEY) == run_name:
+        if package.get("CustomerMetadataProperties", {}).get(RUN_PROPERTY) == run_name:
             return package
     return None
 

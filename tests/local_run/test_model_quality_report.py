@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
+from mlops_component import layout
 from mlops_component.tools.local_run import model_quality, report
 from tests.container.conftest import CONTAINER_DIR  # noqa: F401  # puts the container's package on sys.path
 
@@ -124,9 +125,9 @@ def test_the_registered_package_is_shown() -> None:
 
 
 def test_the_file_is_read_from_the_model_folder(tmp_path: Path, document: dict[str, Any]) -> None:
-    assert model_quality.QUALITY_FILE == quality.QUALITY_FILE
+    assert layout.MODEL_QUALITY_FILE == quality.QUALITY_FILE
     assert model_quality.read(tmp_path) is None  # built-in images and older models write none
-    path = tmp_path / model_quality.QUALITY_FILE
+    path = tmp_path / layout.MODEL_QUALITY_FILE
     path.write_text(json.dumps(document))
     assert model_quality.read(tmp_path) == document
     for content in ("{not json", "[1, 2]", ""):

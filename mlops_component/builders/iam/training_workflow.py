@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_component import layout
 from mlops_component.builders.iam.statements import (
     Account,
     Policy,
@@ -150,7 +151,7 @@ def deployment_workflow_policy(account: Account, targets: DeploymentTargets, *, 
         allow(["sns:Publish"], targets.topic_arn, sid="NotifyFailures"),
         allow(
             ["s3:PutObject"],
-            objects_arn(account.partition, targets.metadata_bucket, "deployments/"),
+            objects_arn(account.partition, targets.metadata_bucket, layout.DEPLOYMENTS_PREFIX),
             sid="RecordDeployment",
         ),
         *use_kms_key(targets.kms_key_arn, decrypt=False),

@@ -17,8 +17,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from mlops_component import layout
+
 # The container's name for the file (container/xgb_model/quality.py; a test checks they agree).
-QUALITY_FILE = "model-quality.json"
 TOP_FEATURES = 15
 SIDE, MARGIN, TOP_MARGIN = 300, 48, 28  # the square charts: plot side, left/bottom margin, top margin
 SQUARE_WIDTH, SQUARE_HEIGHT = SIDE + MARGIN + 16, SIDE + MARGIN + TOP_MARGIN
@@ -32,7 +33,7 @@ _METRICS = ("accuracy", "precision", "recall", "f1", "auc")
 def read(model_dir: Path) -> dict[str, Any] | None:
     """The model folder's quality report, or None when it has none (or one that is not a JSON object)."""
     try:
-        document = json.loads((model_dir / QUALITY_FILE).read_text(encoding="utf-8"))
+        document = json.loads((model_dir / layout.MODEL_QUALITY_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return document if isinstance(document, dict) else None
@@ -66,7 +67,7 @@ def _evaluated_on(mlops: Mapping[str, Any], document: Mapping[str, Any]) -> str:
     }.get(str(mlops.get("evaluated_on")), "data the file does not name")
     rows = mlops.get("rows", _mapping(document.get("dataset")).get("item_count"))
     counted = f" ({rows} rows)" if isinstance(rows, int) else ""
-    return f"From the container's {QUALITY_FILE}, evaluated on {source}{counted}."
+    return f"From the container's {layout.MODEL_QUALITY_FILE}, evaluated on {source}{counted}."
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

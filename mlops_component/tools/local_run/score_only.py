@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from functions.model_packages import APPROVAL_MODE_PROPERTY, RUN_PROPERTY
 from mlops_component import layout
 from mlops_component.tools.local_run.errors import LocalRunError
 from mlops_component.tools.local_run.outputs import S3_DIR, SUMMARY_FILE
@@ -102,8 +103,8 @@ def register_again(
         },
         ModelApprovalStatus="Approved",
         CustomerMetadataProperties={
-            "mlops:run": package.run_name,
-            "mlops:approval-mode": package.approval_mode,
+            RUN_PROPERTY: package.run_name,
+            APPROVAL_MODE_PROPERTY: package.approval_mode,
             "mlops:restored-from": package.arn,
         },
     )["ModelPackageArn"]
