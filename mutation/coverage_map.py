@@ -41,10 +41,11 @@ class LineMap:
         return sorted(chosen, key=lambda test: (self.seconds.get(test, 0.0), test))
 
 
-def _digest(paths: list[Path]) -> str:
+def _digest(root: Path, paths: list[Path]) -> str:
+    """Keyed by paths relative to `root`, so that a copy of the cache is valid in another work tree."""
     digest = hashlib.sha256()
     for path in sorted(paths):
-        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(str(path).encode() + b"\0" + (root / path).read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -103,8 +104,8 @@ def line_map(root: Path, modules: list[str], fresh: bool = False, only: list[str
     test_files = sorted(path.relative_to(root) for path in tests_dir.rglob("test_*.py"))
     if only:
         test_files = [path for path in test_files if any(path.is_relative_to(prefix) for prefix in only)]
-    shared = _digest([root / module for module in modules]) + "\0".join(modules)
-    fingerprints = {path: _digest([root / path]) + shared for path in test_files}
+    shared = _digest(root, [Path(module) for module in modules]) + "\0".join(modules)
+    fingerprints = {path: _digest(root, [path]) + shared for path in test_files}
     stale = [
         path
         for path in test_files
