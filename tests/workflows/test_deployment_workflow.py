@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from unittest import mock
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 from mlops_component.builders.state_machines import deployment_workflow as dw
 from mlops_component.builders.state_machines.states import CLASSIFY_FAILURE, Timings
 from tests.workflows.asl import execute, graph_problems
+from tests.workflows.aws_api import request_problems
 
 ENDPOINT_MODE = "Create Model Endpoint Config"
 FAST = Timings(retry_interval_seconds=1, poll_interval_seconds=1)
@@ -117,7 +120,12 @@ def run(make_config, mode: str, case: str, execution_input: dict[str, Any], **ov
     config = make_config(endpoint_or_batch_transform=mode, **overrides)
     definition = dw.deployment_definition(config, RESOURCES, FAST)
     machine = "deployment-batch" if mode == "Batch Transform" else "deployment-endpoint"
-    return execute(definition, execution_input, state_machine=machine, test_case=case)
+    outcome = execute(definition, execution_input, state_machine=machine, test_case=case)
+    # Whatever the path, every request it sends is one the service's API accepts (botocore's model).
+    for state, requests in outcome.task_inputs.items():
+        for request in requests:
+            assert request_problems(definition["States"][state]["Resource"], request) == [], state
+    return outcome
 
 
 def test_a_named_package_is_checked_scored_with_and_recorded(make_config) -> None:
@@ -358,3 +366,42 @@ def test_each_task_retries_the_error_names_of_its_integration_style(definition) 
     assert set(tasks) <= set(EXPECTED_RETRIES)
     for name, state in tasks.items():
         assert state["Retry"][0]["ErrorEquals"] == EXPECTED_RETRIES[name], name
+
+
+def test_an_endpoint_never_in_service_times_out_after_the_configured_wait(make_config) -> None:
+    # Waits are recorded, not slept: what is under test is how many polls the budget allows.
+    config = make_config(endpoint_or_batch_transform=ENDPOINT_MODE, endpoint_wait_timeout_minutes=5)
+    definition = dw.deployment_definition(
+        config, RESOURCES, Timings(retry_interval_seconds=1, poll_interval_seconds=60)
+    )
+    waits: list[int] = []
+    with mock.patch.object(
+        WaitFunction, "_wait_interval", lambda self, env, wait_seconds: waits.append(wait_seconds)
+    ):
+        outcome = execute(
+            definition,
+            {"modelPackageArn": PACKAGE_ARN, "cause": "approval"},
+            state_machine="deployment-endpoint",
+            test_case="EndpointNeverInService",
+        )
+    assert (outcome.status, outcome.error) == ("FAILED", "EndpointTimeout"), outcome.cause
+    assert (
+        outcome.cause == "Endpoint training-endpoint was not InService after 5 minutes (last status Creating)"
+    )
+    # Polled every minute for the whole five minutes (the first status is read a minute after the deploy).
+    assert waits == [60] * 6 and len(outcome.task_inputs[dw.DESCRIBE_ENDPOINT]) == 6
+    assert outcome.entered[-3:] == [dw.EXPLAIN_ENDPOINT_TIMEOUT, dw.NOTIFY_FAILURE, "Run Failed"]
+    assert dw.RECORD_DEPLOYMENT not in outcome.entered
+
+
+def test_a_busy_endpoint_is_retried_at_a_steady_pace_for_the_whole_endpoint_wait(make_config) -> None:
+    # An endpoint mid-update refuses another update; the deploy waits for it as long as it would poll it.
+    config = make_config(endpoint_or_batch_transform=ENDPOINT_MODE, endpoint_wait_timeout_minutes=7)
+    deploy = dw.deployment_definition(config, RESOURCES, Timings(poll_interval_seconds=60))["States"][
+        dw.DEPLOY_ENDPOINT
+    ]
+    [busy] = [retry for retry in deploy["Retry"] if "EndpointBusy" in retry["ErrorEquals"]]
+    waits = [
+        busy["IntervalSeconds"] * busy["BackoffRate"] ** attempt for attempt in range(busy["MaxAttempts"])
+    ]
+    assert waits == [60] * 7
