@@ -8,6 +8,7 @@ response without ModelApprovalStatus (optional in DescribeModelPackage), input w
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from unittest import mock
 
@@ -18,6 +19,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 
 from mlops_component.builders.state_machines import deployment_workflow as dw
 from mlops_component.builders.state_machines.states import CLASSIFY_FAILURE, Timings
+from mlops_component.config.base import JOB_START_OVERHEAD_SECONDS
 from tests.workflows.asl import execute, graph_problems
 from tests.workflows.aws_api import request_problems
 
@@ -192,7 +194,10 @@ def test_no_approved_package_deploys_nothing_and_notifies(make_config) -> None:
         make_config, "Batch Transform", "NoneApproved", deployment_input(arn=None, cause="schedule")
     )
     assert (outcome.status, outcome.error) == ("FAILED", "NoApprovedModel"), outcome.cause
-    assert "mlops-test-models has no Approved package; nothing was deployed" in outcome.cause
+    assert outcome.cause == (
+        "Model package group mlops-test-models has no Approved package; nothing was deployed. Approve a package "
+        "(or run training in automatic mode) and deploy again"
+    )
     assert outcome.entered[-3:] == [dw.NO_APPROVED_MODEL, dw.NOTIFY_FAILURE, "Run Failed"]
     assert not {dw.CREATE_MODEL, dw.PREPARE_SCORE, dw.BATCH_TRANSFORM, dw.RECORD_DEPLOYMENT} & set(
         outcome.entered
@@ -204,7 +209,9 @@ def test_no_approved_package_deploys_nothing_and_notifies(make_config) -> None:
 def test_a_package_that_is_not_approved_is_refused(make_config, case) -> None:
     outcome = run(make_config, "Batch Transform", case, deployment_input(cause="rollback"))
     assert (outcome.status, outcome.error) == ("FAILED", "ModelPackageNotApproved"), outcome.cause
-    assert PACKAGE_ARN in outcome.cause
+    assert outcome.cause == (
+        f"Model package {PACKAGE_ARN} is not Approved; only approved packages are deployed, so nothing was deployed"
+    )
     assert dw.CREATE_MODEL not in outcome.entered
 
 
@@ -225,6 +232,10 @@ def test_input_missing_a_path_fails_as_invalid_input_with_a_notification(
 ) -> None:
     outcome = run(make_config, "Batch Transform", "Deployed", execution_input)
     assert (outcome.status, outcome.error) == ("FAILED", "InvalidInput"), outcome.cause
+    assert outcome.cause == (
+        'Expected input {"modelPackageArn": "arn:..." or null, "score": {"bucket": ..., "key": ...}, '
+        '"cause": "training" or "approval" or "score-landed" or "schedule" or "rollback"}'
+    )
     assert outcome.entered[-2:] == [dw.NOTIFY_FAILURE, "Run Failed"]
     assert dw.DESCRIBE_PACKAGE not in outcome.entered
 
@@ -287,9 +298,13 @@ def test_busy_endpoint_is_retried_until_it_settles(make_config) -> None:
 def test_failed_endpoint_notifies_then_fails(make_config) -> None:
     outcome = endpoint_run(make_config, "EndpointFails")
     assert (outcome.status, outcome.error) == ("FAILED", "EndpointFailed")
-    assert outcome.cause.startswith(
-        "Endpoint training-endpoint failed with endpoint config employee-attrition-"
-    )
+    # What failed, why, and the one way out.
+    assert re.fullmatch(
+        "Endpoint training-endpoint failed with endpoint config employee-attrition-[0-9a-f]{12}: Model container "
+        "failed to pass the ping health check. Only DeleteEndpoint works on a failed endpoint; delete it and "
+        "deploy again to create it",
+        outcome.cause,
+    ), outcome.cause
     assert outcome.entered[-2:] == [dw.NOTIFY_FAILURE, "Run Failed"]
     assert dw.RECORD_DEPLOYMENT not in outcome.entered
 
@@ -297,9 +312,12 @@ def test_failed_endpoint_notifies_then_fails(make_config) -> None:
 def test_failed_update_that_rolled_back_fails_with_the_reason(make_config) -> None:
     outcome = endpoint_run(make_config, "EndpointRolledBack")
     assert (outcome.status, outcome.error) == ("FAILED", "EndpointUpdateRolledBack")
-    assert (
-        "kept its previous model" in outcome.cause and "did not pass the ping health check" in outcome.cause
-    )
+    assert re.fullmatch(
+        "Endpoint training-endpoint kept its previous model; the update to endpoint config "
+        "employee-attrition-[0-9a-f]{12} failed: The primary container for production variant AllTraffic did not "
+        "pass the ping health check",
+        outcome.cause,
+    ), outcome.cause
 
 
 def test_endpoint_config_not_yet_visible_is_retried(make_config) -> None:
@@ -312,7 +330,11 @@ def test_failed_endpoint_without_a_reason_still_notifies_then_fails(make_config)
     # FailureReason is optional in DescribeEndpoint's response; formatting it when absent is States.Runtime.
     outcome = endpoint_run(make_config, "EndpointFailsWithoutReason")
     assert (outcome.status, outcome.error) == ("FAILED", "EndpointFailed"), outcome.cause
-    assert "and SageMaker gave no reason" in outcome.cause
+    assert re.fullmatch(
+        "Endpoint training-endpoint failed with endpoint config employee-attrition-[0-9a-f]{12} and SageMaker "
+        "gave no reason. Only DeleteEndpoint works on a failed endpoint; delete it and deploy again to create it",
+        outcome.cause,
+    ), outcome.cause
     assert outcome.entered[-3:] == [dw.EXPLAIN_ENDPOINT_FAILURE_NO_REASON, dw.NOTIFY_FAILURE, "Run Failed"]
 
 
@@ -405,3 +427,55 @@ def test_a_busy_endpoint_is_retried_at_a_steady_pace_for_the_whole_endpoint_wait
         busy["IntervalSeconds"] * busy["BackoffRate"] ** attempt for attempt in range(busy["MaxAttempts"])
     ]
     assert waits == [60] * 7
+
+
+def test_endpoint_mode_asks_for_no_score_file(make_config) -> None:
+    outcome = endpoint_run(make_config, "EndpointAbsent", cause="because")
+    assert (outcome.status, outcome.error) == ("FAILED", "InvalidInput"), outcome.cause
+    assert outcome.cause == (
+        'Expected input {"modelPackageArn": "arn:..." or null, '
+        '"cause": "training" or "approval" or "score-landed" or "schedule" or "rollback"}'
+    )
+
+
+def test_the_workflow_waits_for_the_transform_as_long_as_the_config_says(make_config) -> None:
+    # batchTransformTimeoutMinutes, plus the head-room SageMaker takes to start instances before the job runs.
+    states = dw.deployment_definition(make_config(batch_transform_timeout_minutes=90), RESOURCES)["States"]
+    assert states[dw.BATCH_TRANSFORM]["TimeoutSeconds"] == 90 * 60 + JOB_START_OVERHEAD_SECONDS
+
+
+def _step_budget(state: dict[str, Any]) -> float:
+    """A Task's limit plus the waits between its retries of transient errors."""
+    first = state["Retry"][0]
+    backoff = sum(first["IntervalSeconds"] * first["BackoffRate"] ** n for n in range(first["MaxAttempts"]))
+    return state["TimeoutSeconds"] + backoff
+
+
+LONGEST_PATHS = {
+    "Batch Transform": [
+        dw.FIND_APPROVED, dw.DESCRIBE_PACKAGE, dw.PREPARE_SCORE, dw.CREATE_MODEL, dw.BATCH_TRANSFORM,
+        dw.RENAME_OUTPUT, dw.CATALOG_PREDICTIONS, dw.RECORD_DEPLOYMENT, dw.NOTIFY_FAILURE,
+    ],
+    ENDPOINT_MODE: [
+        dw.FIND_APPROVED, dw.DESCRIBE_PACKAGE, dw.CREATE_MODEL, dw.CREATE_ENDPOINT_CONFIG, dw.DEPLOY_ENDPOINT,
+        dw.RECORD_DEPLOYMENT, dw.NOTIFY_FAILURE,
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", LONGEST_PATHS)
+def test_the_deployments_own_limit_never_cuts_a_step_short(make_config, mode: str) -> None:
+    # The execution's TimeoutSeconds ends a stuck deployment; it must not end one whose every step is still
+    # within its own limit, on the longest path (a failure at the last step still notifies).
+    config = make_config(endpoint_or_batch_transform=mode, endpoint_wait_timeout_minutes=60)
+    definition = dw.deployment_definition(config, RESOURCES)
+    states = definition["States"]
+    needed = sum(_step_budget(states[name]) for name in LONGEST_PATHS[mode])
+    if mode == ENDPOINT_MODE:
+        # A busy endpoint is waited on for the whole endpoint wait, then polled for it again.
+        [busy] = [r for r in states[dw.DEPLOY_ENDPOINT]["Retry"] if r["ErrorEquals"] == ["EndpointBusy"]]
+        polls = states[dw.ENDPOINT_READY]["Choices"][-1]["NumericGreaterThanEquals"] + 1
+        needed += (
+            busy["IntervalSeconds"] * busy["MaxAttempts"] + polls * states[dw.WAIT_FOR_ENDPOINT]["Seconds"]
+        )
+    assert needed < definition["TimeoutSeconds"]
