@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 from unittest import mock
 
@@ -17,9 +18,11 @@ import pytest
 from moto import mock_aws
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
+from etl.transform import LAYOUTS
 from mlops_component.builders.state_machines import deployment_workflow as dw
 from mlops_component.builders.state_machines.states import CLASSIFY_FAILURE, Timings
 from mlops_component.config.base import JOB_START_OVERHEAD_SECONDS
+from tests.conftest import BUILT_IN_XGBOOST
 from tests.workflows.asl import execute, graph_problems
 from tests.workflows.aws_api import request_problems
 
@@ -104,6 +107,29 @@ def test_the_latest_approved_package_is_asked_for_newest_first(make_config) -> N
         "SortOrder": "Descending",
         "MaxResults": 1,
     }
+
+
+@pytest.mark.parametrize("image, layout", [({}, "byo"), (BUILT_IN_XGBOOST, "builtin")])
+def test_the_score_extract_is_shaped_for_the_models_image(make_config, image: dict, layout: str) -> None:
+    # SageMaker's XGBoost and the bring-your-own container read different CSV layouts; the ETL writes either.
+    arguments = dw.deployment_definition(make_config(**image), RESOURCES)["States"][dw.PREPARE_SCORE][
+        "Parameters"
+    ]
+    assert arguments["Arguments"]["--output_layout"] == layout and layout in LAYOUTS
+
+
+@pytest.mark.parametrize(
+    "missing", ["rename_output_function_arn", "prediction_crawler_name", "glue_job_name"]
+)
+def test_batch_mode_refuses_resources_without_its_etl_rename_or_crawler(make_config, missing: str) -> None:
+    with pytest.raises(AssertionError, match="batch mode needs"):
+        dw.deployment_definition(make_config(), replace(RESOURCES, **{missing: None}))
+
+
+def test_endpoint_mode_refuses_resources_without_the_endpoint_function(make_config) -> None:
+    config = make_config(endpoint_or_batch_transform=ENDPOINT_MODE)
+    with pytest.raises(AssertionError, match="endpoint mode needs the endpoint function"):
+        dw.deployment_definition(config, replace(RESOURCES, endpoint_function_arn=None))
 
 
 def test_definitions_parse_with_a_real_asl_parser(definition) -> None:
