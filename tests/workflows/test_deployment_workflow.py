@@ -23,8 +23,11 @@ from mlops_component.builders.state_machines import deployment_workflow as dw
 from mlops_component.builders.state_machines.states import CLASSIFY_FAILURE, Timings
 from mlops_component.config.base import JOB_START_OVERHEAD_SECONDS
 from tests.conftest import BUILT_IN_XGBOOST
+from tests.container.conftest import CONTAINER_DIR  # noqa: F401  # puts the container's package on sys.path
 from tests.workflows.asl import execute, graph_problems
 from tests.workflows.aws_api import request_problems
+
+from xgb_model import settings as model_server_settings  # isort: skip
 
 ENDPOINT_MODE = "Create Model Endpoint Config"
 FAST = Timings(retry_interval_seconds=1, poll_interval_seconds=1)
@@ -118,6 +121,13 @@ def test_the_score_extract_is_shaped_for_the_models_image(make_config, image: di
     assert arguments["Arguments"]["--output_layout"] == layout and layout in LAYOUTS
 
 
+def test_transform_requests_are_as_large_as_the_model_server_accepts(make_config) -> None:
+    # The bring-your-own server answers a larger body with 413 (MODEL_SERVER_MAX_PAYLOAD_MB); smaller batches
+    # would only mean more requests.
+    transform = dw.deployment_definition(make_config(), RESOURCES)["States"][dw.BATCH_TRANSFORM]["Parameters"]
+    assert transform["MaxPayloadInMB"] == model_server_settings.DEFAULT_MAX_PAYLOAD_MB
+
+
 @pytest.mark.parametrize(
     "missing", ["rename_output_function_arn", "prediction_crawler_name", "glue_job_name"]
 )
@@ -188,6 +198,7 @@ def test_a_named_package_is_checked_scored_with_and_recorded(make_config) -> Non
     body = json.loads(record["Body"])
     assert (body["model_package_arn"], body["cause"], body["model_name"]) == (PACKAGE_ARN, "approval", name)
     assert body["score"] == SCORE and body["predictions_prefix"] == f"predictions/run={name}/"
+    assert body["inference"] == "batch"
 
 
 def test_a_training_deployment_reuses_the_runs_score_extract(make_config) -> None:
@@ -306,6 +317,7 @@ def test_endpoint_absent_is_created_waited_on_and_recorded(make_config) -> None:
     assert {"Key": "mlops:model-package", "Value": PACKAGE_ARN} in config["Tags"]
     body = json.loads(outcome.task_inputs[dw.RECORD_DEPLOYMENT][0]["Body"])
     assert (body["endpoint_name"], body["endpoint_config_name"]) == ("training-endpoint", name)
+    assert body["inference"] == "endpoint"
     assert dw.PREPARE_SCORE not in outcome.entered
 
 
