@@ -18,7 +18,7 @@ import pytest
 from moto import mock_aws
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
-from etl.transform import LAYOUTS
+from etl.transform import LAYOUTS, resolve_arguments, shaping_arguments
 from mlops_component.builders.state_machines import deployment_workflow as dw
 from mlops_component.builders.state_machines.states import CLASSIFY_FAILURE, Timings
 from mlops_component.config.base import JOB_START_OVERHEAD_SECONDS
@@ -177,12 +177,20 @@ def test_a_named_package_is_checked_scored_with_and_recorded(make_config) -> Non
     assert dw.FIND_APPROVED not in outcome.entered  # a named package is never swapped for another
     name = outcome.output["deployment"]["name"]
     assert outcome.task_inputs[dw.DESCRIBE_PACKAGE][0] == {"ModelPackageName": PACKAGE_ARN}
-    glue = outcome.task_inputs[dw.PREPARE_SCORE][0]["Arguments"]
-    assert (glue["--train_key"], glue["--score_key"], glue["--source_bucket"]) == (
-        "",
-        SCORE["key"],
-        "feature-store",
+    # The ETL job reads what the workflow sends as a scoring-only batch run of the landed score file.
+    glue = outcome.task_inputs[dw.PREPARE_SCORE][0]
+    assert glue["JobName"] == RESOURCES.glue_job_name
+    arguments = resolve_arguments(
+        ["transform.py", *(item for pair in glue["Arguments"].items() for item in pair)]
     )
+    assert arguments == {
+        "source_bucket": "feature-store", "train_key": "", "score_key": SCORE["key"],
+        "destination_bucket": RESOURCES.extracts_bucket, "inference_type": "batch", "output_layout": "byo",
+        "score_parts": "1", "validation": "false", "train_parts": "1",
+    }  # fmt: skip
+    assert shaping_arguments(**{k: arguments[k] for k in ("score_parts", "validation", "train_parts")}) == {
+        "score_parts": 1, "validation": False, "train_parts": 1,
+    }  # fmt: skip
     model = outcome.task_inputs[dw.CREATE_MODEL][0]
     assert model["ModelName"] == name and model["PrimaryContainer"] == {"ModelPackageName": PACKAGE_ARN}
     assert {"Key": "mlops:model-package", "Value": PACKAGE_ARN} in model["Tags"]
