@@ -19,6 +19,7 @@ from moto import mock_aws
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 from etl.transform import LAYOUTS, resolve_arguments, shaping_arguments
+from functions import rename_output
 from mlops_component.builders.state_machines import deployment_workflow as dw
 from mlops_component.builders.state_machines.states import CLASSIFY_FAILURE, Timings
 from mlops_component.config.base import JOB_START_OVERHEAD_SECONDS
@@ -201,12 +202,26 @@ def test_a_named_package_is_checked_scored_with_and_recorded(make_config) -> Non
         == f"s3://{RESOURCES.output_bucket}/predictions/run={name}"
     )
     assert {"Key": "mlops:model-package", "Value": PACKAGE_ARN} in transform["Tags"]
+    # The rename function accepts what it is sent: this run's predictions folder of the output bucket.
+    rename = outcome.task_inputs[dw.RENAME_OUTPUT][0]
+    assert rename["FunctionName"] == RESOURCES.rename_output_function_arn
+    assert rename_output.parse_event(rename["Payload"]) == (
+        RESOURCES.output_bucket,
+        f"predictions/run={name}/",
+    )
+    assert outcome.task_inputs[dw.CATALOG_PREDICTIONS][0] == {"Name": RESOURCES.prediction_crawler_name}
     record = outcome.task_inputs[dw.RECORD_DEPLOYMENT][0]
     assert record["Bucket"] == RESOURCES.metadata_bucket and record["Key"].startswith("deployments/")
     body = json.loads(record["Body"])
     assert (body["model_package_arn"], body["cause"], body["model_name"]) == (PACKAGE_ARN, "approval", name)
     assert body["score"] == SCORE and body["predictions_prefix"] == f"predictions/run={name}/"
     assert body["inference"] == "batch"
+    # deployments/<execution name>.json, as JSON, naming the execution it records.
+    assert (
+        record["Key"] == f"deployments/{body['execution']}.json"
+        and record["ContentType"] == "application/json"
+    )
+    assert body["execution_arn"].endswith(f":{body['execution']}") and ":execution:" in body["execution_arn"]
 
 
 def test_a_training_deployment_reuses_the_runs_score_extract(make_config) -> None:
