@@ -210,6 +210,9 @@ def test_a_named_package_is_checked_scored_with_and_recorded(make_config) -> Non
         f"predictions/run={name}/",
     )
     assert outcome.task_inputs[dw.CATALOG_PREDICTIONS][0] == {"Name": RESOURCES.prediction_crawler_name}
+    # The execution's output says which ETL run prepared the score file and which prediction files it made.
+    assert outcome.output["etl"] == {"job_run_id": "jr_5f0e1d"}
+    assert outcome.output["predictions"]["result"]["keys"][0].endswith("/part-00000.csv")
     record = outcome.task_inputs[dw.RECORD_DEPLOYMENT][0]
     assert record["Bucket"] == RESOURCES.metadata_bucket and record["Key"].startswith("deployments/")
     body = json.loads(record["Body"])
