@@ -482,15 +482,14 @@ def test_an_endpoint_never_in_service_times_out_after_the_configured_wait(make_c
 
 def test_a_busy_endpoint_is_retried_at_a_steady_pace_for_the_whole_endpoint_wait(make_config) -> None:
     # An endpoint mid-update refuses another update; the deploy waits for it as long as it would poll it.
-    config = make_config(endpoint_or_batch_transform=ENDPOINT_MODE, endpoint_wait_timeout_minutes=7)
-    deploy = dw.deployment_definition(config, RESOURCES, Timings(poll_interval_seconds=60))["States"][
-        dw.DEPLOY_ENDPOINT
-    ]
+    # Production pacing: the default hour, one try every 30 seconds.
+    config = make_config(endpoint_or_batch_transform=ENDPOINT_MODE, endpoint_wait_timeout_minutes=60)
+    deploy = dw.deployment_definition(config, RESOURCES)["States"][dw.DEPLOY_ENDPOINT]
     [busy] = [retry for retry in deploy["Retry"] if "EndpointBusy" in retry["ErrorEquals"]]
     waits = [
         busy["IntervalSeconds"] * busy["BackoffRate"] ** attempt for attempt in range(busy["MaxAttempts"])
     ]
-    assert waits == [60] * 7
+    assert waits == [30] * 120
 
 
 def test_endpoint_mode_asks_for_no_score_file(make_config) -> None:
