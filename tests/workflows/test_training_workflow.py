@@ -13,6 +13,7 @@ from moto import mock_aws
 from mlops_component.builders.state_machines import training_workflow as wf
 from mlops_component.builders.state_machines.states import CLASSIFY_FAILURE, Timings
 from tests.workflows.asl import execute, graph_problems
+from tests.workflows.aws_api import request_problems
 
 ENDPOINT_MODE = "Create Model Endpoint Config"
 FAST = Timings(retry_interval_seconds=1, poll_interval_seconds=1)
@@ -112,6 +113,23 @@ def test_tuning_job_is_fully_specified(make_config) -> None:
     assert wf.training_definition(config, RESOURCES)["States"][wf.TUNE]["TimeoutSeconds"] == 3 * (3600 + 900)
 
 
+def test_the_runs_time_limit_outlasts_its_longest_path(definition) -> None:
+    # Step Functions takes only a whole number of seconds; and a run stopped by its own limit while every task is
+    # within its own would lose work the tasks were allowed to finish: the longest path runs ETL, tuning, both
+    # functions and the deployment, each up to its limit, then notifies when the deployment fails.
+    states = definition["States"]
+    path = [
+        wf.TRANSFORM_DATA,
+        wf.TUNE,
+        wf.RECORD_METADATA,
+        wf.REGISTER_MODEL,
+        wf.DEPLOY_MODEL,
+        wf.NOTIFY_FAILURE,
+    ]
+    longest = sum(states[name]["TimeoutSeconds"] for name in path if name in states)
+    assert isinstance(definition["TimeoutSeconds"], int) and definition["TimeoutSeconds"] >= longest
+
+
 def test_metric_regex_reads_the_training_programs_lines() -> None:
     regex = re.compile(wf.metric_regex("accuracy"))
     assert regex.search("accuracy: 0.8731").group(1) == "0.8731"
@@ -190,12 +208,27 @@ def run(make_config, mode: str, case: str, execution_input: dict | None = None, 
     config = make_config(endpoint_or_batch_transform=mode, **overrides)
     definition = wf.training_definition(config, RESOURCES, FAST)
     machine = "training-batch" if mode == "Batch Transform" else "training-endpoint"
-    return execute(
+    outcome = execute(
         definition,
         LANDED if execution_input is None else execution_input,
         state_machine=machine,
         test_case=case,
     )
+    # Whatever the path, every request it sends is one the service's API accepts (botocore's model).
+    for state, requests in outcome.task_inputs.items():
+        for request in requests:
+            assert sent_request_problems(definition["States"][state]["Resource"], request) == [], state
+    return outcome
+
+
+def sent_request_problems(resource: str, request: dict[str, Any]) -> list[str]:
+    """`request_problems`, and for the deployment's StartExecution too: the optimized integration takes the
+    API's members capitalised (StateMachineArn for stateMachineArn) and sends Input, a JSON value, as text."""
+    if resource.startswith("arn:aws:states:::states:startExecution"):
+        api = {key[0].lower() + key[1:]: value for key, value in request.items()}
+        api["input"] = json.dumps(api["input"])
+        return request_problems("arn:aws:states:::aws-sdk:stepfunctions:startExecution", api)
+    return request_problems(resource, request)
 
 
 def test_gate_passes_then_the_model_is_registered_and_deployed(make_config) -> None:
@@ -335,11 +368,18 @@ def test_transient_errors_are_retried(make_config) -> None:
     assert wf.NOTIFY_FAILURE not in outcome.entered
 
 
-def test_malformed_input_fails_clearly_before_any_task(make_config) -> None:
-    outcome = run(make_config, "Batch Transform", "GatePasses", execution_input={"train": {"bucket": "b"}})
-    assert outcome.status == "FAILED"
-    assert outcome.error == "InvalidInput"
-    assert '"train": {"bucket": ..., "key": ...}' in outcome.cause
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("Batch Transform", '{"train": {"bucket": ..., "key": ...}, "score": {"bucket": ..., "key": ...}}'),
+        (ENDPOINT_MODE, '{"train": {"bucket": ..., "key": ...}}'),
+    ],
+)
+def test_malformed_input_fails_clearly_before_any_task(make_config, mode: str, expected: str) -> None:
+    # The cause is what the user reads in the notification: the shape the mode needs, and who sends it.
+    outcome = run(make_config, mode, "GatePasses", execution_input={"train": {"bucket": "b"}})
+    assert (outcome.status, outcome.error) == ("FAILED", "InvalidInput")
+    assert outcome.cause == f"Expected input {expected}; the S3 trigger sends this shape."
     assert wf.TRANSFORM_DATA not in outcome.entered
 
 
@@ -349,9 +389,20 @@ def test_malformed_input_fails_clearly_before_any_task(make_config) -> None:
         {},
         {"train": LANDED["train"]},
         {"train": {"bucket": "b"}},
+        {"train": {"key": "k"}, "score": LANDED["score"]},
+        {"train": LANDED["train"], "score": {"bucket": "b"}},
+        {"train": LANDED["train"], "score": {"key": "k"}},
         {"train": "s3://b/k", "score": LANDED["score"]},
     ],
-    ids=["empty", "no-score", "readme-example", "train-not-an-object"],
+    ids=[
+        "empty",
+        "no-score",
+        "readme-example",
+        "no-train-bucket",
+        "no-score-key",
+        "no-score-bucket",
+        "train-not-an-object",
+    ],
 )
 def test_input_missing_a_path_fails_as_invalid_input_with_a_notification(
     make_config, execution_input
