@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from etl import transform
 from mlops_component.builders.state_machines import training_workflow as wf
 from mlops_component.builders.state_machines.states import CLASSIFY_FAILURE, Timings
 from tests.workflows.asl import execute, graph_problems
@@ -257,6 +258,33 @@ def test_gate_passes_then_the_model_is_registered_and_deployed(make_config) -> N
     assert started["Input"]["cause"] == "training"
     assert outcome.output["deployment"]["status"] == "SUCCEEDED"
     assert outcome.output["registration"]["result"]["status"] == "Approved"
+
+
+@pytest.mark.parametrize(
+    "mode, inference, score",
+    [
+        ("Batch Transform", "batch", {"--score_key": "data/score/score.csv", "--score_parts": "1"}),
+        (ENDPOINT_MODE, "endpoint", {"--score_key": ""}),
+    ],
+)
+def test_the_etl_job_gets_the_landed_files_and_the_inference_mode(
+    make_config, mode: str, inference: str, score: dict[str, str]
+) -> None:
+    # Batch mode extracts the score file too (one part per transform instance); endpoint mode only trains.
+    outcome = run(make_config, mode, "GatePasses")
+    arguments = outcome.task_inputs[wf.TRANSFORM_DATA][0]["Arguments"]
+    assert arguments == {
+        "--source_bucket": "feature-store",
+        "--train_key": "data/train/train.csv",
+        "--destination_bucket": RESOURCES.extracts_bucket,
+        "--inference_type": inference,
+        "--output_layout": "byo",
+        "--validation": "false",
+        **score,
+    }
+    # ...which the job's own argument parser reads as such.
+    argv = ["transform.py", *(item for pair in arguments.items() for item in pair)]
+    assert transform.resolve_arguments(argv)["inference_type"] == inference
 
 
 def test_manual_approval_registers_then_stops_pending_approval(make_config) -> None:
