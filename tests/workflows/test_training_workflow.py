@@ -13,7 +13,7 @@ from moto import mock_aws
 from etl import transform
 from mlops_component.builders.state_machines import training_workflow as wf
 from mlops_component.builders.state_machines.states import CLASSIFY_FAILURE, Timings
-from tests.workflows.asl import execute, graph_problems
+from tests.workflows.asl import MOCK_CONFIG, execute, graph_problems
 from tests.workflows.aws_api import request_problems
 
 ENDPOINT_MODE = "Create Model Endpoint Config"
@@ -232,6 +232,11 @@ def sent_request_problems(resource: str, request: dict[str, Any]) -> list[str]:
     return request_problems(resource, request)
 
 
+def mocked_return(name: str) -> dict[str, Any]:
+    """The first response a mocked task of `mock_config.json` returns."""
+    return json.loads(MOCK_CONFIG.read_text())["MockedResponses"][name]["0"]["Return"]
+
+
 def test_gate_passes_then_the_model_is_registered_and_deployed(make_config) -> None:
     outcome = run(make_config, "Batch Transform", "GatePasses")
     assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
@@ -256,7 +261,19 @@ def test_gate_passes_then_the_model_is_registered_and_deployed(make_config) -> N
     assert started["Input"]["modelPackageArn"] == PACKAGE_ARN
     assert started["Input"]["score"] == LANDED["score"]
     assert started["Input"]["cause"] == "training"
-    assert outcome.output["deployment"]["status"] == "SUCCEEDED"
+    # The console links the deployment to this run (Step Functions' documented field for a started execution).
+    assert re.fullmatch(
+        r"arn:aws:states:us-east-1:123456789012:execution:training-batch:.+",
+        started["Input"]["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"],
+    )
+    # The run's output names what it started: the ETL job run (for its logs) and the deployment, with its result.
+    deployed = mocked_return("DeploymentSucceeded")
+    assert outcome.output["etl"] == {"job_run_id": mocked_return("GlueSucceeded")["Id"]}
+    assert outcome.output["deployment"] == {
+        "execution_arn": deployed["ExecutionArn"],
+        "status": "SUCCEEDED",
+        "output": deployed["Output"],
+    }
     assert outcome.output["registration"]["result"]["status"] == "Approved"
 
 
@@ -385,6 +402,7 @@ def test_gate_fails_so_nothing_is_registered_and_the_cause_says_why(make_config)
         ".not-registered.json"
     )
     assert json.loads(record["Body"]) == {"Error": "ObjectiveBelowThreshold", "Cause": outcome.cause}
+    assert record["ContentType"] == "application/json"  # opens as JSON in the console and in a browser
 
 
 def test_transient_errors_are_retried(make_config) -> None:
