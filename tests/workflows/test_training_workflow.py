@@ -252,6 +252,9 @@ def test_gate_passes_then_the_model_is_registered_and_deployed(make_config) -> N
     run_name = outcome.output["run"]["name"]
     assert re.fullmatch(r"employee-attrition-[0-9a-f]{12}", run_name) and len(run_name) <= 32
     assert outcome.task_inputs[wf.TUNE][0]["HyperParameterTuningJobName"] == run_name
+    # The run-metadata function is asked about the tuning job that just finished (its input: `TuningJobName`).
+    tuned = outcome.output["tuning"]["name"]
+    assert outcome.task_inputs[wf.RECORD_METADATA][0]["Payload"] == {"TuningJobName": tuned}
     registered = outcome.task_inputs[wf.REGISTER_MODEL][0]["Payload"]
     assert registered["RunName"] == run_name
     assert registered["Run"]["model_data_url"].endswith("/output/model.tar.gz")
