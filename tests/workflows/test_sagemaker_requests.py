@@ -34,6 +34,23 @@ def test_training_reads_its_channels_as_files_and_every_job_runs_to_the_end(make
     assert tuning["HyperParameterTuningJobConfig"]["TrainingJobEarlyStoppingType"] == "Off"
 
 
+HEADLINE_METRICS = ["accuracy", "roc_auc", "precision", "recall", "f1"]
+
+
+@pytest.mark.parametrize(
+    "objective, direction, recorded",
+    [("f1", "Maximize", HEADLINE_METRICS), ("logloss", "Minimize", [*HEADLINE_METRICS, "logloss"])],
+)
+def test_every_training_job_keeps_the_headline_metrics_and_the_objective(
+    make_config, objective: str, direction: str, recorded: list[str]
+) -> None:
+    # SageMaker keeps only the metrics a MetricDefinition reads from the training log: these are what the run
+    # record and the model package's mlops:metric:<name> tags carry, and the objective the tuner compares.
+    config = make_config(tuning_metric=objective, tuning_objective=direction)
+    definitions = _tuning_job(config)["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"]
+    assert definitions == [{"Name": name, "Regex": wf.metric_regex(name)} for name in recorded]
+
+
 @pytest.mark.parametrize("count, encrypted", [(1, False), (2, True)])
 def test_traffic_between_training_hosts_is_encrypted(make_config, count: int, encrypted: bool) -> None:
     job = _tuning_job(make_config(training_job_instance_count=count))["TrainingJobDefinition"]

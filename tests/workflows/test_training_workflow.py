@@ -10,9 +10,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from etl import transform
 from mlops_component.builders.state_machines import training_workflow as wf
 from mlops_component.builders.state_machines.states import CLASSIFY_FAILURE, Timings
-from tests.workflows.asl import execute, graph_problems
+from tests.workflows.asl import MOCK_CONFIG, execute, graph_problems
+from tests.workflows.aws_api import request_problems
 
 ENDPOINT_MODE = "Create Model Endpoint Config"
 FAST = Timings(retry_interval_seconds=1, poll_interval_seconds=1)
@@ -112,6 +114,23 @@ def test_tuning_job_is_fully_specified(make_config) -> None:
     assert wf.training_definition(config, RESOURCES)["States"][wf.TUNE]["TimeoutSeconds"] == 3 * (3600 + 900)
 
 
+def test_the_runs_time_limit_outlasts_its_longest_path(definition) -> None:
+    # Step Functions takes only a whole number of seconds; and a run stopped by its own limit while every task is
+    # within its own would lose work the tasks were allowed to finish: the longest path runs ETL, tuning, both
+    # functions and the deployment, each up to its limit, then notifies when the deployment fails.
+    states = definition["States"]
+    path = [
+        wf.TRANSFORM_DATA,
+        wf.TUNE,
+        wf.RECORD_METADATA,
+        wf.REGISTER_MODEL,
+        wf.DEPLOY_MODEL,
+        wf.NOTIFY_FAILURE,
+    ]
+    longest = sum(states[name]["TimeoutSeconds"] for name in path if name in states)
+    assert isinstance(definition["TimeoutSeconds"], int) and definition["TimeoutSeconds"] >= longest
+
+
 def test_metric_regex_reads_the_training_programs_lines() -> None:
     regex = re.compile(wf.metric_regex("accuracy"))
     assert regex.search("accuracy: 0.8731").group(1) == "0.8731"
@@ -190,12 +209,32 @@ def run(make_config, mode: str, case: str, execution_input: dict | None = None, 
     config = make_config(endpoint_or_batch_transform=mode, **overrides)
     definition = wf.training_definition(config, RESOURCES, FAST)
     machine = "training-batch" if mode == "Batch Transform" else "training-endpoint"
-    return execute(
+    outcome = execute(
         definition,
         LANDED if execution_input is None else execution_input,
         state_machine=machine,
         test_case=case,
     )
+    # Whatever the path, every request it sends is one the service's API accepts (botocore's model).
+    for state, requests in outcome.task_inputs.items():
+        for request in requests:
+            assert sent_request_problems(definition["States"][state]["Resource"], request) == [], state
+    return outcome
+
+
+def sent_request_problems(resource: str, request: dict[str, Any]) -> list[str]:
+    """`request_problems`, and for the deployment's StartExecution too: the optimized integration takes the
+    API's members capitalised (StateMachineArn for stateMachineArn) and sends Input, a JSON value, as text."""
+    if resource.startswith("arn:aws:states:::states:startExecution"):
+        api = {key[0].lower() + key[1:]: value for key, value in request.items()}
+        api["input"] = json.dumps(api["input"])
+        return request_problems("arn:aws:states:::aws-sdk:stepfunctions:startExecution", api)
+    return request_problems(resource, request)
+
+
+def mocked_return(name: str) -> dict[str, Any]:
+    """The first response a mocked task of `mock_config.json` returns."""
+    return json.loads(MOCK_CONFIG.read_text())["MockedResponses"][name]["0"]["Return"]
 
 
 def test_gate_passes_then_the_model_is_registered_and_deployed(make_config) -> None:
@@ -213,6 +252,9 @@ def test_gate_passes_then_the_model_is_registered_and_deployed(make_config) -> N
     run_name = outcome.output["run"]["name"]
     assert re.fullmatch(r"employee-attrition-[0-9a-f]{12}", run_name) and len(run_name) <= 32
     assert outcome.task_inputs[wf.TUNE][0]["HyperParameterTuningJobName"] == run_name
+    # The run-metadata function is asked about the tuning job that just finished (its input: `TuningJobName`).
+    tuned = outcome.output["tuning"]["name"]
+    assert outcome.task_inputs[wf.RECORD_METADATA][0]["Payload"] == {"TuningJobName": tuned}
     registered = outcome.task_inputs[wf.REGISTER_MODEL][0]["Payload"]
     assert registered["RunName"] == run_name
     assert registered["Run"]["model_data_url"].endswith("/output/model.tar.gz")
@@ -222,8 +264,47 @@ def test_gate_passes_then_the_model_is_registered_and_deployed(make_config) -> N
     assert started["Input"]["modelPackageArn"] == PACKAGE_ARN
     assert started["Input"]["score"] == LANDED["score"]
     assert started["Input"]["cause"] == "training"
-    assert outcome.output["deployment"]["status"] == "SUCCEEDED"
+    # The console links the deployment to this run (Step Functions' documented field for a started execution).
+    assert re.fullmatch(
+        r"arn:aws:states:us-east-1:123456789012:execution:training-batch:.+",
+        started["Input"]["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"],
+    )
+    # The run's output names what it started: the ETL job run (for its logs) and the deployment, with its result.
+    deployed = mocked_return("DeploymentSucceeded")
+    assert outcome.output["etl"] == {"job_run_id": mocked_return("GlueSucceeded")["Id"]}
+    assert outcome.output["deployment"] == {
+        "execution_arn": deployed["ExecutionArn"],
+        "status": "SUCCEEDED",
+        "output": deployed["Output"],
+    }
     assert outcome.output["registration"]["result"]["status"] == "Approved"
+
+
+@pytest.mark.parametrize(
+    "mode, inference, score",
+    [
+        ("Batch Transform", "batch", {"--score_key": "data/score/score.csv", "--score_parts": "1"}),
+        (ENDPOINT_MODE, "endpoint", {"--score_key": ""}),
+    ],
+)
+def test_the_etl_job_gets_the_landed_files_and_the_inference_mode(
+    make_config, mode: str, inference: str, score: dict[str, str]
+) -> None:
+    # Batch mode extracts the score file too (one part per transform instance); endpoint mode only trains.
+    outcome = run(make_config, mode, "GatePasses")
+    arguments = outcome.task_inputs[wf.TRANSFORM_DATA][0]["Arguments"]
+    assert arguments == {
+        "--source_bucket": "feature-store",
+        "--train_key": "data/train/train.csv",
+        "--destination_bucket": RESOURCES.extracts_bucket,
+        "--inference_type": inference,
+        "--output_layout": "byo",
+        "--validation": "false",
+        **score,
+    }
+    # ...which the job's own argument parser reads as such.
+    argv = ["transform.py", *(item for pair in arguments.items() for item in pair)]
+    assert transform.resolve_arguments(argv)["inference_type"] == inference
 
 
 def test_manual_approval_registers_then_stops_pending_approval(make_config) -> None:
@@ -324,6 +405,7 @@ def test_gate_fails_so_nothing_is_registered_and_the_cause_says_why(make_config)
         ".not-registered.json"
     )
     assert json.loads(record["Body"]) == {"Error": "ObjectiveBelowThreshold", "Cause": outcome.cause}
+    assert record["ContentType"] == "application/json"  # opens as JSON in the console and in a browser
 
 
 def test_transient_errors_are_retried(make_config) -> None:
@@ -335,11 +417,18 @@ def test_transient_errors_are_retried(make_config) -> None:
     assert wf.NOTIFY_FAILURE not in outcome.entered
 
 
-def test_malformed_input_fails_clearly_before_any_task(make_config) -> None:
-    outcome = run(make_config, "Batch Transform", "GatePasses", execution_input={"train": {"bucket": "b"}})
-    assert outcome.status == "FAILED"
-    assert outcome.error == "InvalidInput"
-    assert '"train": {"bucket": ..., "key": ...}' in outcome.cause
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("Batch Transform", '{"train": {"bucket": ..., "key": ...}, "score": {"bucket": ..., "key": ...}}'),
+        (ENDPOINT_MODE, '{"train": {"bucket": ..., "key": ...}}'),
+    ],
+)
+def test_malformed_input_fails_clearly_before_any_task(make_config, mode: str, expected: str) -> None:
+    # The cause is what the user reads in the notification: the shape the mode needs, and who sends it.
+    outcome = run(make_config, mode, "GatePasses", execution_input={"train": {"bucket": "b"}})
+    assert (outcome.status, outcome.error) == ("FAILED", "InvalidInput")
+    assert outcome.cause == f"Expected input {expected}; the S3 trigger sends this shape."
     assert wf.TRANSFORM_DATA not in outcome.entered
 
 
@@ -349,9 +438,20 @@ def test_malformed_input_fails_clearly_before_any_task(make_config) -> None:
         {},
         {"train": LANDED["train"]},
         {"train": {"bucket": "b"}},
+        {"train": {"key": "k"}, "score": LANDED["score"]},
+        {"train": LANDED["train"], "score": {"bucket": "b"}},
+        {"train": LANDED["train"], "score": {"key": "k"}},
         {"train": "s3://b/k", "score": LANDED["score"]},
     ],
-    ids=["empty", "no-score", "readme-example", "train-not-an-object"],
+    ids=[
+        "empty",
+        "no-score",
+        "readme-example",
+        "no-train-bucket",
+        "no-score-key",
+        "no-score-bucket",
+        "train-not-an-object",
+    ],
 )
 def test_input_missing_a_path_fails_as_invalid_input_with_a_notification(
     make_config, execution_input
