@@ -35,3 +35,13 @@ def test_roles_that_only_write_records_may_encrypt_with_the_key_but_never_decryp
     for name, policy in writers.items():
         assert evaluate(policy, "kms:GenerateDataKey", KEY) == "Allow", name
         assert evaluate(policy, "kms:Decrypt", KEY) == "ImplicitDeny", name
+
+
+def test_sagemaker_jobs_may_read_and_write_data_encrypted_with_the_stores_key() -> None:
+    # AWS's execution-role permissions: kms:Decrypt to read SSE-KMS input, and (through S3) a data key to write the
+    # model and the predictions into buckets that encrypt with the key by default.
+    policy = iam.sagemaker_execution_policy(
+        ACCOUNT, iam.SageMakerTargets("ext", "mod", "out", None, None, KEY)
+    )
+    assert evaluate(policy, "kms:Decrypt", KEY) == "Allow"
+    assert evaluate(policy, "kms:GenerateDataKey", KEY) == "Allow"
