@@ -44,10 +44,12 @@ def allows(policy: dict[str, Any], action: str, resource: str) -> bool:
     return False
 
 
-# Extra calls Step Functions makes for the .sync pattern of an optimized integration (AWS's IAM templates).
+# Extra calls Step Functions makes for the .sync pattern of an optimized integration (AWS's IAM templates; those
+# for SageMaker's jobs also grant sagemaker:ListTags, with which Step Functions reads back the tags it set).
 _SYNC_EXTRAS = {
     "glue:startJobRun": ["glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"],
     "sagemaker:createHyperParameterTuningJob": [
+        "sagemaker:ListTags",
         "sagemaker:DescribeHyperParameterTuningJob",
         "sagemaker:StopHyperParameterTuningJob",
         "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
@@ -56,6 +58,7 @@ _SYNC_EXTRAS = {
         "events:DescribeRule",
     ],
     "sagemaker:createTransformJob": [
+        "sagemaker:ListTags",
         "sagemaker:DescribeTransformJob",
         "sagemaker:StopTransformJob",
         "events:PutTargets",
@@ -71,6 +74,7 @@ _SYNC_EXTRAS = {
         "events:DescribeRule",
     ],
     "sagemaker:createProcessingJob": [
+        "sagemaker:ListTags",
         "sagemaker:DescribeProcessingJob",
         "sagemaker:StopProcessingJob",
         "events:PutTargets",

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pulumi
 import pytest
 from pulumi.runtime.mocks import MockMonitor
 
-from mlops_component import DataStores, DataStoresArgs
+from mlops_component import DataStores, DataStoresArgs, LandedData, LandedDataArgs
 from mlops_component.assets import asset_path
 from tests.pulumi_mocks import run_program
 from tests.test_pipeline_storage import STORE_WORDS, deploy, settings_of
@@ -28,6 +29,43 @@ def dependencies(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, set[str]
 
     monkeypatch.setattr(MockMonitor, "RegisterResource", recording)
     yield recorded
+
+
+@pytest.fixture
+def protected(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, bool]]:
+    """Each registered resource's name (the stack's aside) -> whether Pulumi registers it protected."""
+    recorded: dict[str, bool] = {}
+    register = MockMonitor.RegisterResource
+
+    def recording(self: MockMonitor, request):  # type: ignore[no-untyped-def]
+        if request.type != "pulumi:pulumi:Stack":
+            recorded[request.name] = bool(request.protect)
+        return register(self, request)
+
+    monkeypatch.setattr(MockMonitor, "RegisterResource", recording)
+    yield recorded
+
+
+def test_protecting_the_stores_protects_every_bucket_setting_and_upload(protected, tmp_path) -> None:
+    # A program guards its data with `protect=True` on the component: Pulumi passes that (and the provider) only to
+    # the component's children, so every bucket, its settings and every uploaded file must sit under it; then
+    # `pulumi destroy` refuses to delete any of them.
+    train = tmp_path / "train.csv"
+    train.write_text("EmployeeNumber,Attrition\n1,No\n")
+    protect = pulumi.ResourceOptions(protect=True)
+
+    def program() -> pulumi.Output[str]:
+        args = DataStoresArgs(name_prefix="team", etl_script_path=str(asset_path("etl", "transform.py")))
+        stores = DataStores("stores", args, opts=protect)
+        LandedData(
+            "landing", LandedDataArgs(stores.buckets["feature_store"].name, train_file=str(train)), protect
+        )
+        return stores.bucket_names
+
+    run_program(program)
+    # Two components; six stores of a component, a bucket and its five settings, and versioning for two; two uploads.
+    assert len(protected) == 2 + 6 * 7 + 2 + 2
+    assert [name for name, is_protected in protected.items() if not is_protected] == []
 
 
 def test_the_feature_and_model_stores_keep_every_version(make_config) -> None:

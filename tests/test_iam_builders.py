@@ -9,7 +9,7 @@ import pytest
 from mlops_component.builders import iam
 from mlops_component.builders.state_machines import deployment_workflow as dw
 from mlops_component.builders.state_machines import training_workflow as wf
-from tests.iam_checks import allows, called_actions, lint, wildcard_problems
+from tests.iam_checks import allows, called_actions, evaluate, lint, wildcard_problems
 from tests.workflows.test_deployment_workflow import RESOURCES as DEPLOYMENT
 from tests.workflows.test_training_workflow import ENDPOINT_MODE, RESOURCES
 
@@ -238,3 +238,33 @@ def test_the_deployment_role_reads_only_its_groups_packages_and_writes_only_reco
         f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{DEPLOYMENT.model_package_group}/1",
     )
     assert not allows(policy, "s3:PutObject", f"arn:aws:s3:::{DEPLOYMENT.metadata_bucket}/runs/x.json")
+
+
+# AWS's policy for a state machine that logs to CloudWatch Logs ("IAM policies for logging to CloudWatch Logs"):
+# Step Functions checks it when the state machine is created or updated with a logging configuration, and refuses
+# with "The state machine IAM Role is not authorized to access the Log Destination" without it.
+LOG_DELIVERY = (
+    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+)  # fmt: skip
+# AWS's policy for a state machine with X-Ray tracing enabled ("X-Ray" IAM policy template): the segments are sent
+# as the state machine's role.
+TRACING = (
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["state machine (automatic)", "state machine (manual, traced)", "deployment (batch, kms)",
+     "deployment (endpoint, traced)"],
+)  # fmt: skip
+def test_both_workflows_may_deliver_their_execution_logs_and_send_traces_only_when_traced(name: str) -> None:
+    # Every state machine is created logging ALL events to its log group; tracing follows enable_xray_tracing.
+    policy = every_policy()[name]
+    assert [a for a in LOG_DELIVERY if evaluate(policy, a, "*") != "Allow"] == []
+    traced = [a for a in TRACING if evaluate(policy, a, "*") == "Allow"]
+    assert traced == (list(TRACING) if name.endswith("traced)") else [])

@@ -61,7 +61,7 @@ NEEDED: dict[str, set[str]] = {
                  "sagemaker:AddTags", "logs:CreateLogStream", "logs:PutLogEvents"},
     "etl": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "logs:CreateLogGroup", "logs:CreateLogStream",
             "logs:PutLogEvents"},
-    "sagemaker": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "logs:CreateLogGroup",
+    "sagemaker": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "logs:CreateLogGroup",
                   "logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData",
                   "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability",
                   "ecr:GetAuthorizationToken"},
@@ -342,8 +342,11 @@ def sagemaker_requests(resources: list[Any], endpoint_mode: bool) -> list[Reques
     requests: list[Request] = []
 
     def write(uri: str, why: str) -> None:
+        # SageMaker uploads a large model or output in parts and aborts the upload when a part fails, so no billed
+        # parts are left behind (AWS's S3 policy for execution roles grants s3:AbortMultipartUpload with PutObject).
         bucket, _, key = uri.removeprefix("s3://").partition("/")
-        requests.append(Request("s3:PutObject", f"arn:aws:s3:::{bucket}/{key}", why=why))
+        for action in ("s3:PutObject", "s3:AbortMultipartUpload"):
+            requests.append(Request(action, f"arn:aws:s3:::{bucket}/{key}", why=why))
 
     for channel in job["InputDataConfig"]:
         requests += _read_prefix(
