@@ -202,6 +202,8 @@ def _athena(stack: Stack, operation: str, params: dict[str, Any], reads: str | N
             Request("s3:PutObject", f"{results}.metadata", why=why),
             # Results are written in parts; a query that fails or is stopped abandons its upload.
             Request("s3:AbortMultipartUpload", results, why=why),
+            # The query runs in a catalog (AwsDataCatalog), which Athena authorizes as GetDataCatalog.
+            Request("athena:GetDataCatalog", _arn("athena", "datacatalog/AwsDataCatalog"), why="catalog"),
         ]
         assert reads, "say which table the query reads"
         location, partitioned = stack.table_location(reads)
