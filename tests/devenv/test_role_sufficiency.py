@@ -63,7 +63,8 @@ STACKS: dict[str, dict[str, Any]] = {
 
 # What each role turns out to need (the derived requests must name exactly these actions).
 _NOTEBOOK = {
-    "s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:GetBucketLocation",
+    "s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
+    "s3:GetBucketLocation",
     "states:StartExecution", "states:DescribeExecution", "states:GetExecutionHistory",
     "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
     "athena:StopQueryExecution", "athena:GetWorkGroup", "athena:GetDataCatalog", "athena:ListDatabases",
@@ -165,17 +166,13 @@ class Stack:
         return path, False
 
 
-@pytest.fixture(scope="module")
-def stacks(shared_project_dir: Path) -> dict[str, Stack]:
-    def deploy(overrides: dict[str, Any]) -> Stack:
-        config = MlOpsConfig.model_validate(
-            {**SEED_EXAMPLE, "enable_dev_environment": True, **overrides},
-            context={"base_dir": shared_project_dir},
-        )
-        mocks, _ = run_program(lambda: MlOpsPipeline("mlops", config).bucket_names)
-        return Stack(mocks.resources)
-
-    return {name: deploy(overrides) for name, overrides in STACKS.items()}
+def deploy(overrides: dict[str, Any], project_dir: Path) -> Stack:
+    """The stack the component registers with the dev environment on and `overrides`."""
+    config = MlOpsConfig.model_validate(
+        {**SEED_EXAMPLE, "enable_dev_environment": True, **overrides}, context={"base_dir": project_dir}
+    )
+    mocks, _ = run_program(lambda: MlOpsPipeline("mlops", config).bucket_names)
+    return Stack(mocks.resources)
 
 
 # --- The notebook's own code, against moto ------------------------------------------------------------------------
@@ -342,6 +339,7 @@ def pipeline_requests(stack: Stack, tmp_path: Path) -> list[Request]:
             _queue("http://motoapi.amazonaws.com", endpoint="0.91\n")
             assert pipeline.call_endpoint([["41"]], stack=ops) == [0.91]
         assert pipeline.crawl_lake(wait=False, stack=ops) == "RUNNING"
+        _scratch_files(s3, ops)
     derived = _requests_of(stack, calls)
     with recording() as calls:
         pipeline.query("SELECT attrition, COUNT(*) FROM features_train GROUP BY 1", stack=ops)
@@ -349,6 +347,17 @@ def pipeline_requests(stack: Stack, tmp_path: Path) -> list[Request]:
     with recording() as calls:
         _query_stopped_at_its_timeout(ops)
     return derived + _requests_of(stack, calls, reads="features_train")
+
+
+def _scratch_files(s3: Any, ops: Any) -> None:
+    """Scratch data under the feature store's sandbox/ (docs/dev-environment.md), which no trigger watches: written,
+    listed, read back and deleted."""
+    bucket, key = ops.bucket("feature_store"), f"{ops.prefix('sandbox')}notes/sample.csv"
+    s3.put_object(Bucket=bucket, Key=key, Body=b"id\n1\n")
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=ops.prefix("sandbox"))["Contents"]
+    assert [o["Key"] for o in listed] == [key]
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"id\n1\n"
+    s3.delete_object(Bucket=bucket, Key=key)
 
 
 def _queue(moto_api: str, *, endpoint: str) -> None:
@@ -530,6 +539,9 @@ def glue_session_requests(stack: Stack) -> list[Request]:
         Request(
             "s3:AbortMultipartUpload", _object(feature, f"{sandbox}part-00000.parquet"), why="a failed part"
         ),
+        Request(
+            "s3:GetObject", _object(feature, f"{sandbox}part-00000.parquet"), why="reading the summary back"
+        ),
     ]
     for group in ("output", "error"):
         requests_ += log_requests(
@@ -561,28 +573,28 @@ def _with_kms(stack: Stack, requests_: list[Request]) -> list[Request]:
 
 @pytest.fixture(scope="module")
 def derive(
-    stacks: dict[str, Stack], tmp_path_factory: pytest.TempPathFactory
+    shared_project_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[[str], tuple[dict[str, Any], list[Request]]]:
-    """`derive(role)`: the role's registered policy and the requests made with it (derived once per role)."""
+    """`derive(role)`: the role's registered policy and the requests made with it, derived once per role (in the
+    first test that asks, so that each role's first test also builds its policy)."""
     derived: dict[str, tuple[dict[str, Any], list[Request]]] = {}
 
     def run(role: str) -> tuple[dict[str, Any], list[Request]]:
         if role not in derived:
+            stack = deploy(STACKS[role.split(" ", 1)[0]], shared_project_dir)
             with pytest.MonkeyPatch.context() as env:
                 for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
                     env.setenv(name, "testing")
                 env.setenv("AWS_DEFAULT_REGION", REGION)
                 with mock_aws(config=RUN_STATE_MACHINES):
-                    derived[role] = _derive(stacks, role, tmp_path_factory.mktemp("notebook"))
+                    derived[role] = _derive(stack, role, tmp_path_factory.mktemp("notebook"))
         return derived[role]
 
     return run
 
 
-def _derive(stacks: dict[str, Stack], role: str, tmp_path: Path) -> tuple[dict[str, Any], list[Request]]:
-    stack_name, _, kind = role.partition(" ")
-    stack = stacks[stack_name]
-    if kind == "glue session":
+def _derive(stack: Stack, role: str, tmp_path: Path) -> tuple[dict[str, Any], list[Request]]:
+    if role.endswith("glue session"):
         return stack.policy("mlops-devenv-glue-session-policy"), _with_kms(
             stack, glue_session_requests(stack)
         )

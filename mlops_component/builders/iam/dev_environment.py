@@ -235,11 +235,11 @@ def _pipeline_statements(account: Account, targets: NotebookTargets) -> list[dic
         run = machine.split(":stateMachine:", 1)[1]
         statements += [
             allow(["states:StartExecution"], machine, sid="StartRuns"),
-            # Execution ARNs are "execution:" for standard machines and "express:" for express ones; IAM
-            # authorizes DescribeExecution against both kinds, so both are named.
+            # The workflow is a standard state machine (its .sync integrations need one), so its runs are
+            # `execution:` ARNs; an express machine's `express:` ARNs never name one of its runs.
             allow(
                 ["states:DescribeExecution", "states:GetExecutionHistory"],
-                [account.arn("states", f"execution:{run}:*"), account.arn("states", f"express:{run}:*:*")],
+                account.arn("states", f"execution:{run}:*"),
                 sid="FollowRuns",
             ),
         ]
