@@ -30,17 +30,19 @@ _CATALOG_READ = [
     "glue:GetPartitions",
     "glue:BatchGetPartition",
 ]
-# What the Glue interactive sessions kernel calls on the sessions it starts.
+# What the Glue interactive sessions kernel (aws-glue-sessions) calls on the sessions it starts: create one tagged
+# with its owner (tagging on create is authorized as TagResource too), poll it, run and poll each cell's statement,
+# cancel one on an interrupt, read the session's tags for %status, and stop it. It never deletes a session or lists
+# statements, so neither is granted.
 _GLUE_SESSION_ACTIONS = [
     "glue:CreateSession",
+    "glue:TagResource",
     "glue:GetSession",
-    "glue:StopSession",
-    "glue:DeleteSession",
+    "glue:GetTags",
     "glue:RunStatement",
     "glue:GetStatement",
-    "glue:ListStatements",
     "glue:CancelStatement",
-    "glue:TagResource",
+    "glue:StopSession",
 ]
 
 
@@ -233,11 +235,11 @@ def _pipeline_statements(account: Account, targets: NotebookTargets) -> list[dic
         run = machine.split(":stateMachine:", 1)[1]
         statements += [
             allow(["states:StartExecution"], machine, sid="StartRuns"),
-            # Execution ARNs are "execution:" for standard machines and "express:" for express ones; IAM
-            # authorizes DescribeExecution against both kinds, so both are named.
+            # The workflow is a standard state machine (its .sync integrations need one), so its runs are
+            # `execution:` ARNs; an express machine's `express:` ARNs never name one of its runs.
             allow(
                 ["states:DescribeExecution", "states:GetExecutionHistory"],
-                [account.arn("states", f"execution:{run}:*"), account.arn("states", f"express:{run}:*:*")],
+                account.arn("states", f"execution:{run}:*"),
                 sid="FollowRuns",
             ),
         ]
