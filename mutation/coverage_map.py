@@ -29,13 +29,16 @@ class LineMap:
     failing: set[str] = field(default_factory=set)
 
     def tests_for(self, module: str, first: int, last: int) -> list[str] | None:
-        """The tests that run lines first..last, fastest first. A statement that runs only at import (a module
+        """The tests that run lines first..last, fastest first. A statement that runs at import (a module
         constant, a default argument, a decorator) gets every test that covers the module; None when no test
         runs it at all."""
         by_line = self.lines.get(module, {})
         chosen = set().union(*(by_line.get(line, set()) for line in range(first, last + 1)))
-        if not chosen and any(first <= line <= last for line in self.import_lines.get(module, ())):
-            chosen = set().union(*by_line.values())
+        # Import-time statements shape every test of the module, even when one test happened to import it
+        # first (its context then holds the import's lines) and imports it under a name the mutant is not
+        # installed as.
+        if any(first <= line <= last for line in self.import_lines.get(module, ())):
+            chosen = set().union(chosen, *by_line.values())
         if not chosen:
             return None
         return sorted(chosen, key=lambda test: (self.seconds.get(test, 0.0), test))

@@ -64,3 +64,18 @@ def test_a_mutant_replaces_the_module_for_the_tests_only(tmp_path: Path) -> None
     run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True)
     assert run.stdout.strip() == "False", run.stderr
     assert module.read_text() == original
+
+
+def test_an_import_time_statement_runs_every_test_of_its_module() -> None:
+    """A test that imported the module first records its import lines under its own name; a mutant of a
+    module constant must still run every test that uses the module, not only that one."""
+    from mutation.coverage_map import LineMap
+
+    covering = LineMap(
+        lines={"m.py": {3: {"t::imports_first"}, 9: {"t::calls"}}},
+        import_lines={"m.py": {3}},
+        seconds={"t::imports_first": 2.0, "t::calls": 1.0},
+    )
+    assert covering.tests_for("m.py", 3, 3) == ["t::calls", "t::imports_first"]
+    assert covering.tests_for("m.py", 9, 9) == ["t::calls"]
+    assert covering.tests_for("m.py", 5, 5) is None
