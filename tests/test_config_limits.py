@@ -49,6 +49,11 @@ EDGES: list[tuple[str, Any, Any, dict[str, Any]]] = [
     ("ecr_keep_images", 1000, 1001, {}),
     ("glue_version", "4.0", "3.0", {}),
     ("glue_python_shell_capacity", 1.0, 0.5, {}),
+    ("glue_python_shell_capacity", 0.0625, 0.125, {}),
+    ("endpoint_name", "e" * 63, "e" * 64, {}),
+    ("glue_job_name", "g" * 63, "g" * 64, {}),
+    # Waves of two parallel jobs: an odd count's last wave runs one job but takes a whole wave.
+    ("training_job_max_runtime_seconds", 3600, 3601, {"max_number_training_jobs": 2 * (TUNING_MAX_RUNTIME_SECONDS // BYO_WAVE) - 1, "max_parallel_training_jobs": 2}),
     ("glue_worker_type", "R.1X", "G.025X", {}),
     ("log_retention_days", 30, 31, {}),
     ("retrain_schedule", "rate(1 day)", "rate(1 days)", {}),
