@@ -519,3 +519,18 @@ def test_the_feature_store_is_crawled_when_asked_or_for_the_dev_environment(make
     assert not make_config().crawls_feature_store
     assert make_config(crawl_feature_store=True).crawls_feature_store
     assert make_config(enable_dev_environment=True).crawls_feature_store
+
+
+def test_a_wrong_image_setting_is_named_without_breaking_the_rules_that_read_it(make_config) -> None:
+    # The metric, objective, range and channel rules depend on the image; when the image setting itself is
+    # wrong, they must step aside (the image is unknown) rather than fail, so the one error names it.
+    for image in (["an", "image"], {"uri": "an-image"}):
+        with pytest.raises(ValidationError) as raised:
+            make_config(built_in_model_image=image, use_validation_channel=True)
+        assert error_locations(raised.value) == {"built_in_model_image"}
+
+
+def test_a_config_built_in_code_has_no_secret_fields(make_config) -> None:
+    config = make_config()
+    assert config.secret_fields == frozenset()
+    assert config.with_secret_fields(["notification_email"]).secret_fields == {"notification_email"}
