@@ -105,6 +105,7 @@ INVALID_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("job_name too long", {"job_name": "a" * 19}, "job_name"),
     ("job_name characters", {"job_name": "bad_name"}, "job_name"),
     ("name_prefix uppercase", {"name_prefix": "MLOps"}, "name_prefix"),
+    ("name_prefix ending in a capital", {"name_prefix": "mlopsX-"}, "name_prefix"),
     ("name_prefix too long", {"name_prefix": "a" * 25}, "name_prefix"),
     ("inference mode", {"endpoint_or_batch_transform": "Endpoint"}, "endpoint_or_batch_transform"),
     ("operator", {"inference_comparison_operator": "GreaterThan"}, "inference_comparison_operator"),
