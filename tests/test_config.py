@@ -105,6 +105,7 @@ INVALID_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("job_name too long", {"job_name": "a" * 19}, "job_name"),
     ("job_name characters", {"job_name": "bad_name"}, "job_name"),
     ("name_prefix uppercase", {"name_prefix": "MLOps"}, "name_prefix"),
+    ("name_prefix ending in a capital", {"name_prefix": "mlopsX-"}, "name_prefix"),
     ("name_prefix too long", {"name_prefix": "a" * 25}, "name_prefix"),
     ("inference mode", {"endpoint_or_batch_transform": "Endpoint"}, "endpoint_or_batch_transform"),
     ("operator", {"inference_comparison_operator": "GreaterThan"}, "inference_comparison_operator"),
@@ -179,6 +180,19 @@ INVALID_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("tuning longer than SageMaker allows", {"max_number_training_jobs": 5000, "training_job_max_runtime_seconds": 3600}, "training_job_max_runtime_seconds"),
     ("batch transform wait beyond 30 days", {"batch_transform_timeout_minutes": 43201}, "batch_transform_timeout_minutes"),
     ("endpoint wait beyond a day", {"endpoint_wait_timeout_minutes": 1441}, "endpoint_wait_timeout_minutes"),
+    # Names each service refuses: SageMaker and Glue take letters, digits and hyphens; ECR lowercase only.
+    ("endpoint name with an underscore", {"endpoint_name": "training_endpoint"}, "endpoint_name"),
+    ("glue job name with an underscore", {"glue_job_name": "data_transformation"}, "glue_job_name"),
+    ("repository name in capitals", {"byo_model_image_name": "BYO-xgboost"}, "byo_model_image_name"),
+    ("image tag starting with a dot", {"byo_model_image_tag": ".v1"}, "byo_model_image_tag"),
+    ("image tag of the content tags", {"byo_model_image_tag": "src-0123abcd"}, "byo_model_image_tag"),
+    ("prefix S3 reserves: xn--", {"name_prefix": "xn--team"}, "name_prefix"),
+    ("prefix S3 reserves: sthree-", {"name_prefix": "sthree-team"}, "name_prefix"),
+    ("prefix S3 reserves: amzn-s3-demo-", {"name_prefix": "amzn-s3-demo-team"}, "name_prefix"),
+    ("private subnet id", {"environment": {"private_subnets": ["subnet1"]}}, "environment.private_subnets"),
+    ("public subnet id", {"environment": {"public_subnets": ["subnet-XYZ00000"]}}, "environment.public_subnets"),
+    ("email address", {"notification_email": "ml-team"}, "notification_email"),
+    ("glue version without a minor", {"glue_version": "4"}, "glue_version"),
     # Paths that cannot exist on this file system.
     ("path too long", {"train_local_path": "a" * 5000}, "train_local_path"),
     ("folder path too long", {"byo_model_image_source_path": "d/" * 3000}, "byo_model_image_source_path"),
@@ -329,6 +343,7 @@ def test_rules_that_depend_on_the_mode_skip_unused_files(make_config) -> None:
 def test_upload_paths_resolve_against_the_program_folder(make_config, project_dir: Path) -> None:
     config = make_config()
     assert config.train_local_path == str(project_dir / "data" / "train.csv")
+    assert config.score_local_path == str(project_dir / "data" / "score.csv")
     assert make_config(train_local_path=None).train_local_path is None
 
 
@@ -454,3 +469,69 @@ def test_models_are_approved_automatically_unless_set_to_manual(make_config) -> 
     assert make_config(model_approval_mode="manual").model_approval_mode == "manual"
     with pytest.raises(ValidationError, match="model_approval_mode"):
         make_config(model_approval_mode="never")
+
+
+def test_names_and_tags_each_service_accepts_are_kept(make_config) -> None:
+    # SageMaker endpoint names take capitals, ECR repository names dots and underscores: each field is
+    # checked against its own service's rule, not another's.
+    config = make_config(
+        endpoint_name="Churn-Endpoint-2",
+        glue_job_name="Nightly-ETL",
+        byo_model_image_name="team.byo_xgboost",
+        byo_model_image_tag="v1.2_rc-1",
+        environment={
+            "vpc_id": "vpc-0a1b2c3d",
+            "aws_region": "eu-west-1",
+            "public_subnets": ["subnet-0aaa1111"],
+            "private_subnets": ["subnet-0bbb2222"],
+        },
+        notification_email="ml-team@example.com",
+    )
+    assert (config.endpoint_name, config.glue_job_name) == ("Churn-Endpoint-2", "Nightly-ETL")
+    assert (config.byo_model_image_name, config.byo_model_image_tag) == ("team.byo_xgboost", "v1.2_rc-1")
+    assert config.environment is not None
+    assert (config.environment.public_subnets, config.environment.private_subnets) == (
+        ["subnet-0aaa1111"],
+        ["subnet-0bbb2222"],
+    )
+    assert config.notification_email == "ml-team@example.com"
+    assert make_config(byo_model_image_tag=None).byo_model_image_tag is None  # no movable tag at all
+
+
+def test_parallel_training_jobs_run_in_waves_and_the_last_wave_counts_whole(make_config) -> None:
+    # 13 jobs, 2 at a time: 7 waves of up to 28 days each exceed SageMaker's longest tuning job; 12 jobs
+    # (6 waves) fit. Parallelism is what lets a tuning job hold more long training jobs.
+    longest = {"training_job_max_runtime_seconds": 28 * 24 * 3600, "max_parallel_training_jobs": 2}
+    assert make_config(**longest, max_number_training_jobs=12).max_number_training_jobs == 12
+    with pytest.raises(ValidationError) as raised:
+        make_config(**longest, max_number_training_jobs=13)
+    assert error_locations(raised.value) == {"training_job_max_runtime_seconds"}
+    assert "7 waves of training jobs" in str(raised.value)
+
+
+def test_retraining_on_a_schedule_works_in_both_modes(make_config) -> None:
+    endpoint = make_config(
+        endpoint_or_batch_transform="Create Model Endpoint Config", retrain_schedule="rate(7 days)"
+    )
+    assert endpoint.retrain_schedule == "rate(7 days)" and not endpoint.is_batch
+
+
+def test_the_feature_store_is_crawled_when_asked_or_for_the_dev_environment(make_config) -> None:
+    assert not make_config().crawls_feature_store
+    assert make_config(crawl_feature_store=True).crawls_feature_store
+    assert make_config(enable_dev_environment=True).crawls_feature_store
+
+
+def test_a_wrong_image_setting_is_named_without_breaking_the_rules_that_read_it(make_config) -> None:
+    # The metric, objective, range and channel rules depend on the image; when the image setting itself is
+    # wrong, they must step aside (the image is unknown) rather than fail, so the one error names it.
+    for image in (["an", "image"], {"uri": "an-image"}):
+        with pytest.raises(ValidationError) as raised:
+            make_config(built_in_model_image=image, use_validation_channel=True)
+        assert error_locations(raised.value) == {"built_in_model_image"}
+
+
+def test_a_config_built_in_code_has_no_secret_fields(make_config) -> None:
+    config = make_config()
+    assert config.secret_fields == frozenset()
+    assert config.with_secret_fields(["notification_email"]).secret_fields == {"notification_email"}
