@@ -38,8 +38,18 @@ from mlops_component.builders.notebook_bundle import bundle
 from mlops_component.config import MlOpsConfig
 from tests.conftest import SEED_EXAMPLE
 from tests.devenv.test_examples import RUN_STATE_MACHINES, pipeline
-from tests.iam.aws_calls import ACCOUNT, REGION, Call, Request, iam_requests, log_requests, recording
-from tests.iam_checks import evaluate, without_action
+from tests.iam.aws_calls import (
+    ACCOUNT,
+    REGION,
+    Call,
+    Request,
+    denied,
+    iam_requests,
+    log_requests,
+    object_arn,
+    recording,
+)
+from tests.iam_checks import without_action
 from tests.pulumi_mocks import run_program
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -95,10 +105,6 @@ NEEDED: dict[str, set[str]] = {
 
 def _arn(service: str, resource: str) -> str:
     return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
-
-
-def _object(bucket: str, key: str) -> str:
-    return f"arn:aws:s3:::{bucket}/{key}"
 
 
 def _split(uri: str) -> tuple[str, str]:
@@ -190,7 +196,7 @@ def _athena(stack: Stack, operation: str, params: dict[str, Any], reads: str | N
     workgroup = _arn("athena", f"workgroup/{stack.settings['lake']['athena_workgroup']}")
     requests_ = [Request(f"athena:{operation}", workgroup, why=f"athena:{operation}")]
     bucket, prefix = _split(stack.results_location)
-    results = _object(bucket, f"{prefix}0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b.csv")
+    results = object_arn(bucket, f"{prefix}0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b.csv")
     if operation == "StartQueryExecution":
         why = "Athena writes the results with the caller's credentials"
         requests_ += [
@@ -214,7 +220,7 @@ def _athena(stack: Stack, operation: str, params: dict[str, Any], reads: str | N
             Request("s3:ListBucket", f"arn:aws:s3:::{data_bucket}", (("s3:prefix", data_prefix),), why),
             Request(
                 "s3:GetObject",
-                _object(data_bucket, f"{data_prefix}{'run=' + RUN + '/' if partitioned else ''}part.csv"),
+                object_arn(data_bucket, f"{data_prefix}{'run=' + RUN + '/' if partitioned else ''}part.csv"),
                 why=why,
             ),
         ]
@@ -410,7 +416,7 @@ def script_requests(stack: Stack) -> list[Request]:
         ("sagemaker", "list-tags"): [Request("sagemaker:ListTags", notebook, why="hook.sh finds the bundle")],
         ("s3", "cp"): [
             Request("s3:ListBucket", f"arn:aws:s3:::{bundle_bucket}", (("s3:prefix", bundle_prefix),), "hook.sh fetches the bundle"),
-            *(Request("s3:GetObject", _object(bundle_bucket, key), why="hook.sh fetches the bundle") for key in stack.bundle_keys),
+            *(Request("s3:GetObject", object_arn(bundle_bucket, key), why="hook.sh fetches the bundle") for key in stack.bundle_keys),
         ],
         ("sagemaker", "describe-notebook-instance"): [Request("sagemaker:DescribeNotebookInstance", notebook, why="autostop.sh")],
         ("sagemaker", "stop-notebook-instance"): [Request("sagemaker:StopNotebookInstance", notebook, why="autostop.sh")],
@@ -524,23 +530,31 @@ def glue_session_requests(stack: Stack) -> list[Request]:
         Request(
             "s3:ListBucket", f"arn:aws:s3:::{data_bucket}", (("s3:prefix", data_prefix),), "reading the table"
         ),
-        Request("s3:GetObject", _object(data_bucket, f"{data_prefix}train.csv"), why="reading the table"),
+        Request("s3:GetObject", object_arn(data_bucket, f"{data_prefix}train.csv"), why="reading the table"),
         Request(
             "s3:ListBucket", f"arn:aws:s3:::{extracts}", (("s3:prefix", extract),), "reading the extract"
         ),
-        Request("s3:GetObject", _object(extracts, extract), why="reading the extract"),
+        Request("s3:GetObject", object_arn(extracts, extract), why="reading the extract"),
         Request(
             "s3:ListBucket", f"arn:aws:s3:::{feature}", (("s3:prefix", sandbox),), "overwriting the sandbox"
         ),
         Request(
-            "s3:DeleteObject", _object(feature, f"{sandbox}part-00000.parquet"), why="overwriting the sandbox"
-        ),
-        Request("s3:PutObject", _object(feature, f"{sandbox}part-00000.parquet"), why="writing the sandbox"),
-        Request(
-            "s3:AbortMultipartUpload", _object(feature, f"{sandbox}part-00000.parquet"), why="a failed part"
+            "s3:DeleteObject",
+            object_arn(feature, f"{sandbox}part-00000.parquet"),
+            why="overwriting the sandbox",
         ),
         Request(
-            "s3:GetObject", _object(feature, f"{sandbox}part-00000.parquet"), why="reading the summary back"
+            "s3:PutObject", object_arn(feature, f"{sandbox}part-00000.parquet"), why="writing the sandbox"
+        ),
+        Request(
+            "s3:AbortMultipartUpload",
+            object_arn(feature, f"{sandbox}part-00000.parquet"),
+            why="a failed part",
+        ),
+        Request(
+            "s3:GetObject",
+            object_arn(feature, f"{sandbox}part-00000.parquet"),
+            why="reading the summary back",
         ),
     ]
     for group in ("output", "error"):
@@ -605,19 +619,11 @@ def _derive(stack: Stack, role: str, tmp_path: Path) -> tuple[dict[str, Any], li
     return stack.policy("mlops-devenv-notebook-policy"), _with_kms(stack, requests_)
 
 
-def _denied(policy: dict[str, Any], requests_: list[Request]) -> list[str]:
-    return [
-        f"{r.action} on {r.resource} {r.context_dict or ''} ({r.why})"
-        for r in requests_
-        if evaluate(policy, r.action, r.resource, r.context_dict) != "Allow"
-    ]
-
-
 @pytest.mark.parametrize("role", NEEDED)
 def test_the_role_grants_every_request_the_notebook_and_its_sessions_make(derive, role: str) -> None:
     policy, requests_ = derive(role)
     assert {r.action for r in requests_} == NEEDED[role]
-    assert _denied(policy, requests_) == []
+    assert denied(policy, requests_) == []
 
 
 @pytest.mark.parametrize(
@@ -625,4 +631,4 @@ def test_the_role_grants_every_request_the_notebook_and_its_sessions_make(derive
 )
 def test_removing_a_needed_action_denies_a_request(derive, role: str, action: str) -> None:
     policy, requests_ = derive(role)
-    assert _denied(without_action(policy, action), requests_), f"{role} works without {action}"
+    assert denied(without_action(policy, action), requests_), f"{role} works without {action}"

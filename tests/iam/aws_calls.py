@@ -15,6 +15,8 @@ from unittest import mock
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
+from tests.iam_checks import evaluate
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
@@ -31,6 +33,15 @@ class Request:
     @property
     def context_dict(self) -> dict[str, str]:
         return dict(self.context)
+
+
+def denied(policy: dict[str, Any], requests: list[Request]) -> list[str]:
+    """The requests `policy` does not allow, each with why the code makes it."""
+    return [
+        f"{r.action} on {r.resource} {r.context_dict or ''} ({r.why})"
+        for r in requests
+        if evaluate(policy, r.action, r.resource, r.context_dict) != "Allow"
+    ]
 
 
 Call = tuple[str, str, dict[str, Any], str | None]  # service, operation, parameters, error code
@@ -56,12 +67,12 @@ def recording() -> Iterator[list[Call]]:
         yield calls
 
 
-def _object(bucket: str, key: str) -> str:
+def object_arn(bucket: str, key: str) -> str:
     return f"arn:aws:s3:::{bucket}/{key}"
 
 
 def _read(bucket: str, key: str, version: str | None, why: str) -> Request:
-    return Request("s3:GetObjectVersion" if version else "s3:GetObject", _object(bucket, key), why=why)
+    return Request("s3:GetObjectVersion" if version else "s3:GetObject", object_arn(bucket, key), why=why)
 
 
 def _copy_source(params: dict[str, Any]) -> tuple[str, str, str | None]:
@@ -94,14 +105,14 @@ def _s3(operation: str, params: dict[str, Any], error: str | None, *, tells_miss
     if operation in ("GetObject", "HeadObject"):
         return [_read(bucket, key, params.get("VersionId"), why)]
     if operation in ("PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload"):
-        return [Request("s3:PutObject", _object(bucket, key), why=why)]
+        return [Request("s3:PutObject", object_arn(bucket, key), why=why)]
     if operation in ("CopyObject", "UploadPartCopy"):
-        return [Request("s3:PutObject", _object(bucket, key), why=why), _read(*_copy_source(params), why)]
+        return [Request("s3:PutObject", object_arn(bucket, key), why=why), _read(*_copy_source(params), why)]
     if operation == "DeleteObject":
         action = "s3:DeleteObjectVersion" if params.get("VersionId") else "s3:DeleteObject"
-        return [Request(action, _object(bucket, key), why=why)]
+        return [Request(action, object_arn(bucket, key), why=why)]
     if operation == "AbortMultipartUpload":
-        return [Request("s3:AbortMultipartUpload", _object(bucket, key), why=why)]
+        return [Request("s3:AbortMultipartUpload", object_arn(bucket, key), why=why)]
     raise AssertionError(
         f"no IAM mapping for s3:{operation}; add it from the Service Authorization Reference"
     )

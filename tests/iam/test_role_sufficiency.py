@@ -38,8 +38,8 @@ from mlops_component.config import MlOpsConfig
 from mlops_component.tools import sample_data
 from tests.conftest import SEED_EXAMPLE
 from tests.functions.lambda_events import load_api_response
-from tests.iam.aws_calls import ACCOUNT, REGION, Request, iam_requests, log_requests, recording
-from tests.iam_checks import evaluate, without_action
+from tests.iam.aws_calls import ACCOUNT, REGION, Request, denied, iam_requests, log_requests, recording
+from tests.iam_checks import without_action
 from tests.pulumi_mocks import run_program
 
 ENDPOINT_MODE = {"endpoint_or_batch_transform": "Create Model Endpoint Config"}
@@ -511,19 +511,11 @@ def derive(
     return run
 
 
-def _denied(policy: dict[str, Any], requests: list[Request]) -> list[str]:
-    return [
-        f"{r.action} on {r.resource} {r.context_dict or ''} ({r.why})"
-        for r in requests
-        if evaluate(policy, r.action, r.resource, r.context_dict) != "Allow"
-    ]
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_the_role_grants_every_request_its_code_makes(derive, role: str) -> None:
     policy, requests = derive(role)
     assert {r.action for r in requests} == NEEDED[role.removesuffix("-endpoint")]
-    assert _denied(policy, requests) == []
+    assert denied(policy, requests) == []
 
 
 @pytest.mark.parametrize(
@@ -532,4 +524,4 @@ def test_the_role_grants_every_request_its_code_makes(derive, role: str) -> None
 )
 def test_removing_a_needed_action_denies_a_request(derive, role: str, action: str) -> None:
     policy, requests = derive(role)
-    assert _denied(without_action(policy, action), requests), f"{role} works without {action}"
+    assert denied(without_action(policy, action), requests), f"{role} works without {action}"

@@ -17,8 +17,12 @@ from botocore.exceptions import ParamValidationError
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 from botocore.validate import validate_parameters
 
-# arn:aws:states:::<service>:<api>[.sync] (optimized) or arn:aws:states:::aws-sdk:<service>:<api> (AWS SDK).
-_RESOURCE = re.compile(r"arn:aws:states:::(?:aws-sdk:)?(?P<service>[a-z0-9]+):(?P<api>[a-zA-Z]+)(?:\.sync)?")
+# arn:aws:states:::<service>:<api>[.sync[:2]] (optimized) or arn:aws:states:::aws-sdk:<service>:<api> (AWS SDK).
+_RESOURCE = re.compile(
+    r"arn:aws:states:::(?:aws-sdk:)?(?P<service>[a-z0-9]+):(?P<api>[a-zA-Z]+)(?:\.sync(?::2)?)?"
+)
+# The optimized integration with Step Functions itself is named "states"; botocore's model is "stepfunctions".
+_MODEL_NAMES = {"states": "stepfunctions"}
 
 
 @cache
@@ -26,7 +30,8 @@ def operation(resource: str) -> OperationModel:
     """The API operation a Task's `resource` calls."""
     match = _RESOURCE.fullmatch(resource)
     assert match, f"not a Step Functions service integration: {resource}"
-    model = botocore.session.get_session().get_service_model(match["service"])
+    service = _MODEL_NAMES.get(match["service"], match["service"])
+    model = botocore.session.get_session().get_service_model(service)
     return model.operation_model(match["api"][0].upper() + match["api"][1:])
 
 
@@ -36,6 +41,11 @@ def request_problems(resource: str, parameters: dict[str, Any]) -> list[str]:
     if op.name == "Invoke":
         # Step Functions sends the Lambda integration's Payload, a JSON value, as the request's bytes.
         parameters = {**parameters, "Payload": json.dumps(parameters.get("Payload"))}
+    if op.name == "StartExecution":
+        # The Step Functions integration takes the API's members capitalised (StateMachineArn for
+        # stateMachineArn) and sends Input, a JSON value, as text.
+        parameters = {key[0].lower() + key[1:]: value for key, value in parameters.items()}
+        parameters["input"] = json.dumps(parameters.get("input"))
     try:
         validate_parameters(parameters, op.input_shape)
         problems = []

@@ -218,18 +218,8 @@ def run(make_config, mode: str, case: str, execution_input: dict | None = None, 
     # Whatever the path, every request it sends is one the service's API accepts (botocore's model).
     for state, requests in outcome.task_inputs.items():
         for request in requests:
-            assert sent_request_problems(definition["States"][state]["Resource"], request) == [], state
+            assert request_problems(definition["States"][state]["Resource"], request) == [], state
     return outcome
-
-
-def sent_request_problems(resource: str, request: dict[str, Any]) -> list[str]:
-    """`request_problems`, and for the deployment's StartExecution too: the optimized integration takes the
-    API's members capitalised (StateMachineArn for stateMachineArn) and sends Input, a JSON value, as text."""
-    if resource.startswith("arn:aws:states:::states:startExecution"):
-        api = {key[0].lower() + key[1:]: value for key, value in request.items()}
-        api["input"] = json.dumps(api["input"])
-        return request_problems("arn:aws:states:::aws-sdk:stepfunctions:startExecution", api)
-    return request_problems(resource, request)
 
 
 def mocked_return(name: str) -> dict[str, Any]:
