@@ -39,7 +39,9 @@ bench: install
 	@for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 # Mutation testing (docs/mutation-testing.md): a score per module, non-zero exit below mutation/modules.toml's
-# threshold. MODULE=<path> mutates one module; CHANGED=<git rev> only the lines changed since that revision.
+# threshold. MODULE=<path> mutates one module; CHANGED=<git rev> only the lines changed since that revision;
+# WHERE=<name> only the mutants inside that function or class.
 mutation: install
 	$(BIN)/python -m mutation.run $(if $(MODULE),--module $(MODULE)) $(if $(CHANGED),--changed $(CHANGED)) \
+		$(if $(WHERE),--where $(WHERE)) \
 		$(if $(JOBS),--jobs $(JOBS)) $(if $(TESTS),--tests $(TESTS)) $(if $(FRESH),--fresh)

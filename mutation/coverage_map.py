@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,9 +57,11 @@ def _cache_file(test_file: Path) -> Path:
     return CACHE / "map" / (str(test_file).replace("/", "__") + ".json")
 
 
-def _collect(test_files: list[Path], modules: list[str], root: Path) -> dict[str, dict[str, object]]:
+def _collect(
+    test_files: list[Path], modules: list[str], root: Path, part: int = 0
+) -> dict[str, dict[str, object]]:
     """Runs `test_files` once under coverage; returns each file's share of the map."""
-    data_file = (root / CACHE / f"coverage-{os.getpid()}.data").resolve()
+    data_file = (root / CACHE / f"coverage-{os.getpid()}-{part}.data").resolve()
     data_file.parent.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
@@ -101,8 +104,11 @@ def _collect(test_files: list[Path], modules: list[str], root: Path) -> dict[str
     return shares
 
 
-def line_map(root: Path, modules: list[str], fresh: bool = False, only: list[str] | None = None) -> LineMap:
-    """The map over every test file, or only those under the paths in `only`."""
+def line_map(
+    root: Path, modules: list[str], fresh: bool = False, only: list[str] | None = None, jobs: int = 1
+) -> LineMap:
+    """The map over every test file, or only those under the paths in `only`; stale files are measured in
+    `jobs` pytest processes at once."""
     tests_dir = root / "tests"
     test_files = sorted(path.relative_to(root) for path in tests_dir.rglob("test_*.py"))
     if only:
@@ -117,7 +123,11 @@ def line_map(root: Path, modules: list[str], fresh: bool = False, only: list[str
         or json.loads((root / _cache_file(path)).read_text())["fingerprint"] != fingerprints[path]
     ]
     if stale:
-        for measured, share in _collect(stale, modules, root).items():
+        # Dealt round-robin: neighbouring files (one package's tests) tend to cost alike, so the parts finish together.
+        parts = [stale[i :: max(1, jobs)] for i in range(min(max(1, jobs), len(stale)))]
+        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+            shares = pool.map(lambda ip: _collect(ip[1], modules, root, ip[0]), enumerate(parts))
+        for measured, share in (item for found in shares for item in found.items()):
             cache = root / _cache_file(Path(measured))
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_text(json.dumps({"fingerprint": fingerprints[Path(measured)], **share}))

@@ -15,6 +15,7 @@ from cosmic_ray.ast import ast_nodes, get_ast
 from cosmic_ray.ast.ast_query import ASTQuery
 from cosmic_ray.mutating import mutate_code
 
+from mutation import operators
 from mutation.operators import in_annotation, not_an_expression, register
 
 # A mutated node's statement ends where one of these begins: the condition of an `if` is its own statement
@@ -76,11 +77,11 @@ def _change(original: str, mutated: str) -> tuple[str, str]:
 
 
 def mutants_of(root: Path, module: str) -> list[Mutant]:
-    """Every mutant of `module`, cached in .mutation/mutants/ by the module's and the operators' source
-    (parsing the module once per mutant takes minutes for the largest)."""
+    """Every mutant of `module`, cached in .mutation/mutants/ by the module's source and the code that makes
+    mutants (parsing the module once per mutant takes minutes for the largest)."""
     source = (root / module).read_text()
     digest = hashlib.sha256(source.encode())
-    for code in sorted(Path(__file__).parent.glob("*.py")):
+    for code in (Path(__file__), Path(operators.__file__)):
         digest.update(code.read_bytes())
     cache = root / ".mutation" / "mutants" / f"{digest.hexdigest()}.json"
     if cache.exists():

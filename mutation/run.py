@@ -4,6 +4,7 @@ it, print killed / run / score per module, and exit 1 when a module is below the
     python -m mutation.run                        # every listed module
     python -m mutation.run --module PATH          # one module (listed or not)
     python -m mutation.run --changed REV          # only mutants on lines changed since git revision REV
+    python -m mutation.run --module PATH --where NAME   # only mutants inside the function or class NAME
 
 Equivalent mutants (they cannot change behaviour) are listed, each with its reason, in mutation/equivalents.toml
 and left out of the score. Details of the last run: .mutation/last-run.json.
@@ -177,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--changed", metavar="REV", help="only mutants on lines changed since this git revision"
     )
+    parser.add_argument(
+        "--where", nargs="+", metavar="NAME", help="only mutants inside these functions or classes"
+    )
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants run at once")
     parser.add_argument(
         "--tests",
@@ -199,10 +203,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.changed:
         changed = {module: _changed_lines(args.changed, module) for module in modules}
         mutants = [m for m in mutants if changed[m.module] & set(range(m.lines[0], m.lines[1] + 1))]
+    if args.where:
+        mutants = [m for m in mutants if m.where in args.where]
     print(f"{len(mutants)} mutants in {len(modules)} module(s)", flush=True)
     if not mutants:
         return 0
-    covering = line_map(ROOT, sorted(set(listed) | set(modules)), fresh=args.fresh, only=args.tests)
+    covering = line_map(
+        ROOT, sorted(set(listed) | set(modules)), fresh=args.fresh, only=args.tests, jobs=max(1, args.jobs)
+    )
     if covering.failing:
         print(f"left out, failing without any mutant: {sorted(covering.failing)}")
 
@@ -224,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
             pool.shutdown(cancel_futures=True)
             print(f"\ninterrupted: the table counts the first {len(outcomes)} of {len(mutants)} mutants")
     zygotes.close()
-    _report(outcomes, equivalents, complete=len(outcomes) == len(mutants) and not args.changed)
+    _report(
+        outcomes, equivalents, complete=len(outcomes) == len(mutants) and not (args.changed or args.where)
+    )
     return 0 if _table(outcomes, modules, threshold) else 1
 
 
