@@ -88,7 +88,8 @@ _NOTEBOOK = {
 }  # fmt: skip
 NEEDED: dict[str, set[str]] = {
     "batch notebook": _NOTEBOOK | {
-        "codecommit:GitPull", "codecommit:GitPush", "kms:Decrypt", "kms:GenerateDataKey", "glue:GetPartitions",
+        "codecommit:GitPull", "codecommit:GitPush", "kms:Decrypt", "kms:GenerateDataKey",
+        "glue:GetPartitions", "glue:BatchGetPartition",
         "glue:CreateSession", "glue:TagResource", "glue:GetSession", "glue:GetTags", "glue:RunStatement",
         "glue:GetStatement", "glue:CancelStatement", "glue:StopSession", "glue:ListSessions", "iam:PassRole",
     },
@@ -210,7 +211,10 @@ def _athena(stack: Stack, operation: str, params: dict[str, Any], reads: str | N
         ]
         assert reads, "say which table the query reads"
         location, partitioned = stack.table_location(reads)
-        actions = ("glue:GetDatabase", "glue:GetTable") + (("glue:GetPartitions",) if partitioned else ())
+        # On a partitioned table Athena's engine (Trino's Glue metastore) lists the partitions the query's filter
+        # keeps with GetPartitions, then fetches them by name with BatchGetPartition.
+        partition_reads = ("glue:GetPartitions", "glue:BatchGetPartition")
+        actions = ("glue:GetDatabase", "glue:GetTable") + (partition_reads if partitioned else ())
         requests_ += _catalog(
             stack.settings["lake"]["database"], reads, actions, f"Athena plans a query on {reads}"
         )
