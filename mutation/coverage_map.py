@@ -105,10 +105,15 @@ def _collect(
 
 
 def line_map(
-    root: Path, modules: list[str], fresh: bool = False, only: list[str] | None = None, jobs: int = 1
+    root: Path,
+    modules: list[str],
+    fresh: bool = False,
+    only: list[str] | None = None,
+    jobs: int = 1,
+    ignore: tuple[str, ...] = (),
 ) -> LineMap:
-    """The map over every test file, or only those under the paths in `only`; stale files are measured in
-    `jobs` pytest processes at once."""
+    """The map over every test file, or only those under the paths in `only`, without the tests whose node ids
+    start with one of `ignore`; stale files are measured in `jobs` pytest processes at once."""
     tests_dir = root / "tests"
     test_files = sorted(path.relative_to(root) for path in tests_dir.rglob("test_*.py"))
     if only:
@@ -143,5 +148,6 @@ def line_map(
         for module, by_line in share["lines"].items():
             target = result.lines.setdefault(module, {})
             for line, tests in by_line.items():
-                target.setdefault(int(line), set()).update(set(tests) - result.failing)
+                kept = {test for test in tests if not test.startswith(ignore)} - result.failing
+                target.setdefault(int(line), set()).update(kept)
     return result

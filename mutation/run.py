@@ -42,9 +42,9 @@ class Outcome:
     tests: int = 0
 
 
-def _config() -> tuple[list[str], float]:
+def _config() -> tuple[list[str], float, tuple[str, ...]]:
     config = tomllib.loads((HERE / "modules.toml").read_text())
-    return list(config["modules"]), float(config["threshold"])
+    return list(config["modules"]), float(config["threshold"]), tuple(config.get("change_detectors", ()))
 
 
 def _equivalents() -> dict[tuple[str, str, str, str], str]:
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="measure the line -> tests map again")
     args = parser.parse_args(argv)
 
-    listed, threshold = _config()
+    listed, threshold, change_detectors = _config()
     modules = [args.module] if args.module else listed
     missing = [module for module in modules if not (ROOT / module).is_file()]
     if missing:
@@ -209,7 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     if not mutants:
         return 0
     covering = line_map(
-        ROOT, sorted(set(listed) | set(modules)), fresh=args.fresh, only=args.tests, jobs=max(1, args.jobs)
+        ROOT,
+        sorted(set(listed) | set(modules)),
+        fresh=args.fresh,
+        only=args.tests,
+        jobs=max(1, args.jobs),
+        ignore=change_detectors,
     )
     if covering.failing:
         print(f"left out, failing without any mutant: {sorted(covering.failing)}")

@@ -79,3 +79,20 @@ def test_an_import_time_statement_runs_every_test_of_its_module() -> None:
     assert covering.tests_for("m.py", 3, 3) == ["t::calls", "t::imports_first"]
     assert covering.tests_for("m.py", 9, 9) == ["t::calls"]
     assert covering.tests_for("m.py", 5, 5) is None
+
+
+def test_a_change_detector_does_not_count_as_reaching_a_line(tmp_path: Path, monkeypatch) -> None:
+    """A snapshot test fails on any change, right or wrong: a line only it runs is left uncovered."""
+    from mutation.coverage_map import line_map
+
+    (tmp_path / "m.py").write_text("def double(x):\n    return 2 * x\n\n\ndef half(x):\n    return x / 2\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_m.py").write_text(
+        "from m import double, half\n\n\n"
+        "def test_behaviour():\n    assert double(2) == 4\n\n\n"
+        "def test_snapshot():\n    assert (double(3), half(4)) == (6, 2)\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(tmp_path)]))
+    covering = line_map(tmp_path, ["m.py"], ignore=("tests/test_m.py::test_snapshot",))
+    assert covering.tests_for("m.py", 2, 2) == ["tests/test_m.py::test_behaviour"]
+    assert covering.tests_for("m.py", 6, 6) is None
