@@ -21,12 +21,13 @@ from mlops_component.builders.iam.statements import (
 NOTEBOOK_LOG_GROUP = "/aws/sagemaker/NotebookInstances"
 # Glue interactive sessions log under /aws-glue/ (the scope of AWS's own AWSGlueServiceRole).
 GLUE_LOG_GROUPS = "log-group:/aws-glue/*"
+# Browsing the catalog, and planning a query: on a partitioned table Athena lists the partitions it keeps, then
+# fetches them by name (it never reads a single partition, GetPartition).
 _CATALOG_READ = [
     "glue:GetDatabase",
     "glue:GetDatabases",
     "glue:GetTable",
     "glue:GetTables",
-    "glue:GetPartition",
     "glue:GetPartitions",
     "glue:BatchGetPartition",
 ]
