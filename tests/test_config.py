@@ -531,6 +531,15 @@ def test_a_wrong_image_setting_is_named_without_breaking_the_rules_that_read_it(
         assert error_locations(raised.value) == {"built_in_model_image"}
 
 
+def test_a_wrong_job_type_is_named_without_judging_the_python_modules_by_it(make_config) -> None:
+    # Only a Spark job installs wheels from S3; when the flag that says which job it is is wrong, the one error
+    # names the flag, not the wheel.
+    wheel = "s3://wheels/lib-1.0-py3-none-any.whl"
+    with pytest.raises(ValidationError) as raised:
+        make_config(glue_job_spark_flag="sometimes", glue_additional_python_modules=[wheel])
+    assert error_locations(raised.value) == {"glue_job_spark_flag"}
+
+
 def test_a_config_built_in_code_has_no_secret_fields(make_config) -> None:
     config = make_config()
     assert config.secret_fields == frozenset()

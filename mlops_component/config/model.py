@@ -638,7 +638,8 @@ class MlOpsConfig(ConfigModel):
     @field_validator("glue_additional_python_modules")
     @classmethod
     def _python_modules(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        spark = info.data.get("glue_job_spark_flag", False)
+        # None when the flag itself is invalid: its own error names it, and the job type stays unknown.
+        spark = info.data.get("glue_job_spark_flag")
         for module in value:
             if "," in module:
                 raise ValueError(
@@ -646,7 +647,7 @@ class MlOpsConfig(ConfigModel):
                     "give one version specifier, e.g. 'pyarrow==14.0.2'"
                 )
             if module.startswith("s3://"):
-                if not spark:
+                if spark is False:
                     raise ValueError(f"{module!r}: Python shell jobs cannot install from S3; use whl_path")
                 if not module.endswith(".whl"):
                     raise ValueError(f"{module!r}: an S3 module must be a .whl file")
