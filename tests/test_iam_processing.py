@@ -201,6 +201,8 @@ def test_starting_needs_only_this_machine_and_its_runs() -> None:
     machine = f"arn:aws:states:us-east-1:123456789012:stateMachine:{MACHINE}"
     run = f"arn:aws:states:us-east-1:123456789012:execution:{MACHINE}:6f2c"
     assert allows(policy, "states:StartExecution", machine)
+    # The console's "Start execution" page reads the machine first.
+    assert allows(policy, "states:DescribeStateMachine", machine)
     assert allows(policy, "states:ListExecutions", machine)
     assert allows(policy, "states:DescribeExecution", run)
     assert allows(policy, "states:GetExecutionHistory", run)

@@ -65,7 +65,7 @@ NEEDED: dict[str, set[str]] = {
                   "logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData",
                   "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability",
                   "ecr:GetAuthorizationToken"},
-    "processing": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "logs:CreateLogGroup", "logs:CreateLogStream",
+    "processing": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "logs:CreateLogGroup", "logs:CreateLogStream",
                    "logs:PutLogEvents", "cloudwatch:PutMetricData", "ecr:BatchGetImage",
                    "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:GetAuthorizationToken"},
     "crawler": {"s3:ListBucket", "s3:GetObject", "glue:GetDatabase", "glue:GetTable", "glue:CreateTable",
@@ -335,6 +335,16 @@ def etl_requests(resources: list[Any], tmp_path: Path) -> list[Request]:
     return iam_requests(calls, tells_missing=False) + logs
 
 
+def _sagemaker_upload(uri: str, why: str) -> list[Request]:
+    """SageMaker uploads a large model or output in parts and aborts the upload when a part fails, so no billed
+    parts are left behind (AWS's S3 policy for execution roles grants s3:AbortMultipartUpload with PutObject)."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return [
+        Request(a, f"arn:aws:s3:::{bucket}/{key}", why=why)
+        for a in ("s3:PutObject", "s3:AbortMultipartUpload")
+    ]
+
+
 def sagemaker_requests(resources: list[Any], endpoint_mode: bool) -> list[Request]:
     """What SageMaker does as the execution role for the jobs the deployed definition starts."""
     job = _states(resources, "training")[wf.TUNE]["Parameters"]["TrainingJobDefinition"]
@@ -342,11 +352,7 @@ def sagemaker_requests(resources: list[Any], endpoint_mode: bool) -> list[Reques
     requests: list[Request] = []
 
     def write(uri: str, why: str) -> None:
-        # SageMaker uploads a large model or output in parts and aborts the upload when a part fails, so no billed
-        # parts are left behind (AWS's S3 policy for execution roles grants s3:AbortMultipartUpload with PutObject).
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
-        for action in ("s3:PutObject", "s3:AbortMultipartUpload"):
-            requests.append(Request(action, f"arn:aws:s3:::{bucket}/{key}", why=why))
+        requests.extend(_sagemaker_upload(uri, why))
 
     for channel in job["InputDataConfig"]:
         requests += _read_prefix(
@@ -420,10 +426,7 @@ def processing_requests(resources: list[Any]) -> list[Request]:
         outputs[job.key] = uri(defaults["OutputUri"])
         for field in ("InputUri", job.extra_input):
             requests += _read_prefix(uri(defaults[field]), f"{job.key} {field}")
-        bucket, _, prefix = outputs[job.key].removeprefix("s3://").partition("/")
-        requests.append(
-            Request("s3:PutObject", f"arn:aws:s3:::{bucket}/{prefix}part.csv", why=f"{job.key} output")
-        )
+        requests += _sagemaker_upload(f"{outputs[job.key]}part.csv", f"{job.key} output")
         stream = f"{RUN}-{job.name_suffix}/algo-1-1700000000"
         requests += log_requests(
             "/aws/sagemaker/ProcessingJobs", stream, create_group=True, why=f"{job.key} logs"
