@@ -72,13 +72,34 @@ def test_an_import_time_statement_runs_every_test_of_its_module() -> None:
     from mutation.coverage_map import LineMap
 
     covering = LineMap(
-        lines={"m.py": {3: {"t::imports_first"}, 9: {"t::calls"}}},
+        lines={"m.py": {3: {"a.py::imports_first"}, 9: {"b.py::calls"}}},
         import_lines={"m.py": {3}},
-        seconds={"t::imports_first": 2.0, "t::calls": 1.0},
+        seconds={"a.py::imports_first": 2.0, "b.py::calls": 1.0},
     )
-    assert covering.tests_for("m.py", 3, 3) == ["t::calls", "t::imports_first"]
-    assert covering.tests_for("m.py", 9, 9) == ["t::calls"]
+    assert covering.tests_for("m.py", 3, 3) == ["b.py::calls", "a.py::imports_first"]
+    assert covering.tests_for("m.py", 9, 9) == ["b.py::calls"]
     assert covering.tests_for("m.py", 5, 5) is None
+
+
+def test_the_other_tests_of_a_reaching_file_run_after_the_ones_that_reached_the_line() -> None:
+    """A stack cached for a file is built under its first test only; a later test checking another role of that
+    stack is the one that notices a mutant in the policy builder, so it must run too."""
+    from mutation.coverage_map import LineMap
+
+    covering = LineMap(
+        lines={"m.py": {4: {"roles.py::test_role[trigger]"}}},
+        seconds={
+            "roles.py::test_role[trigger]": 3.0,
+            "roles.py::test_role[etl]": 2.0,
+            "roles.py::test_other": 1.0,
+            "elsewhere.py::test_x": 0.1,
+        },
+    )
+    assert covering.tests_for("m.py", 4, 4) == [
+        "roles.py::test_role[trigger]",
+        "roles.py::test_other",
+        "roles.py::test_role[etl]",
+    ]
 
 
 def test_a_change_detector_does_not_count_as_reaching_a_line(tmp_path: Path, monkeypatch) -> None:
