@@ -31,8 +31,7 @@ class LineMap:
     failing: set[str] = field(default_factory=set)
 
     def tests_for(self, module: str, first: int, last: int) -> list[str] | None:
-        """The tests that run lines first..last, fastest first, then the other tests of their files, fastest
-        first. A statement that runs at import (a module constant, a default argument, a decorator) gets every
+        """The tests that run lines first..last and the other tests of their files, fastest first. A statement that runs at import (a module constant, a default argument, a decorator) gets every
         test that covers the module; None when no test runs it at all."""
         by_line = self.lines.get(module, {})
         chosen = set().union(*(by_line.get(line, set()) for line in range(first, last + 1)))
@@ -46,12 +45,8 @@ class LineMap:
         # A fixture cached for a file (a stack built once, then checked role by role) runs its code under the
         # first test that asks for it only; the file's other tests may be the ones that notice the mutant.
         files = {test.split("::")[0] for test in chosen}
-        siblings = {test for test in self.seconds if test.split("::")[0] in files} - chosen
-
-        def fastest(test: str) -> tuple[float, str]:
-            return self.seconds.get(test, 0.0), test
-
-        return sorted(chosen, key=fastest) + sorted(siblings, key=fastest)
+        chosen |= {test for test in self.seconds if test.split("::")[0] in files}
+        return sorted(chosen, key=lambda test: (self.seconds.get(test, 0.0), test))
 
 
 def _digest(root: Path, paths: list[Path]) -> str:

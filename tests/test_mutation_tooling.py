@@ -81,7 +81,7 @@ def test_an_import_time_statement_runs_every_test_of_its_module() -> None:
     assert covering.tests_for("m.py", 5, 5) is None
 
 
-def test_the_other_tests_of_a_reaching_file_run_after_the_ones_that_reached_the_line() -> None:
+def test_the_other_tests_of_a_reaching_file_run_too() -> None:
     """A stack cached for a file is built under its first test only; a later test checking another role of that
     stack is the one that notices a mutant in the policy builder, so it must run too."""
     from mutation.coverage_map import LineMap
@@ -96,9 +96,9 @@ def test_the_other_tests_of_a_reaching_file_run_after_the_ones_that_reached_the_
         },
     )
     assert covering.tests_for("m.py", 4, 4) == [
-        "roles.py::test_role[trigger]",
         "roles.py::test_other",
         "roles.py::test_role[etl]",
+        "roles.py::test_role[trigger]",
     ]
 
 
