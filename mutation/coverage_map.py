@@ -31,7 +31,8 @@ class LineMap:
     failing: set[str] = field(default_factory=set)
 
     def tests_for(self, module: str, first: int, last: int) -> list[str] | None:
-        """The tests that run lines first..last and the other tests of their files, fastest first. A statement that runs at import (a module constant, a default argument, a decorator) gets every
+        """The tests that run lines first..last, themselves or through a shared fixture they use, fastest first.
+        A statement that runs at import (a module constant, a default argument, a decorator) gets every
         test that covers the module; None when no test runs it at all."""
         by_line = self.lines.get(module, {})
         chosen = set().union(*(by_line.get(line, set()) for line in range(first, last + 1)))
@@ -42,10 +43,6 @@ class LineMap:
             chosen = set().union(chosen, *by_line.values())
         if not chosen:
             return None
-        # A fixture cached for a file (a stack built once, then checked role by role) runs its code under the
-        # first test that asks for it only; the file's other tests may be the ones that notice the mutant.
-        files = {test.split("::")[0] for test in chosen}
-        chosen |= {test for test in self.seconds if test.split("::")[0] in files}
         return sorted(chosen, key=lambda test: (self.seconds.get(test, 0.0), test))
 
 
@@ -87,13 +84,18 @@ def _collect(
     shares: dict[str, dict[str, object]] = {
         str(path): {"lines": {}, "import_lines": {}, "tests": {}} for path in test_files
     }
+    users: dict[str, list[str]] = {}  # shared fixture context -> the tests that use the fixture
     for test, report in tests.items():
         share = shares.get(test.split("::")[0])
         if share is not None:
             share["tests"][test] = report  # type: ignore[index]
+        for fixture in report.get("fixtures", ()):
+            users.setdefault(fixture, []).append(test)
     for module in modules:
         measured = str((root / module).resolve())
-        for line, contexts in data.contexts_by_lineno(measured).items():
+        for line, by_context in data.contexts_by_lineno(measured).items():
+            # A shared fixture's lines count for every test that uses it.
+            contexts = [user for c in by_context for user in users.get(c, [c])]
             for context in contexts:
                 if not context:
                     for share in shares.values():
@@ -122,7 +124,15 @@ def line_map(
     test_files = sorted(path.relative_to(root) for path in tests_dir.rglob("test_*.py"))
     if only:
         test_files = [path for path in test_files if any(path.is_relative_to(prefix) for prefix in only)]
-    shared = _digest(root, [Path(module) for module in modules]) + "\0".join(modules)
+    # The modules' lines, and the code that records which test reaches them.
+    recorders = b"".join(
+        Path(__file__).with_name(name).read_bytes() for name in ("coverage_map.py", "plugin.py")
+    )
+    shared = (
+        _digest(root, [Path(module) for module in modules])
+        + hashlib.sha256(recorders).hexdigest()
+        + "\0".join(modules)
+    )
     fingerprints = {path: _digest(root, [path]) + shared for path in test_files}
     stale = [
         path

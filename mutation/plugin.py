@@ -58,24 +58,52 @@ def install_mutant(spec_file: str) -> None:
     sys.meta_path.insert(0, _MutantFinder(mutant["name"], mutant["origin"], mutant["source"]))
 
 
+def shared_fixture_context(fixturedef: Any) -> str:
+    """The coverage context of a fixture set up once for many tests (module, class, package or session scope)."""
+    return f"fixture:{fixturedef.baseid}:{fixturedef.argname}"
+
+
 class _CoverageRecorder:
-    """One coverage context per test (its node id), plus each test's outcome and duration."""
+    """One coverage context per test (its node id) and one per shared fixture, plus each test's outcome, duration
+    and the shared fixtures it uses: a fixture cached across tests runs its code once, inside whichever test asked
+    first, yet every test that uses it depends on that code."""
 
     def __init__(self, data_file: str, sources: list[str]) -> None:
         import coverage
 
         self._report = Path(data_file).with_suffix(".tests.json")
         self._tests: dict[str, dict[str, Any]] = {}
+        self._context = ""
         self._cov = coverage.Coverage(data_file=data_file, include=sources, branch=False)
         self._cov.start()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, None, None]:
+        self._context = item.nodeid
         self._cov.switch_context(item.nodeid)
         started = time.monotonic()
         yield
-        self._tests.setdefault(item.nodeid, {"passed": True})["seconds"] = time.monotonic() - started
+        report = self._tests.setdefault(item.nodeid, {"passed": True})
+        report["seconds"] = time.monotonic() - started
+        definitions = getattr(item, "_fixtureinfo", None)
+        report["fixtures"] = sorted(
+            shared_fixture_context(defs[-1])
+            for defs in (definitions.name2fixturedefs.values() if definitions else ())
+            if defs and defs[-1].scope != "function"
+        )
+        self._context = ""
         self._cov.switch_context("")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(
+        self, fixturedef: Any, request: pytest.FixtureRequest
+    ) -> Generator[None, None, None]:
+        if fixturedef.scope == "function":
+            yield
+            return
+        self._cov.switch_context(shared_fixture_context(fixturedef))
+        yield
+        self._cov.switch_context(self._context)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed:

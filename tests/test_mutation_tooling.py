@@ -81,39 +81,30 @@ def test_an_import_time_statement_runs_every_test_of_its_module() -> None:
     assert covering.tests_for("m.py", 5, 5) is None
 
 
-def test_the_other_tests_of_a_reaching_file_run_too() -> None:
-    """A stack cached for a file is built under its first test only; a later test checking another role of that
-    stack is the one that notices a mutant in the policy builder, so it must run too."""
-    from mutation.coverage_map import LineMap
-
-    covering = LineMap(
-        lines={"m.py": {4: {"roles.py::test_role[trigger]"}}},
-        seconds={
-            "roles.py::test_role[trigger]": 3.0,
-            "roles.py::test_role[etl]": 2.0,
-            "roles.py::test_other": 1.0,
-            "elsewhere.py::test_x": 0.1,
-        },
-    )
-    assert covering.tests_for("m.py", 4, 4) == [
-        "roles.py::test_other",
-        "roles.py::test_role[etl]",
-        "roles.py::test_role[trigger]",
-    ]
-
-
-def test_a_change_detector_does_not_count_as_reaching_a_line(tmp_path: Path, monkeypatch) -> None:
-    """A snapshot test fails on any change, right or wrong: a line only it runs is left uncovered."""
+def test_the_line_map_counts_shared_fixtures_and_leaves_out_change_detectors(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A fixture cached for a module runs its code once, inside whichever test asked first, yet every test that
+    uses it depends on that code; a snapshot test fails on any change, right or wrong, so a line only it runs is
+    left uncovered."""
     from mutation.coverage_map import line_map
 
-    (tmp_path / "m.py").write_text("def double(x):\n    return 2 * x\n\n\ndef half(x):\n    return x / 2\n")
+    (tmp_path / "m.py").write_text(
+        "def double(x):\n    return 2 * x\n\n\ndef half(x):\n    return x / 2\n\n\ndef build():\n    return 7\n"
+    )
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_m.py").write_text(
-        "from m import double, half\n\n\n"
-        "def test_behaviour():\n    assert double(2) == 4\n\n\n"
+        "import pytest\n\nfrom m import build, double, half\n\n\n"
+        "@pytest.fixture(scope='module')\ndef built():\n    return build()\n\n\n"
+        "def test_behaviour(built):\n    assert double(2) == 4\n\n\n"
+        "def test_uses_the_cached_fixture(built):\n    assert built == 7\n\n\n"
         "def test_snapshot():\n    assert (double(3), half(4)) == (6, 2)\n"
     )
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(tmp_path)]))
     covering = line_map(tmp_path, ["m.py"], ignore=("tests/test_m.py::test_snapshot",))
     assert covering.tests_for("m.py", 2, 2) == ["tests/test_m.py::test_behaviour"]
     assert covering.tests_for("m.py", 6, 6) is None
+    assert set(covering.tests_for("m.py", 10, 10) or ()) == {
+        "tests/test_m.py::test_behaviour",
+        "tests/test_m.py::test_uses_the_cached_fixture",
+    }
