@@ -20,10 +20,11 @@ ALLOWED_FINDINGS: dict[str, tuple[frozenset[str], str]] = {
         "execution logging needs logs:PutResourcePolicy to deliver to its log group.",
     ),
     "RESOURCE_MISMATCH": (
-        frozenset({"states:DescribeExecution"}),
-        "Waiting on the deployment workflow (startExecution.sync:2) needs DescribeExecution on its executions, "
-        "the scope AWS's own policy for that integration uses; parliament expects the Express-execution ARN "
-        "form as well, which a Standard workflow's executions never have.",
+        frozenset({"states:DescribeExecution", "states:ListExecutions"}),
+        "Waiting on the deployment workflow (startExecution.sync:2) and following a processing run need "
+        "DescribeExecution on the runs, and listing them ListExecutions on the machine; parliament expects the "
+        "Express-execution and map-run ARN forms as well, which a Standard workflow without a distributed Map "
+        "never has.",
     ),
     "CREDENTIALS_EXPOSURE": (
         frozenset({"ecr:GetAuthorizationToken"}),

@@ -97,19 +97,16 @@ def start_processing_policy(account: Account, state_machine_name: str) -> Policy
     Runs act with the state machine's own role, so starting one passes no role and reaches no data.
     """
     machine = account.arn("states", f"stateMachine:{state_machine_name}")
+    # A standard machine's runs; it has no map runs or express executions, so no ARN names them.
     executions = account.arn("states", f"execution:{state_machine_name}:*")
-    # IAM also authorizes these actions on a machine's map runs and express executions; this standard machine
-    # has neither, and the ARNs name only it.
-    map_runs = account.arn("states", f"mapRun:{state_machine_name}/*")
-    express = account.arn("states", f"express:{state_machine_name}:*")
     return document(
         allow(
             ["states:StartExecution", "states:DescribeStateMachine"], machine, sid="StartProcessingPipeline"
         ),
-        allow(["states:ListExecutions"], [machine, map_runs], sid="ListProcessingRuns"),
+        allow(["states:ListExecutions"], machine, sid="ListProcessingRuns"),
         allow(
             ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"],
-            [executions, express],
+            executions,
             sid="FollowProcessingRuns",
         ),
     )
