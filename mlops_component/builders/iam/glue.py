@@ -55,14 +55,14 @@ def glue_job_policy(
     """
     p = account.partition
     return document(
-        list_bucket(p, feature_bucket, input_prefixes, "ListFeatureStoreInputs"),
+        list_bucket(p, feature_bucket, input_prefixes, sid="ListFeatureStoreInputs"),
         allow(
             ["s3:GetObject"],
             [objects_arn(p, feature_bucket, prefix) for prefix in input_prefixes],
             sid="ReadFeatureStoreInputs",
         ),
         allow(["s3:GetObject"], objects_arn(p, source_bucket, code_prefix), sid="ReadEtlCode"),
-        list_bucket(p, extracts_bucket, output_prefixes, "ListExtracts"),
+        list_bucket(p, extracts_bucket, output_prefixes, sid="ListExtracts"),
         allow(
             # DeleteObject: the ETL removes its scratch objects, and a promoted key when it puts a set back.
             ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
@@ -91,7 +91,7 @@ def glue_crawler_policy(
     p = account.partition
     log_group = account.arn("logs", f"log-group:{GLUE_CRAWLER_LOG_GROUP}")
     return document(
-        list_bucket(p, bucket, prefixes, "ListCrawledPrefixes"),
+        list_bucket(p, bucket, prefixes, sid="ListCrawledPrefixes"),
         allow(
             ["s3:GetObject"],
             [objects_arn(p, bucket, prefix) for prefix in prefixes],
