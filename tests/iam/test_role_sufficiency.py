@@ -59,8 +59,8 @@ NEEDED: dict[str, set[str]] = {
                       "logs:CreateLogStream", "logs:PutLogEvents"},
     "endpoint": {"sagemaker:DescribeEndpoint", "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint",
                  "sagemaker:AddTags", "logs:CreateLogStream", "logs:PutLogEvents"},
-    "etl": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "logs:CreateLogGroup", "logs:CreateLogStream",
-            "logs:PutLogEvents"},
+    "etl": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject",
+            "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
     "sagemaker": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "logs:CreateLogGroup",
                   "logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData",
                   "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability",
@@ -332,7 +332,18 @@ def etl_requests(resources: list[Any], tmp_path: Path) -> list[Request]:
         for r in log_requests(f"{family}/{group}", "jr_0123456789abcdef", create_group=True, why="Glue job logs")
     ]  # fmt: skip
     # `_upload` treats any error on HEAD as "not there yet", so a 403 for a missing key serves it as well as a 404.
-    return iam_requests(calls, tells_missing=False) + logs
+    requests = iam_requests(calls, tells_missing=False)
+    # boto3's upload_file and copy switch to a multipart upload at 8 MB (s3transfer's default threshold) and
+    # abort it when a part fails; the sample is too small to show it, a real extract is not.
+    requests += [
+        Request("s3:AbortMultipartUpload", r.resource, why="a failed part of a large extract")
+        for r in requests
+        if r.action == "s3:PutObject"
+    ]
+    # Glue itself downloads the job's script with the job's role before running it.
+    script = job["command"]["scriptLocation"].removeprefix("s3://")
+    requests.append(Request("s3:GetObject", f"arn:aws:s3:::{script}", why="Glue fetches the job's script"))
+    return requests + logs
 
 
 def _sagemaker_upload(uri: str, why: str) -> list[Request]:
