@@ -58,7 +58,7 @@ def install_mutant(spec_file: str) -> None:
     sys.meta_path.insert(0, _MutantFinder(mutant["name"], mutant["origin"], mutant["source"]))
 
 
-def shared_fixture_context(fixturedef: Any) -> str:
+def _shared_fixture_context(fixturedef: Any) -> str:
     """The coverage context of a fixture set up once for many tests (module, class, package or session scope)."""
     return f"fixture:{fixturedef.baseid}:{fixturedef.argname}"
 
@@ -87,7 +87,7 @@ class _CoverageRecorder:
         report["seconds"] = time.monotonic() - started
         definitions = getattr(item, "_fixtureinfo", None)
         report["fixtures"] = sorted(
-            shared_fixture_context(defs[-1])
+            _shared_fixture_context(defs[-1])
             for defs in (definitions.name2fixturedefs.values() if definitions else ())
             if defs and defs[-1].scope != "function"
         )
@@ -101,7 +101,7 @@ class _CoverageRecorder:
         if fixturedef.scope == "function":
             yield
             return
-        self._cov.switch_context(shared_fixture_context(fixturedef))
+        self._cov.switch_context(_shared_fixture_context(fixturedef))
         yield
         self._cov.switch_context(self._context)
 
