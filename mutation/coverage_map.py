@@ -143,7 +143,7 @@ def line_map(
     ]
     if stale:
         # Dealt round-robin: neighbouring files (one package's tests) tend to cost alike, so the parts finish together.
-        parts = [stale[i :: max(1, jobs)] for i in range(min(max(1, jobs), len(stale)))]
+        parts = [stale[i::jobs] for i in range(min(jobs, len(stale)))]
         with ThreadPoolExecutor(max_workers=len(parts)) as pool:
             shares = pool.map(lambda ip: _collect(ip[1], modules, root, ip[0]), enumerate(parts))
         for measured, share in (item for found in shares for item in found.items()):

@@ -190,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--fresh", action="store_true", help="measure the line -> tests map again")
     args = parser.parse_args(argv)
+    jobs = max(1, args.jobs)
 
     listed, threshold, change_detectors = _config()
     modules = [args.module] if args.module else listed
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no such module: {', '.join(missing)}", file=sys.stderr)
         return 2
     equivalents = _equivalents()
-    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as generating:
+    with ProcessPoolExecutor(max_workers=jobs) as generating:
         mutants = [m for found in generating.map(partial(mutants_of, ROOT), modules) for m in found]
     if args.changed:
         changed = {module: _changed_lines(args.changed, module) for module in modules}
@@ -213,14 +214,13 @@ def main(argv: list[str] | None = None) -> int:
         sorted(set(listed) | set(modules)),
         fresh=args.fresh,
         only=args.tests,
-        jobs=max(1, args.jobs),
+        jobs=jobs,
         ignore=change_detectors,
     )
     if covering.failing:
         print(f"left out, failing without any mutant: {sorted(covering.failing)}")
 
     outcomes: list[Outcome] = []
-    jobs = max(1, args.jobs)
     zygotes = _Zygotes(jobs)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         try:

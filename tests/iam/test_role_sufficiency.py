@@ -38,7 +38,16 @@ from mlops_component.config import MlOpsConfig
 from mlops_component.tools import sample_data
 from tests.conftest import SEED_EXAMPLE
 from tests.functions.lambda_events import load_api_response
-from tests.iam.aws_calls import ACCOUNT, REGION, Request, denied, iam_requests, log_requests, recording
+from tests.iam.aws_calls import (
+    ACCOUNT,
+    REGION,
+    Request,
+    denied,
+    iam_requests,
+    log_requests,
+    object_arn,
+    recording,
+)
 from tests.iam_checks import without_action
 from tests.pulumi_mocks import run_program
 
@@ -65,8 +74,8 @@ NEEDED: dict[str, set[str]] = {
                   "logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData",
                   "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability",
                   "ecr:GetAuthorizationToken"},
-    "processing": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "logs:CreateLogGroup", "logs:CreateLogStream",
-                   "logs:PutLogEvents", "cloudwatch:PutMetricData", "ecr:BatchGetImage",
+    "processing": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "logs:CreateLogGroup",
+                   "logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData", "ecr:BatchGetImage",
                    "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:GetAuthorizationToken"},
     "crawler": {"s3:ListBucket", "s3:GetObject", "glue:GetDatabase", "glue:GetTable", "glue:CreateTable",
                 "glue:UpdateTable", "glue:BatchCreatePartition", "logs:CreateLogGroup", "logs:CreateLogStream",
@@ -341,8 +350,10 @@ def etl_requests(resources: list[Any], tmp_path: Path) -> list[Request]:
         if r.action == "s3:PutObject"
     ]
     # Glue itself downloads the job's script with the job's role before running it.
-    script = job["command"]["scriptLocation"].removeprefix("s3://")
-    requests.append(Request("s3:GetObject", f"arn:aws:s3:::{script}", why="Glue fetches the job's script"))
+    script = job["command"]["scriptLocation"].removeprefix("s3://").partition("/")
+    requests.append(
+        Request("s3:GetObject", object_arn(script[0], script[2]), why="Glue fetches the job's script")
+    )
     return requests + logs
 
 
@@ -350,10 +361,7 @@ def _sagemaker_upload(uri: str, why: str) -> list[Request]:
     """SageMaker uploads a large model or output in parts and aborts the upload when a part fails, so no billed
     parts are left behind (AWS's S3 policy for execution roles grants s3:AbortMultipartUpload with PutObject)."""
     bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return [
-        Request(a, f"arn:aws:s3:::{bucket}/{key}", why=why)
-        for a in ("s3:PutObject", "s3:AbortMultipartUpload")
-    ]
+    return [Request(a, object_arn(bucket, key), why=why) for a in ("s3:PutObject", "s3:AbortMultipartUpload")]
 
 
 def sagemaker_requests(resources: list[Any], endpoint_mode: bool) -> list[Request]:
@@ -362,15 +370,12 @@ def sagemaker_requests(resources: list[Any], endpoint_mode: bool) -> list[Reques
     states = _states(resources, "deployment")
     requests: list[Request] = []
 
-    def write(uri: str, why: str) -> None:
-        requests.extend(_sagemaker_upload(uri, why))
-
     for channel in job["InputDataConfig"]:
         requests += _read_prefix(
             channel["DataSource"]["S3DataSource"]["S3Uri"], f"channel {channel['ChannelName']}"
         )
     model = f"{job['OutputDataConfig']['S3OutputPath']}{RUN}/{RUN}-001-0a1b2c3d/output/model.tar.gz"
-    write(model, "training job output")
+    requests += _sagemaker_upload(model, "training job output")
     requests += log_requests("/aws/sagemaker/TrainingJobs", f"{RUN}-001-0a1b2c3d/algo-1-1700000000",
                              create_group=True, why="training job logs")  # fmt: skip
     requests.append(Request("cloudwatch:PutMetricData", "*", (("cloudwatch:namespace", "/aws/sagemaker/TrainingJobs"),),
@@ -388,7 +393,7 @@ def sagemaker_requests(resources: list[Any], endpoint_mode: bool) -> list[Reques
             transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"], "transform input"
         )
         output = transform["TransformOutput"]["S3OutputPath.$"].split("'")[1].replace("{}", RUN)
-        write(f"{output}/score.csv.out", "transform output")
+        requests += _sagemaker_upload(f"{output}/score.csv.out", "transform output")
         requests += log_requests("/aws/sagemaker/TransformJobs", f"{RUN}/i-0123456789abcdef0-1700000000",
                                  create_group=True, why="transform job logs")  # fmt: skip
     return requests
