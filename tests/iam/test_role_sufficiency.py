@@ -77,19 +77,28 @@ NEEDED: dict[str, set[str]] = {
     "processing": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "logs:CreateLogGroup",
                    "logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData", "ecr:BatchGetImage",
                    "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:GetAuthorizationToken"},
-    "crawler": {"s3:ListBucket", "s3:GetObject", "glue:GetDatabase", "glue:GetTable", "glue:CreateTable",
-                "glue:UpdateTable", "glue:BatchCreatePartition", "logs:CreateLogGroup", "logs:CreateLogStream",
-                "logs:PutLogEvents"},
+    "crawler": {"s3:ListBucket", "s3:GetObject", "glue:GetDatabase", "glue:GetTables", "glue:GetTable",
+                "glue:CreateTable", "glue:UpdateTable", "glue:GetPartitions", "glue:BatchGetPartition",
+                "glue:BatchCreatePartition", "glue:BatchUpdatePartition", "logs:CreateLogGroup",
+                "logs:CreateLogStream", "logs:PutLogEvents"},
 }  # fmt: skip
-# Catalog calls every crawler that creates and then extends a partitioned table makes (AWS's crawler, not our code,
-# so they are stated here rather than recorded).
-CRAWLER_CATALOG = (
-    "glue:GetDatabase",
-    "glue:GetTable",
-    "glue:CreateTable",
-    "glue:UpdateTable",
-    "glue:BatchCreatePartition",
-)
+# The catalog calls of the predictions crawler over its first crawl and a later one (AWS's crawler, not our code, so
+# they are stated here rather than recorded), on the resources IAM authorizes each against besides the catalog.
+# First crawl: find the database, compare the folder with its tables (CombineCompatibleSchemas), create the table
+# and its partitions. Later crawl, after a batch with a new column: widen the table (UPDATE_IN_DATABASE), list and
+# look up the partitions it already has, add the new ones, and rewrite the old ones to the table's schema
+# (AddOrUpdateBehavior InheritFromTable). Deleted folders are only logged, so nothing is deleted.
+CRAWLER_CATALOG = {
+    "glue:GetDatabase": ("database/{db}",),
+    "glue:GetTables": ("database/{db}", "table/{db}/predictions"),
+    "glue:GetTable": ("table/{db}/predictions",),
+    "glue:CreateTable": ("database/{db}", "table/{db}/predictions"),
+    "glue:UpdateTable": ("table/{db}/predictions",),
+    "glue:GetPartitions": ("table/{db}/predictions",),
+    "glue:BatchGetPartition": ("table/{db}/predictions",),
+    "glue:BatchCreatePartition": ("table/{db}/predictions",),
+    "glue:BatchUpdatePartition": ("table/{db}/predictions",),
+}
 
 
 # --- What the component registers ---------------------------------------------------------------------------------
@@ -459,19 +468,10 @@ def crawler_requests(resources: list[Any]) -> list[Request]:
     requests: list[Request] = []
     for target in crawler["s3Targets"]:
         requests += _read_prefix(target["path"], "crawled prefix")
-    database = crawler["databaseName"]
-    catalog = {
-        "glue:GetDatabase": f"database/{database}",
-        "glue:GetTable": f"table/{database}/predictions",
-        "glue:CreateTable": f"table/{database}/predictions",
-        "glue:UpdateTable": f"table/{database}/predictions",
-        "glue:BatchCreatePartition": f"table/{database}/predictions",
-    }
-    for action in CRAWLER_CATALOG:
-        for resource in ("catalog", catalog[action]):
-            requests.append(
-                Request(action, f"arn:aws:glue:{REGION}:{ACCOUNT}:{resource}", why="crawler catalog")
-            )
+    for action, resources in CRAWLER_CATALOG.items():
+        for resource in ("catalog", *resources):
+            arn = f"arn:aws:glue:{REGION}:{ACCOUNT}:{resource.format(db=crawler['databaseName'])}"
+            requests.append(Request(action, arn, why="crawler catalog"))
     requests += log_requests("/aws-glue/crawlers", crawler["name"], create_group=True, why="crawler logs")
     return requests
 

@@ -18,20 +18,18 @@ GLUE_PYTHON_SHELL_LOG_GROUPS = "/aws-glue/python-jobs/"
 GLUE_SPARK_LOG_GROUPS = "/aws-glue/jobs/"
 GLUE_CRAWLER_LOG_GROUP = "/aws-glue/crawlers"
 _CREATE_AND_WRITE_LOGS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
-# The catalog actions a crawler takes to create and update its tables and partitions (it never deletes:
-# its schema change policy only logs deletions).
+# The catalog actions a crawler takes to create and update its tables and partitions. It works on partitions in
+# batches (found ones looked up, new ones created, old ones rewritten to the table's schema), so the one-partition
+# forms are not granted; it never deletes: its schema change policy only logs deletions.
 _CRAWLER_CATALOG_ACTIONS = [
     "glue:GetDatabase",
-    "glue:GetTable",
     "glue:GetTables",
+    "glue:GetTable",
     "glue:CreateTable",
     "glue:UpdateTable",
-    "glue:GetPartition",
     "glue:GetPartitions",
     "glue:BatchGetPartition",
-    "glue:CreatePartition",
     "glue:BatchCreatePartition",
-    "glue:UpdatePartition",
     "glue:BatchUpdatePartition",
 ]
 
