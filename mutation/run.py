@@ -29,6 +29,7 @@ from pathlib import Path
 
 from mutation.coverage_map import CACHE, LineMap, line_map
 from mutation.mutants import Mutant, mutants_of
+from mutation.stages import Killers, stages
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -83,7 +84,7 @@ class _Zygotes:
             self._idle.put(zygote)
         self._all = list(self._idle.queue)
 
-    def run(self, mutant: Mutant, tests: list[str], budget: float) -> tuple[str, float]:
+    def run(self, mutant: Mutant, tests: list[str], budget: float) -> tuple[str, float, str | None]:
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as spec:
             # container/ is the image's root (its tests put it on sys.path): its modules import as xgb_model.*
             name = mutant.module.removesuffix(".py").removeprefix("container/").replace("/", ".")
@@ -97,7 +98,7 @@ class _Zygotes:
         finally:
             self._idle.put(zygote)
             Path(spec.name).unlink(missing_ok=True)
-        return answer["status"], answer["seconds"]
+        return answer["status"], answer["seconds"], answer["killer"]
 
     def close(self) -> None:
         for zygote in self._all:
@@ -107,15 +108,26 @@ class _Zygotes:
 
 
 def _judge(
-    mutant: Mutant, covering: LineMap, equivalents: dict[tuple[str, str, str, str], str], zygotes: _Zygotes
+    mutant: Mutant,
+    covering: LineMap,
+    equivalents: dict[tuple[str, str, str, str], str],
+    zygotes: _Zygotes,
+    killers: Killers,
 ) -> Outcome:
     if mutant.key in equivalents:
         return Outcome(mutant, "equivalent")
     tests = covering.tests_for(mutant.module, *mutant.statement)
     if tests is None:
         return Outcome(mutant, "uncovered")
-    budget = 60 + 3 * sum(covering.seconds.get(test, 1.0) for test in tests)
-    status, seconds = zygotes.run(mutant, tests, budget)
+    status, seconds = "survived", 0.0
+    for stage in stages(tests, killers.suspects(mutant.key)):
+        budget = 60 + 3 * sum(covering.seconds.get(test, 1.0) for test in stage)
+        status, spent, killer = zygotes.run(mutant, stage, budget)
+        seconds += spent
+        if killer:
+            killers.record(mutant.key, killer)
+        if status != "survived":
+            break
     return Outcome(mutant, status, seconds, len(tests))
 
 
@@ -206,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         mutants = [m for m in mutants if changed[m.module] & set(range(m.lines[0], m.lines[1] + 1))]
     if args.where:
         mutants = [m for m in mutants if m.where in args.where]
+    # Function by function: the tests that killed one mutant there run first for the next (mutation/stages.py).
+    mutants.sort(key=lambda m: (m.module, m.statement, m.operator, m.occurrence))
     print(f"{len(mutants)} mutants in {len(modules)} module(s)", flush=True)
     if not mutants:
         return 0
@@ -222,10 +236,11 @@ def main(argv: list[str] | None = None) -> int:
 
     outcomes: list[Outcome] = []
     zygotes = _Zygotes(jobs)
+    killers = Killers(ROOT / CACHE / "killers.json")
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         try:
             for done, outcome in enumerate(
-                pool.map(lambda m: _judge(m, covering, equivalents, zygotes), mutants), 1
+                pool.map(lambda m: _judge(m, covering, equivalents, zygotes, killers), mutants), 1
             ):
                 outcomes.append(outcome)
                 if outcome.status in ("survived", "uncovered", "error"):
@@ -237,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             pool.shutdown(cancel_futures=True)
             print(f"\ninterrupted: the table counts the first {len(outcomes)} of {len(mutants)} mutants")
     zygotes.close()
+    killers.save()
     _report(
         outcomes, equivalents, complete=len(outcomes) == len(mutants) and not (args.changed or args.where)
     )

@@ -4,7 +4,8 @@ Starting pytest and importing Pulumi, boto3 and moto costs seconds per process, 
 mutants need; a forked child starts with them already imported. The library itself is never imported here, so
 each child imports the mutant fresh. One request per line on stdin, one answer per line on stdout (JSON):
 
-    {"mutant": "<spec file>", "tests": [...], "budget": <seconds>}  ->  {"status": "killed", "seconds": 1.2}
+    {"mutant": "<spec file>", "tests": [...], "budget": <seconds>}
+        ->  {"status": "killed", "seconds": 1.2, "killer": "<node id of the first failing test, or null>"}
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 # pytest's exit codes: 1 tests failed, 2 interrupted (e.g. the mutant does not import), 3 internal error, 4 usage
 # error (a conftest.py that cannot import the mutant: the node ids come from a run that worked without it).
@@ -23,7 +26,18 @@ KILLED_CODES = {1, 2, 3, 4}
 PRELOADED = ["pytest", "hypothesis", "pydantic", "yaml", "boto3", "botocore", "moto", "pulumi", "pulumi_aws"]
 
 
-def _child(mutant: str, tests: list[str]) -> None:
+class _FirstFailure:
+    """Writes the node id of the first failing test to a file, for the run to try that test first next time."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def pytest_runtest_logreport(self, report: object) -> None:
+        if getattr(report, "failed", False) and not os.path.getsize(self._path):
+            Path(self._path).write_text(getattr(report, "nodeid", ""))
+
+
+def _child(mutant: str, tests: list[str], killer_file: str) -> None:
     os.setsid()  # its own process group: a timeout ends whatever the tests started too
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
@@ -35,28 +49,37 @@ def _child(mutant: str, tests: list[str]) -> None:
         from mutation.plugin import install_mutant
 
         install_mutant(mutant)
-        code = int(pytest.main(["-x", "-q", "-p", "no:cacheprovider", *tests]))
+        code = int(
+            pytest.main(["-x", "-q", "-p", "no:cacheprovider", *tests], plugins=[_FirstFailure(killer_file)])
+        )
     finally:
         os._exit(code)
 
 
 def _run(mutant: str, tests: list[str], budget: float) -> dict[str, object]:
     started = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        _child(mutant, tests)
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            code = os.waitstatus_to_exitcode(status)
-            result = "killed" if code in KILLED_CODES else "survived" if code == 0 else "error"
-            return {"status": result, "seconds": time.monotonic() - started, "code": code}
-        if time.monotonic() - started > budget:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return {"status": "timeout", "seconds": time.monotonic() - started}
-        time.sleep(0.05)
+    with tempfile.NamedTemporaryFile(suffix=".killer") as killer:
+        pid = os.fork()
+        if pid == 0:
+            _child(mutant, tests, killer.name)
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                code = os.waitstatus_to_exitcode(status)
+                result = "killed" if code in KILLED_CODES else "survived" if code == 0 else "error"
+                seconds = time.monotonic() - started
+                return {
+                    "status": result,
+                    "seconds": seconds,
+                    "code": code,
+                    "killer": killer.read().decode() or None,
+                }
+            if time.monotonic() - started > budget:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return {"status": "timeout", "seconds": time.monotonic() - started, "killer": None}
+            time.sleep(0.05)
 
 
 def main() -> None:

@@ -108,3 +108,69 @@ def test_the_line_map_counts_shared_fixtures_and_leaves_out_change_detectors(
         "tests/test_m.py::test_behaviour",
         "tests/test_m.py::test_uses_the_cached_fixture",
     }
+
+
+def test_a_mutants_tests_run_its_remembered_killers_first_then_files_in_doubling_groups() -> None:
+    from mutation.stages import stages
+
+    tests = ["a.py::1", "b.py::1", "a.py::2", "c.py::1", "d.py::1", "e.py::1", "b.py::2", "f.py::1"]
+    assert stages(tests, ["d.py::1", "gone.py::1"]) == [
+        ["d.py::1"],  # a remembered killer that no longer reaches the line is not run
+        ["a.py::1", "a.py::2"],
+        ["b.py::1", "c.py::1", "b.py::2"],
+        ["e.py::1", "f.py::1"],
+    ]
+    assert stages(tests, []) == [
+        ["a.py::1", "a.py::2"],
+        ["b.py::1", "c.py::1", "b.py::2"],
+        ["d.py::1", "e.py::1", "f.py::1"],
+    ]
+    every_stage = [test for stage in stages(tests, ["c.py::1"]) for test in stage]
+    assert sorted(every_stage) == sorted(tests)  # each test runs once
+
+
+def test_killers_are_remembered_per_mutant_and_per_function_across_runs(tmp_path: Path) -> None:
+    from mutation.stages import Killers
+
+    path = tmp_path / "killers.json"
+    first = ("m.py", "f", "x < 1", "x <= 1")
+    neighbour = ("m.py", "f", "y + 1", "y - 1")
+    elsewhere = ("m.py", "g", "z", "not z")
+    killers = Killers(path)
+    killers.record(first, "t.py::boundary")
+    killers.record(neighbour, "t.py::sum")
+    killers.save()
+    again = Killers(path)
+    assert again.suspects(first) == ["t.py::boundary", "t.py::sum"]
+    assert again.suspects(neighbour) == ["t.py::sum", "t.py::boundary"]
+    assert again.suspects(elsewhere) == []
+
+
+def test_the_zygote_names_the_test_that_killed_a_mutant(tmp_path: Path) -> None:
+    module = ROOT / "mlops_component/builders/state_machines/gate.py"
+    spec = tmp_path / "mutant.json"
+    source = module.read_text().replace('"NumericEquals": operator.eq', '"NumericEquals": operator.ne')
+    spec.write_text(
+        json.dumps(
+            {"name": "mlops_component.builders.state_machines.gate", "origin": str(module), "source": source}
+        )
+    )
+    tests = ["tests/workflows/test_gate.py::test_the_table_covers_every_operator_the_config_accepts"]
+    tests += [
+        f"tests/workflows/test_gate.py::test_local_run_gate[NumericEquals-{case}]" for case in ("at", "above")
+    ]
+    zygote = subprocess.run(
+        [sys.executable, "-m", "mutation.zygote"],
+        cwd=ROOT,
+        input="\n".join(
+            json.dumps({"mutant": str(spec), "tests": run, "budget": 120}) for run in (tests[:1], tests)
+        )
+        + "\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    ready, unaffected, killed = map(json.loads, zygote.stdout.splitlines())
+    assert ready == {"ready": True}
+    assert (unaffected["status"], unaffected["killer"]) == ("survived", None)
+    assert (killed["status"], killed["killer"]) == ("killed", tests[1])

@@ -1,0 +1,73 @@
+"""In which order, and in how many pytest runs, a mutant's tests run: most mutants are killed by one test, so
+finding it early is what makes a run fast.
+
+A pytest run imports every test file it is given before running the first test, and those imports cost more
+than most tests. So a mutant's tests run in stages, each a pytest run of its own that stops at the first
+failure: first the tests that killed this mutant, or others in the same function, before (the suspects); then
+the rest file by file, one file, then two, then four and so on, the files of the fastest tests first. A killed
+mutant pays for the files up to its killer's; a surviving one for a few more pytest starts.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+# How many remembered killers run first, and how many are remembered per function.
+SUSPECTS = 4
+_KEPT = 6
+
+
+def stages(tests: list[str], suspects: list[str]) -> list[list[str]]:
+    """`tests` (fastest first) split into pytest runs: the suspects among them, then files in doubling groups."""
+    reaching = set(tests)
+    first = [test for test in dict.fromkeys(suspects) if test in reaching][:SUSPECTS]
+    rest = [test for test in tests if test not in first]
+    files = list(dict.fromkeys(test.split("::")[0] for test in rest))
+    result = [first] if first else []
+    start, size = 0, 1
+    while start < len(files):
+        group = set(files[start : start + size])
+        result.append([test for test in rest if test.split("::")[0] in group])
+        start, size = start + size, size * 2
+    return result
+
+
+class Killers:
+    """The test that killed each mutant, and the latest killers in each function, kept in a file across runs.
+
+    Mutants in one function are mostly killed by the same few tests, and a mutant is usually killed again by
+    the test that killed it last time, so these run first."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        known = json.loads(path.read_text()) if path.exists() else {}
+        self._by_mutant: dict[str, str] = known.get("by_mutant", {})
+        self._by_function: dict[str, list[str]] = known.get("by_function", {})
+
+    @staticmethod
+    def _names(key: tuple[str, str, str, str]) -> tuple[str, str]:
+        module, where, _, _ = key
+        return json.dumps(key), f"{module}::{where}"
+
+    def suspects(self, key: tuple[str, str, str, str]) -> list[str]:
+        mutant, function = self._names(key)
+        with self._lock:
+            exact = [self._by_mutant[mutant]] if mutant in self._by_mutant else []
+            return list(dict.fromkeys([*exact, *self._by_function.get(function, [])]))
+
+    def record(self, key: tuple[str, str, str, str], test: str) -> None:
+        mutant, function = self._names(key)
+        with self._lock:
+            self._by_mutant[mutant] = test
+            latest = self._by_function.get(function, [])
+            self._by_function[function] = [test, *(t for t in latest if t != test)][:_KEPT]
+
+    def save(self) -> None:
+        with self._lock:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._path.write_text(
+                json.dumps({"by_mutant": self._by_mutant, "by_function": self._by_function}, indent=0)
+            )
