@@ -3,7 +3,8 @@ finding it early is what makes a run fast.
 
 A pytest run imports every test file it is given before running the first test, and those imports cost more
 than most tests. So a mutant's tests run in stages, each a pytest run of its own that stops at the first
-failure: first the tests that killed this mutant, or others in the same function, before (the suspects); then
+failure: first the tests that killed this mutant, or others in the same function or module, before (the
+suspects); then
 the rest file by file, one file, then two, then four and so on, the files of the fastest tests first. A killed
 mutant pays for the files up to its killer's; a surviving one for a few more pytest starts.
 """
@@ -35,7 +36,8 @@ def stages(tests: list[str], suspects: list[str]) -> list[list[str]]:
 
 
 class Killers:
-    """The test that killed each mutant, and the latest killers in each function, kept in a file across runs.
+    """The test that killed each mutant, and the latest killers in each function and module, kept in a file
+    across runs.
 
     Mutants in one function are mostly killed by the same few tests, and a mutant is usually killed again by
     the test that killed it last time, so these run first."""
@@ -46,28 +48,24 @@ class Killers:
         known = json.loads(path.read_text()) if path.exists() else {}
         self._by_mutant: dict[str, str] = known.get("by_mutant", {})
         self._by_function: dict[str, list[str]] = known.get("by_function", {})
-
-    @staticmethod
-    def _names(key: tuple[str, str, str, str]) -> tuple[str, str]:
-        module, where, _, _ = key
-        return json.dumps(key), f"{module}::{where}"
+        self._by_module: dict[str, list[str]] = known.get("by_module", {})
 
     def suspects(self, key: tuple[str, str, str, str]) -> list[str]:
-        mutant, function = self._names(key)
+        module, where, _, _ = key
         with self._lock:
-            exact = [self._by_mutant[mutant]] if mutant in self._by_mutant else []
-            return list(dict.fromkeys([*exact, *self._by_function.get(function, [])]))
+            exact = [self._by_mutant[json.dumps(key)]] if json.dumps(key) in self._by_mutant else []
+            nearby = [*self._by_function.get(f"{module}::{where}", []), *self._by_module.get(module, [])]
+            return list(dict.fromkeys([*exact, *nearby]))
 
     def record(self, key: tuple[str, str, str, str], test: str) -> None:
-        mutant, function = self._names(key)
+        module, where, _, _ = key
         with self._lock:
-            self._by_mutant[mutant] = test
-            latest = self._by_function.get(function, [])
-            self._by_function[function] = [test, *(t for t in latest if t != test)][:_KEPT]
+            self._by_mutant[json.dumps(key)] = test
+            for latest, name in ((self._by_function, f"{module}::{where}"), (self._by_module, module)):
+                latest[name] = [test, *(t for t in latest.get(name, []) if t != test)][:_KEPT]
 
     def save(self) -> None:
+        known = {"by_mutant": self._by_mutant, "by_function": self._by_function, "by_module": self._by_module}
         with self._lock:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            self._path.write_text(
-                json.dumps({"by_mutant": self._by_mutant, "by_function": self._by_function}, indent=0)
-            )
+            self._path.write_text(json.dumps(known, indent=0))

@@ -129,13 +129,14 @@ def test_a_mutants_tests_run_its_remembered_killers_first_then_files_in_doubling
     assert sorted(every_stage) == sorted(tests)  # each test runs once
 
 
-def test_killers_are_remembered_per_mutant_and_per_function_across_runs(tmp_path: Path) -> None:
+def test_killers_are_remembered_per_mutant_function_and_module_across_runs(tmp_path: Path) -> None:
     from mutation.stages import Killers
 
     path = tmp_path / "killers.json"
     first = ("m.py", "f", "x < 1", "x <= 1")
     neighbour = ("m.py", "f", "y + 1", "y - 1")
     elsewhere = ("m.py", "g", "z", "not z")
+    other_module = ("n.py", "f", "x < 1", "x <= 1")
     killers = Killers(path)
     killers.record(first, "t.py::boundary")
     killers.record(neighbour, "t.py::sum")
@@ -143,7 +144,11 @@ def test_killers_are_remembered_per_mutant_and_per_function_across_runs(tmp_path
     again = Killers(path)
     assert again.suspects(first) == ["t.py::boundary", "t.py::sum"]
     assert again.suspects(neighbour) == ["t.py::sum", "t.py::boundary"]
-    assert again.suspects(elsewhere) == []
+    assert again.suspects(elsewhere) == ["t.py::sum", "t.py::boundary"]  # the module's latest killers
+    assert again.suspects(other_module) == []
+    again.record(elsewhere, "t.py::negation")
+    assert again.suspects(elsewhere) == ["t.py::negation", "t.py::sum", "t.py::boundary"]
+    assert again.suspects(first) == ["t.py::boundary", "t.py::sum", "t.py::negation"]
 
 
 def test_the_zygote_names_the_test_that_killed_a_mutant(tmp_path: Path) -> None:
