@@ -80,6 +80,9 @@ def test_the_feature_and_model_stores_keep_every_version(make_config) -> None:
     ).items():
         rules = {rule["id"]: rule for rule in lifecycle["rules"]}
         assert all(rule["status"] == "Enabled" for rule in rules.values()), word
+        # Each rule covers every object: an empty filter. S3 rejects a rule with neither a filter nor a prefix
+        # (PutBucketLifecycleConfiguration: "Filter is required if the LifecycleRule does not contain a Prefix").
+        assert all(rule.get("filter") == {} and "prefix" not in rule for rule in rules.values()), word
         assert rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"] == {
             "daysAfterInitiation": 7
         }
