@@ -145,8 +145,12 @@ def test_buckets_get_list_and_objects_get_reads_and_writes() -> None:
     assert not allows(policy, "s3:PutObject", "arn:aws:s3:::ext/train/train.csv")
 
 
-def test_pass_role_is_one_role_to_sagemaker_only() -> None:
-    policy = every_policy()["state machine (automatic)"]
+@pytest.mark.parametrize(
+    "name", ["state machine (automatic)", "deployment (batch, kms)", "deployment (endpoint, traced)"]
+)
+def test_pass_role_is_one_role_to_sagemaker_only(name: str) -> None:
+    # The tuning job (training) and the model (deployment) run as the SageMaker role: each workflow passes it.
+    policy = every_policy()[name]
     (statement,) = [s for s in policy["Statement"] if "iam:PassRole" in s["Action"]]
     assert statement["Resource"] == RESOURCES.sagemaker_role_arn
     assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
