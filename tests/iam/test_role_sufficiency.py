@@ -118,7 +118,8 @@ def stacks(shared_project_dir: Path) -> dict[str, list[Any]]:
 
     return {
         "batch": _registered(make, {}),
-        "endpoint": _registered(make, ENDPOINT_MODE),
+        # Also trained with a validation channel: its roles must read and write the holdout too.
+        "endpoint": _registered(make, {**ENDPOINT_MODE, "use_validation_channel": True}),
         "processing": _registered(make, {"enable_processing_pipeline": True}),
     }
 
