@@ -53,12 +53,9 @@ def sync_rules(account: Account, *kinds: str) -> dict[str, Any]:
 
 
 def invoke_functions(function_arns: list[str]) -> dict[str, Any]:
-    """Invoke exactly these functions (and their versions)."""
-    return allow(
-        ["lambda:InvokeFunction"],
-        [*function_arns, *(f"{a}:*" for a in function_arns)],
-        sid="InvokeFunctions",
-    )
+    """Invoke exactly these functions. The workflows call them by unqualified ARN, which Lambda authorizes as
+    is: no version or alias (`<arn>:<qualifier>`) is granted."""
+    return allow(["lambda:InvokeFunction"], function_arns, sid="InvokeFunctions")
 
 
 def state_machine_policy(account: Account, targets: WorkflowTargets, *, tracing: bool) -> Policy:
@@ -260,7 +257,7 @@ def sagemaker_execution_policy(account: Account, targets: SageMakerTargets) -> P
             ],
             sid="ReadExtracts",
         ),
-        list_bucket(p, targets.models_bucket, ["tuning/"]),
+        # Models are written and read by their exact keys, never listed.
         allow(
             ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
             objects_arn(p, targets.models_bucket, "tuning/"),
