@@ -145,6 +145,16 @@ def test_buckets_get_list_and_objects_get_reads_and_writes() -> None:
     assert not allows(policy, "s3:PutObject", "arn:aws:s3:::ext/train/train.csv")
 
 
+@pytest.mark.parametrize("name", [name for name in every_policy() if name.startswith("sagemaker")])
+def test_sagemaker_jobs_publish_metrics_only_to_sagemakers_namespaces(name: str) -> None:
+    # PutMetricData has no resource-level permissions: the namespace condition is all that scopes it.
+    policy = every_policy()[name]
+    for namespace, decision in (("/aws/sagemaker/TrainingJobs", "Allow"), ("AWS/Billing", "ImplicitDeny")):
+        assert (
+            evaluate(policy, "cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": namespace}) == decision
+        )
+
+
 @pytest.mark.parametrize(
     "name", ["state machine (automatic)", "deployment (batch, kms)", "deployment (endpoint, traced)"]
 )

@@ -71,7 +71,7 @@ NEEDED: dict[str, set[str]] = {
     "etl": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject",
             "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
     "sagemaker": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "logs:CreateLogGroup",
-                  "logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData",
+                  "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "cloudwatch:PutMetricData",
                   "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability",
                   "ecr:GetAuthorizationToken"},
     "processing": {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "logs:CreateLogGroup",
@@ -388,6 +388,9 @@ def sagemaker_requests(resources: list[Any], endpoint_mode: bool) -> list[Reques
     requests += _sagemaker_upload(model, "training job output")
     requests += log_requests("/aws/sagemaker/TrainingJobs", f"{RUN}-001-0a1b2c3d/algo-1-1700000000",
                              create_group=True, why="training job logs")  # fmt: skip
+    # SageMaker looks up a job's streams before it writes (CreateTrainingJob's documented execution-role permissions).
+    requests.append(Request("logs:DescribeLogStreams", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/sagemaker/TrainingJobs:*",
+                            why="training job log streams"))  # fmt: skip
     requests.append(Request("cloudwatch:PutMetricData", "*", (("cloudwatch:namespace", "/aws/sagemaker/TrainingJobs"),),
                             "training job metrics"))  # fmt: skip
     bucket, _, key = model.removeprefix("s3://").partition("/")
