@@ -75,7 +75,7 @@ def check_prefix(prefix: str) -> str:
         raise InvalidEvent(
             f"prefix {prefix!r} must be a key prefix inside the bucket, e.g. 'predictions/run=x/'"
         )
-    if not prefix.strip("/"):
+    if not prefix:  # a prefix of slashes alone starts with "/", refused above
         raise InvalidEvent("prefix must name the run's folder, e.g. 'predictions/run=x/'; it is empty")
     return prefix.rstrip("/") + "/"
 
