@@ -4,9 +4,8 @@ finding it early is what makes a run fast.
 A pytest run imports every test file it is given before running the first test, and those imports cost more
 than most tests. So a mutant's tests run in stages, each a pytest run of its own that stops at the first
 failure: first the tests that killed this mutant, or others in the same function or module, before (the
-suspects); then
-the rest file by file, one file, then two, then four and so on, the files of the fastest tests first. A killed
-mutant pays for the files up to its killer's; a surviving one for a few more pytest starts.
+suspects); then the rest file by file, one file, then two, then four and so on, the files of the fastest tests
+first. A killed mutant pays for the files up to its killer's; a surviving one for a few more pytest starts.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import json
 import threading
 from pathlib import Path
 
-# How many remembered killers run first, and how many are remembered per function.
+# How many remembered killers run first, and how many are remembered per function and per module.
 SUSPECTS = 4
 _KEPT = 6
 
