@@ -52,9 +52,9 @@ class Killers:
     def suspects(self, key: tuple[str, str, str, str]) -> list[str]:
         module, where, _, _ = key
         with self._lock:
-            exact = [self._by_mutant[json.dumps(key)]] if json.dumps(key) in self._by_mutant else []
+            exact = self._by_mutant.get(json.dumps(key))
             nearby = [*self._by_function.get(f"{module}::{where}", []), *self._by_module.get(module, [])]
-            return list(dict.fromkeys([*exact, *nearby]))
+            return list(dict.fromkeys([*([exact] if exact else []), *nearby]))
 
     def record(self, key: tuple[str, str, str, str], test: str) -> None:
         module, where, _, _ = key

@@ -19,6 +19,20 @@ from mutation.operators import register
 ROOT = Path(__file__).resolve().parents[1]
 register()
 OURS = sorted(cosmic_ray.plugins.OPERATOR_PROVIDERS["mlops"].items())
+GATE = "mlops_component/builders/state_machines/gate.py"
+
+
+def _gate_mutant(folder: Path) -> Path:
+    """A mutant spec of the gate whose NumericEquals answers the opposite."""
+    module = ROOT / GATE
+    source = module.read_text().replace('"NumericEquals": operator.eq', '"NumericEquals": operator.ne')
+    spec = folder / "mutant.json"
+    spec.write_text(
+        json.dumps(
+            {"name": "mlops_component.builders.state_machines.gate", "origin": str(module), "source": source}
+        )
+    )
+    return spec
 
 
 @pytest.mark.parametrize("name, operator", OURS, ids=[name for name, _ in OURS])
@@ -46,15 +60,9 @@ def test_annotations_docstrings_and_error_messages_are_not_mutated(tmp_path: Pat
 
 
 def test_a_mutant_replaces_the_module_for_the_tests_only(tmp_path: Path) -> None:
-    module = ROOT / "mlops_component/builders/state_machines/gate.py"
+    module = ROOT / GATE
     original = module.read_text()
-    spec = tmp_path / "mutant.json"
-    source = original.replace('"NumericEquals": operator.eq', '"NumericEquals": operator.ne')
-    spec.write_text(
-        json.dumps(
-            {"name": "mlops_component.builders.state_machines.gate", "origin": str(module), "source": source}
-        )
-    )
+    spec = _gate_mutant(tmp_path)
     probe = (
         "import mutation.plugin\n"
         "from mlops_component.builders.state_machines.gate import gate_passes\n"
@@ -152,14 +160,7 @@ def test_killers_are_remembered_per_mutant_function_and_module_across_runs(tmp_p
 
 
 def test_the_zygote_names_the_test_that_killed_a_mutant(tmp_path: Path) -> None:
-    module = ROOT / "mlops_component/builders/state_machines/gate.py"
-    spec = tmp_path / "mutant.json"
-    source = module.read_text().replace('"NumericEquals": operator.eq', '"NumericEquals": operator.ne')
-    spec.write_text(
-        json.dumps(
-            {"name": "mlops_component.builders.state_machines.gate", "origin": str(module), "source": source}
-        )
-    )
+    spec = _gate_mutant(tmp_path)
     tests = ["tests/workflows/test_gate.py::test_the_table_covers_every_operator_the_config_accepts"]
     tests += [
         f"tests/workflows/test_gate.py::test_local_run_gate[NumericEquals-{case}]" for case in ("at", "above")
