@@ -12,7 +12,8 @@ misspelt request key or IAM action, a missing list element or dict entry, a keyw
 
 Of cosmic-ray's operator replacements only the boundary and inverse swaps are used (`<` -> `<=`, `==` -> `!=`,
 `+` -> `-`, `and` -> `or`, ...), not every permutation: the others rarely tell more and multiply the run time.
-Nothing inside a type annotation is mutated (with `from __future__ import annotations` they are not evaluated).
+Nothing inside a type annotation is mutated (with `from __future__ import annotations` they are not evaluated),
+nor inside a `Literal[...]` type alias (only the type checker reads its values).
 """
 
 from __future__ import annotations
@@ -290,9 +291,12 @@ def not_an_expression(node: Any) -> bool:
 
 
 def in_annotation(node: Any) -> bool:
-    """Whether `node` is part of a type annotation (never evaluated here: postponed annotations)."""
+    """Whether `node` is part of a type annotation (never evaluated here: postponed annotations) or of a
+    `Literal[...]` type (its values are read by the type checker, never at run time)."""
     child, parent = node, node.parent
     while parent is not None:
+        if parent.type in ("atom_expr", "power") and getattr(parent.children[0], "value", None) == "Literal":
+            return True
         if parent.type == "annassign" and parent.children[1] is child:
             return True
         if parent.type == "param" and getattr(parent, "annotation", None) is child:

@@ -45,6 +45,7 @@ def test_each_operator_makes_the_mutations_it_documents(name: str, operator) -> 
 def test_annotations_docstrings_and_error_messages_are_not_mutated(tmp_path: Path) -> None:
     (tmp_path / "m.py").write_text(
         '"""Docstring."""\n'
+        'Mode = Literal["batch", "endpoint"]\n'
         "def f(x: int | None = None, *, y: str | None) -> str | None:\n"
         '    """Docstring."""\n'
         "    if x is None:\n"
@@ -55,6 +56,7 @@ def test_annotations_docstrings_and_error_messages_are_not_mutated(tmp_path: Pat
     assert all("|" not in before or "|" in after for before, after in changes)  # annotations kept
     assert not any("/" in after for _, after in changes)  # the keyword-only marker is no operator
     assert not any("Docstring" in before or "message" in before for before, _ in changes)
+    assert not any("Literal" in before for before, _ in changes)  # a type, though evaluated
     assert ('return {"Key": "Value"}[x]', 'return {"XXKeyXX": "Value"}[x]') in changes
     assert ("if x is None:", "if x is not None:") in changes
 

@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 import pytest
 from hypothesis import given
@@ -300,10 +300,14 @@ def test_objects_that_are_not_data_are_ignored_without_calling_aws(
     monkeypatch.setenv("STATE_MACHINE_ARN", f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:absent")
     monkeypatch.setenv("INFERENCE_MODE", "batch")
 
-    summary = trigger.handler(load_event(fixture), context)
+    event = load_event(fixture)
+    (record,) = event["Records"]
+    obj = f"s3://{record['s3']['bucket']['name']}/{unquote_plus(record['s3']['object']['key'])}"
+
+    summary = trigger.handler(event, context)
 
     assert summary["started"] == [] and summary["duplicates"] == []
-    assert summary["ignored"][0]["reason"] == reason
+    assert summary["ignored"] == [{"object": obj, "reason": reason}]  # names the object, for the operator
 
 
 def test_s3_test_event_is_ignored(batch_mode: str, sfn: Any, context: Any) -> None:

@@ -138,6 +138,18 @@ def test_score_landing_alone_deploys_the_latest_approved_and_never_retrains(
     assert summaries[1]["started"][0]["execution_name"] == run["name"]
 
 
+def test_each_new_score_file_deploys_again(
+    batch: dict[str, str], s3: Any, sfn: Any, sagemaker: Any, context: Any
+) -> None:
+    # Tomorrow's score file under the same key is new data: it is scored, not taken for yesterday's run.
+    register(sagemaker, "Approved", mode="automatic")
+    for rows in (b"EmployeeNumber\n2\n", b"EmployeeNumber\n3\n"):
+        trigger.handler(notification("s3_multipart_score.json", land(s3, SCORE_KEY, rows)), context)
+
+    runs = executions(sfn, batch["deployment"])
+    assert len({run["name"] for run in runs}) == len(runs) == 2
+
+
 def test_one_event_naming_the_same_score_version_twice_deploys_once(
     batch: dict[str, str], s3: Any, sfn: Any, sagemaker: Any, context: Any
 ) -> None:
