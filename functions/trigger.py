@@ -318,17 +318,24 @@ def start_run(
     return start_execution(sfn, state_machine_arn, name, execution_input(train, score), entry)
 
 
-def start_deployment(
-    sfn: Any, settings: Settings, name: str, package_arn: str | None, score: ObjectRef | None, cause: Cause
-) -> tuple[Literal["started", "duplicate"], dict[str, Any]]:
-    """Start deployment execution `name`, or find that it already exists."""
-    entry: dict[str, Any] = {
+def deployment_entry(
+    name: str, package_arn: str | None, score: ObjectRef | None, cause: Cause
+) -> dict[str, Any]:
+    """How the summary and the log describe deployment execution `name`."""
+    return {
         "execution_name": name,
         "workflow": "deployment",
         "cause": cause,
         "model_package": package_arn or "latest approved",
         "score": score.uri if score else None,
     }
+
+
+def start_deployment(
+    sfn: Any, settings: Settings, name: str, package_arn: str | None, score: ObjectRef | None, cause: Cause
+) -> tuple[Literal["started", "duplicate"], dict[str, Any]]:
+    """Start deployment execution `name`, or find that it already exists."""
+    entry = deployment_entry(name, package_arn, score, cause)
     document = deployment_input(package_arn, score, cause)
     return start_execution(sfn, settings.deployment_state_machine_arn, name, document, entry)
 
@@ -342,8 +349,9 @@ def start_execution(
             response = sfn.start_execution(
                 stateMachineArn=state_machine_arn,
                 name=name,
-                # Sorted keys: a redelivery sends byte-identical input, which StartExecution's idempotency needs.
-                input=json.dumps(document, sort_keys=True, separators=(",", ":")),
+                # A redelivery builds the same document, so the same input: StartExecution then returns the
+                # running execution rather than failing (its idempotency needs name and input to match).
+                input=json.dumps(document),
             )
         except ClientError as error:
             if error_code(error) == "ExecutionAlreadyExists":
@@ -391,9 +399,7 @@ def handle_records(
             # Score data alone never retrains: it is scored with the latest approved package.
             name = deployment_name("score-landed", current)
             if name in seen:  # two records of one event naming the same object version
-                summary.duplicates.append(
-                    {"execution_name": name, "workflow": "deployment", "score": current.uri}
-                )
+                summary.duplicates.append(deployment_entry(name, None, current, "score-landed"))
             else:
                 seen.add(name)
                 summary.record(*start_deployment(sfn, settings, name, None, current, "score-landed"))

@@ -160,7 +160,10 @@ def test_one_event_naming_the_same_score_version_twice_deploys_once(
     summary = trigger.handler(event, context)
 
     (run,) = executions(sfn, batch["deployment"])
-    assert [d["execution_name"] for d in summary["duplicates"]] == [run["name"]]
+    (started,) = summary["started"]
+    assert started["execution_name"] == run["name"]
+    # The duplicate is described as the run it repeats.
+    assert summary["duplicates"] == [{k: v for k, v in started.items() if k != "execution_arn"}]
 
 
 def test_score_landing_with_only_a_pending_package_still_does_not_retrain(
@@ -316,6 +319,19 @@ def test_rejected_and_pending_packages_start_nothing(
 
     assert executions(sfn, batch["deployment"]) == executions(sfn, batch["training"]) == []
     assert summary["ignored"] == [{"object": arn, "reason": f"{status}: only an approval deploys"}]
+
+
+def test_a_package_event_without_an_approval_status_starts_nothing_and_says_so(
+    batch: dict[str, str], sfn: Any, sagemaker: Any, context: Any
+) -> None:
+    arn = register(sagemaker, "Approved")
+    event = package_event(arn)
+    del event["detail"]["ModelApprovalStatus"]
+
+    summary = trigger.handler(event, context)
+
+    assert executions(sfn, batch["deployment"]) == []
+    assert summary["ignored"] == [{"object": arn, "reason": "no approval status: only an approval deploys"}]
 
 
 def test_an_approval_superseded_by_a_rejection_deploys_nothing(

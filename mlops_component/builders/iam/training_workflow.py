@@ -62,8 +62,6 @@ def state_machine_policy(account: Account, targets: WorkflowTargets, *, tracing:
     """Exactly what the training workflow's tasks call, on the resources the run creates or uses."""
     run = f"{targets.job_name}-*"  # every SageMaker resource a run creates is named "<job_name>-<suffix>"
     tuning = account.sagemaker("hyper-parameter-tuning-job", run)
-    # The tuning job starts training jobs named after itself and tags them with the run's tags.
-    training = account.sagemaker("training-job", run)
     statements = [
         allow(
             ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"],
@@ -90,8 +88,10 @@ def state_machine_policy(account: Account, targets: WorkflowTargets, *, tracing:
             sid="RecordNotRegistered",
         ),
         *use_kms_key(targets.kms_key_arn, decrypt=False),
-        # Step Functions tags what it starts with .sync, and reads the tags back.
-        allow(["sagemaker:AddTags", "sagemaker:ListTags"], [tuning, training], sid="TagRunResources"),
+        # Step Functions tags what it starts with .sync, and reads the tags back. SageMaker copies the tuning
+        # job's tags to the training jobs it launches itself: AWS's policy for this integration grants nothing
+        # on training jobs.
+        allow(["sagemaker:AddTags", "sagemaker:ListTags"], tuning, sid="TagRunResources"),
     ]
     rules = ["tuning"]
     if targets.deployment_state_machine_arn:
