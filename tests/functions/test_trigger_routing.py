@@ -395,13 +395,16 @@ def test_scheduled_scoring_deploys_the_latest_approved_on_the_newest_score_data(
     land(s3, TRAIN_KEY, b"EmployeeNumber,Attrition\n1,Yes\n")
     score = land(s3, SCORE_KEY, b"EmployeeNumber\n2\n")
 
-    for _ in range(2):
+    for _ in range(2):  # Scheduler retried the same invocation
         trigger.handler(schedule("score"), context)
+    trigger.handler(schedule("score", **{"scheduled-time": "2026-12-02T06:00:00Z"}), context)  # the next day
 
     assert executions(sfn, batch["training"]) == []
-    (run,) = executions(sfn, batch["deployment"])
-    assert run["input"] == {"modelPackageArn": None, "score": ref(score, SCORE_KEY), "cause": "schedule"}
-    assert run["name"].startswith("schedule-")
+    runs = executions(sfn, batch["deployment"])
+    assert len(runs) == len({run["name"] for run in runs}) == 2
+    for run in runs:
+        assert run["input"] == {"modelPackageArn": None, "score": ref(score, SCORE_KEY), "cause": "schedule"}
+        assert run["name"].startswith("schedule-")
 
 
 @pytest.mark.parametrize(
@@ -426,6 +429,14 @@ def test_schedules_without_data_start_nothing_and_say_why(
     ]
 
 
+def test_a_schedule_without_a_scheduled_time_is_named_by_its_kind_alone(
+    batch: dict[str, str], s3: Any, sfn: Any, context: Any
+) -> None:
+    summary = trigger.handler({"mlops-schedule": "retrain"}, context)
+
+    assert summary["ignored"][0]["object"] == "schedule retrain"
+
+
 def test_scheduled_scoring_in_endpoint_mode_starts_nothing(
     endpoint: dict[str, str], s3: Any, sfn: Any, context: Any
 ) -> None:
@@ -446,6 +457,10 @@ def _package_event_without(field: str) -> dict[str, Any]:
     return event
 
 
+def _package_event_with(detail: Any) -> dict[str, Any]:
+    return {**load_event("eventbridge_model_package_approved.json"), "detail": detail}
+
+
 @pytest.mark.parametrize(
     ("event", "message"),
     [
@@ -454,6 +469,11 @@ def _package_event_without(field: str) -> dict[str, Any]:
         ({"mlops-schedule": "score", "scheduled-time": 5}, "scheduled-time must be a string, got an integer (5)"),
         (_package_event_without("ModelPackageArn"), "detail.ModelPackageArn is missing"),
         (_package_event_without("ModelPackageGroupName"), "detail.ModelPackageGroupName is missing"),
+        (_package_event_with(None), "detail must be a JSON object, got null"),
+        (
+            _package_event_with({**load_event("eventbridge_model_package_approved.json")["detail"], "ModelApprovalStatus": 5}),
+            "detail.ModelApprovalStatus must be a string, got an integer (5)",
+        ),
         (
             {**load_event("eventbridge_model_package_approved.json"), "detail-type": "SageMaker Training Job State Change"},
             "detail-type is 'SageMaker Training Job State Change'; this function handles 'SageMaker Model Package State Change' only",
@@ -463,6 +483,7 @@ def _package_event_without(field: str) -> dict[str, Any]:
             "detail.ModelPackageArn 'arn:aws:sagemaker:us-east-1:123456789012:model-package/unversioned' is not a versioned model package ARN",
         ),
         ({}, "not an event this function handles: expected an S3 notification (Records), an EventBridge 'SageMaker Model Package State Change' (source aws.sagemaker) or a schedule (mlops-schedule); got keys: none"),
+        ({"source": "aws.s3", "detail": {}}, "not an event this function handles: expected an S3 notification (Records), an EventBridge 'SageMaker Model Package State Change' (source aws.sagemaker) or a schedule (mlops-schedule); got keys: detail, source"),
     ],
 )  # fmt: skip
 def test_malformed_routing_events_fail_with_a_clear_error(
