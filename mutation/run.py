@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import tomllib
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -113,6 +114,7 @@ def _judge(
     equivalents: dict[tuple[str, str, str, str], str],
     zygotes: _Zygotes,
     killers: Killers,
+    interrupted: threading.Event,
 ) -> Outcome:
     if mutant.key in equivalents:
         return Outcome(mutant, "equivalent")
@@ -121,6 +123,8 @@ def _judge(
         return Outcome(mutant, "uncovered")
     status, seconds = "survived", 0.0
     for stage in stages(tests, killers.suspects(mutant.key)):
+        if interrupted.is_set():  # Ctrl-C: this mutant is not counted, so stop at once
+            break
         budget = 60 + 3 * sum(covering.seconds.get(test, 1.0) for test in stage)
         status, spent, killer = zygotes.run(mutant, stage, budget)
         seconds += spent
@@ -237,10 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     outcomes: list[Outcome] = []
     zygotes = _Zygotes(jobs)
     killers = Killers(ROOT / CACHE / "killers.json")
+    interrupted = threading.Event()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         try:
             for done, outcome in enumerate(
-                pool.map(lambda m: _judge(m, covering, equivalents, zygotes, killers), mutants), 1
+                pool.map(lambda m: _judge(m, covering, equivalents, zygotes, killers, interrupted), mutants),
+                1,
             ):
                 outcomes.append(outcome)
                 if outcome.status in ("survived", "uncovered", "error"):
@@ -248,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
                 elif done % 25 == 0:
                     print(f"  [{done}/{len(mutants)}]", flush=True)
         except KeyboardInterrupt:
-            # Ctrl-C: finish the mutants under way, then report those run so far.
+            # Ctrl-C: let the mutants under way finish their current stage, then report those done so far.
+            interrupted.set()
             pool.shutdown(cancel_futures=True)
             print(f"\ninterrupted: the table counts the first {len(outcomes)} of {len(mutants)} mutants")
     zygotes.close()
