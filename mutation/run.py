@@ -123,7 +123,7 @@ def _judge(
         return Outcome(mutant, "uncovered")
     status, seconds = "survived", 0.0
     for stage in stages(tests, killers.suspects(mutant.key)):
-        if interrupted.is_set():  # Ctrl-C: this mutant is not counted, so stop at once
+        if interrupted.is_set():  # Ctrl-C: this mutant will not be counted, so run no further stage
             break
         budget = 60 + 3 * sum(covering.seconds.get(test, 1.0) for test in stage)
         status, spent, killer = zygotes.run(mutant, stage, budget)

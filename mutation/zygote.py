@@ -23,11 +23,12 @@ from pathlib import Path
 # pytest's exit codes: 1 tests failed, 2 interrupted (e.g. the mutant does not import), 3 internal error, 4 usage
 # error (a conftest.py that cannot import the mutant: the node ids come from a run that worked without it).
 KILLED_CODES = {1, 2, 3, 4}
-# Third-party packages the tests import, heaviest first by import time: a pytest run of the workflow tests alone
+# The third-party packages the tests import that cost most to import: a pytest run of one workflow test file
 # took 9.9 s forked from a zygote holding only pytest, boto3, moto and Pulumi, 2.6 s with these (moto's Step
 # Functions interpreter pulls in its EC2 and Batch models; the container's tests import xgboost, scikit-learn and
 # SciPy). The zygote only imports them; the native threads some start on import (OpenBLAS's pool, pyarrow's
-# jemalloc) are re-created after a fork, and every test passes in a forked child as in its own process.
+# jemalloc) are re-created after a fork: the workflow, function, container, ETL (Spark included), IAM and policy
+# tests all pass in a forked child.
 PRELOADED = [
     "pytest",
     "hypothesis",
