@@ -310,12 +310,13 @@ def start_run(
     sfn: Any, state_machine_arn: str, name: str, train: ObjectRef, score: ObjectRef | None
 ) -> tuple[Literal["started", "duplicate"], dict[str, Any]]:
     """Start training execution `name` on the pair, or find that it already exists."""
-    entry: dict[str, Any] = {
-        "execution_name": name,
-        "train": train.uri,
-        "score": score.uri if score else None,
-    }
+    entry = training_entry(name, train, score)
     return start_execution(sfn, state_machine_arn, name, execution_input(train, score), entry)
+
+
+def training_entry(name: str, train: ObjectRef, score: ObjectRef | None) -> dict[str, Any]:
+    """How the summary and the log describe training execution `name`."""
+    return {"execution_name": name, "train": train.uri, "score": score.uri if score else None}
 
 
 def deployment_entry(
@@ -425,9 +426,7 @@ def _start_training_on(
     assert train is not None  # in endpoint mode kind is always "train"
     name = execution_name(train, score)
     if name in seen:  # two records of one event naming the same pair
-        summary.duplicates.append(
-            {"execution_name": name, "train": train.uri, "score": score.uri if score else None}
-        )
+        summary.duplicates.append(training_entry(name, train, score))
         return
     seen.add(name)
     summary.record(*start_run(sfn, settings.state_machine_arn, name, train, score))
