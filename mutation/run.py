@@ -259,7 +259,6 @@ def main(argv: list[str] | None = None) -> int:
             pool.shutdown(cancel_futures=True)
             print(f"\ninterrupted: the table counts the first {len(outcomes)} of {len(mutants)} mutants")
     zygotes.close()
-    killers.save()
     _report(
         outcomes, equivalents, complete=len(outcomes) == len(mutants) and not (args.changed or args.where)
     )

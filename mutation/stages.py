@@ -36,7 +36,7 @@ def stages(tests: list[str], suspects: list[str]) -> list[list[str]]:
 
 class Killers:
     """The test that killed each mutant, and the latest killers in each function and module, kept in a file
-    across runs.
+    across runs, written at each kill so that a run stopped part-way (Ctrl-C, a killed job) keeps what it learnt.
 
     Mutants in one function are mostly killed by the same few tests, and a mutant is usually killed again by
     the test that killed it last time, so these run first."""
@@ -62,9 +62,13 @@ class Killers:
             self._by_mutant[json.dumps(key)] = test
             for latest, name in ((self._by_function, f"{module}::{where}"), (self._by_module, module)):
                 latest[name] = [test, *(t for t in latest.get(name, []) if t != test)][:_KEPT]
-
-    def save(self) -> None:
-        known = {"by_mutant": self._by_mutant, "by_function": self._by_function, "by_module": self._by_module}
-        with self._lock:
+            known = {
+                "by_mutant": self._by_mutant,
+                "by_function": self._by_function,
+                "by_module": self._by_module,
+            }
+            # Written whole and renamed into place: a run killed mid-write leaves the previous file, not half of one.
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            self._path.write_text(json.dumps(known, indent=0))
+            partial = self._path.with_suffix(".partial")
+            partial.write_text(json.dumps(known, indent=0))
+            partial.replace(self._path)

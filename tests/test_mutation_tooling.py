@@ -140,6 +140,7 @@ def test_a_mutants_tests_run_its_remembered_killers_first_then_files_in_doubling
 
 
 def test_killers_are_remembered_per_mutant_function_and_module_across_runs(tmp_path: Path) -> None:
+    """Written as they are found: a run stopped part-way keeps what it learnt."""
     from mutation.stages import Killers
 
     path = tmp_path / "killers.json"
@@ -150,7 +151,6 @@ def test_killers_are_remembered_per_mutant_function_and_module_across_runs(tmp_p
     killers = Killers(path)
     killers.record(first, "t.py::boundary")
     killers.record(neighbour, "t.py::sum")
-    killers.save()
     again = Killers(path)
     assert again.suspects(first) == ["t.py::boundary", "t.py::sum"]
     assert again.suspects(neighbour) == ["t.py::sum", "t.py::boundary"]
