@@ -273,7 +273,7 @@ def parse_json(body: bytes | str, schema: FeatureSchema, *, keep_ids: bool = Fal
     """Decode a JSON body (see the module docstring for the shapes)."""
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as error:
+    except ValueError as error:  # (a body that is not UTF-8 raises UnicodeDecodeError, a ValueError)
         raise PayloadError(f"the body is not valid JSON: {error}") from None
     except RecursionError:  # the decoder recurses once per level of nesting
         raise PayloadError("the body is not valid JSON: arrays or objects nested too deeply") from None
@@ -287,7 +287,7 @@ def parse_json(body: bytes | str, schema: FeatureSchema, *, keep_ids: bool = Fal
     if ids and len(ids) != len(rows):
         raise PayloadError("either every instance has an id or none has")
     with np.errstate(over="ignore"):
-        features = np.array(rows, dtype=np.float32).reshape(-1, schema.width)
+        features = np.array(rows, dtype=np.float32)  # (rows, features): every row has the schema's width
     infinite = np.argwhere(np.isinf(features))
     if infinite.size:
         row, column = (int(i) for i in infinite[0])
@@ -330,8 +330,8 @@ def _json_number(index: int, name: str, value: Any) -> float:
         raise PayloadError(f"instance {index}, feature {name!r}: {_short(value)} is not a number")
     try:
         return float(value)
-    except OverflowError:  # an integer beyond float64: infinite, which the caller reports as not finite
-        return math.inf if value > 0 else -math.inf
+    except OverflowError:  # an integer beyond float64, of either sign: the caller reports it as not finite
+        return math.inf
 
 
 def _short(value: Any) -> str:
