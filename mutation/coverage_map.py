@@ -1,9 +1,9 @@
 """Which tests execute which line of the mutated modules, so that each mutant runs only the tests that reach it.
 
 Built by running the test files once under coverage, one context per test (mutation/plugin.py), and cached per
-test file in .mutation/map/: a test file is measured again when it or a listed module changes (after changing
-a test helper or a library module outside the list, `--fresh` measures everything again). Tests that fail
-unmutated are left out of the map.
+test file in .mutation/map/: a test file is measured again when it changes or a listed module its tests ran
+changes (after changing a test helper or a library module outside the list, `--fresh` measures everything
+again). Tests that fail unmutated are left out of the map.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 CACHE = Path(".mutation")
 
@@ -124,32 +126,43 @@ def line_map(
     test_files = sorted(path.relative_to(root) for path in tests_dir.rglob("test_*.py"))
     if only:
         test_files = [path for path in test_files if any(path.is_relative_to(prefix) for prefix in only)]
-    # The modules' lines, and the code that records which test reaches them.
+    # A test file is measured again when it changes, when the code that records the map changes, or when a
+    # listed module it reached changes: a test that never ran a module's code cannot be affected by it (code
+    # a module runs at import runs outside any test, and is taken only from files measured against the
+    # module as it is now).
     recorders = b"".join(
         Path(__file__).with_name(name).read_bytes() for name in ("coverage_map.py", "plugin.py")
     )
-    shared = (
-        _digest(root, [Path(module) for module in modules])
-        + hashlib.sha256(recorders).hexdigest()
-        + "\0".join(modules)
-    )
-    fingerprints = {path: _digest(root, [path]) + shared for path in test_files}
-    stale = [
-        path
-        for path in test_files
-        if fresh
-        or not (root / _cache_file(path)).exists()
-        or json.loads((root / _cache_file(path)).read_text())["fingerprint"] != fingerprints[path]
-    ]
+    shared = hashlib.sha256(recorders).hexdigest() + "\0".join(modules)
+    digests = {module: _digest(root, [Path(module)]) for module in modules}
+
+    def fingerprint(path: Path, reached: Iterable[str]) -> str:
+        return _digest(root, [path]) + shared + "".join(digests[m] for m in sorted(reached) if m in digests)
+
+    def cached(path: Path) -> dict[str, Any] | None:
+        cache = root / _cache_file(path)
+        return json.loads(cache.read_text()) if cache.exists() else None
+
+    stale = []
+    for path in test_files:
+        share = None if fresh else cached(path)
+        if share is None or share["fingerprint"] != fingerprint(path, share["lines"]):
+            stale.append(path)
     if stale:
         # Dealt round-robin: neighbouring files (one package's tests) tend to cost alike, so the parts finish together.
         parts = [stale[i::jobs] for i in range(min(jobs, len(stale)))]
         with ThreadPoolExecutor(max_workers=len(parts)) as pool:
             shares = pool.map(lambda ip: _collect(ip[1], modules, root, ip[0]), enumerate(parts))
         for measured, share in (item for found in shares for item in found.items()):
+            share["import_lines"] = {
+                module: {"digest": digests[module], "lines": lines}
+                for module, lines in share["import_lines"].items()
+            }
             cache = root / _cache_file(Path(measured))
             cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_text(json.dumps({"fingerprint": fingerprints[Path(measured)], **share}))
+            cache.write_text(
+                json.dumps({"fingerprint": fingerprint(Path(measured), share["lines"]), **share})
+            )
     result = LineMap()
     for path in test_files:
         share = json.loads((root / _cache_file(path)).read_text())
@@ -158,8 +171,9 @@ def line_map(
                 result.failing.add(test)
             elif not test.startswith(ignore):
                 result.seconds[test] = report.get("seconds", 0.0)
-        for module, lines in share["import_lines"].items():
-            result.import_lines.setdefault(module, set()).update(lines)
+        for module, measured in share["import_lines"].items():
+            if measured["digest"] == digests.get(module):
+                result.import_lines.setdefault(module, set()).update(measured["lines"])
         for module, by_line in share["lines"].items():
             target = result.lines.setdefault(module, {})
             for line, tests in by_line.items():

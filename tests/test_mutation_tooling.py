@@ -120,6 +120,39 @@ def test_the_line_map_counts_shared_fixtures_and_leaves_out_change_detectors(
     }
 
 
+def test_a_changed_module_is_measured_again_only_in_the_test_files_that_ran_it(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Editing one module re-measures the test files that ran its code, not the whole suite; its import lines
+    come from those files, never from a file measured against its older text."""
+    from mutation.coverage_map import line_map
+
+    (tmp_path / "m.py").write_text("def double(x):\n    return 2 * x\n")
+    (tmp_path / "n.py").write_text("LIMIT = 3\n\n\ndef under(x):\n    return x < LIMIT\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_m.py").write_text(
+        "import n  # noqa: F401\nfrom m import double\n\n\ndef test_m():\n    assert double(2) == 4\n"
+    )
+    (tmp_path / "tests" / "test_n.py").write_text(
+        "from n import under\n\n\ndef test_n():\n    assert under(2)\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(tmp_path)]))
+    line_map(tmp_path, ["m.py", "n.py"])
+    assert "2 test file(s)" in capsys.readouterr().out
+
+    (tmp_path / "n.py").write_text(
+        '"""Moved down two lines."""\n\nLIMIT = 3\n\n\ndef under(x):\n    return x < LIMIT\n'
+    )
+    covering = line_map(tmp_path, ["m.py", "n.py"])
+    assert "1 test file(s)" in capsys.readouterr().out
+    assert covering.import_lines["n.py"] == {1, 3, 6}
+    assert covering.tests_for("n.py", 7, 7) == ["tests/test_n.py::test_n"]
+    assert covering.tests_for("m.py", 2, 2) == ["tests/test_m.py::test_m"]
+
+    line_map(tmp_path, ["m.py", "n.py"])
+    assert "test file(s)" not in capsys.readouterr().out
+
+
 def test_a_mutants_tests_run_its_remembered_killers_first_then_files_in_doubling_groups() -> None:
     from mutation.stages import stages
 
