@@ -62,7 +62,7 @@ def _cache_file(test_file: Path) -> Path:
 
 def _collect(
     test_files: list[Path], modules: list[str], root: Path, part: int = 0
-) -> dict[str, dict[str, object]]:
+) -> dict[str, dict[str, Any]]:
     """Runs `test_files` once under coverage; returns each file's share of the map."""
     data_file = (root / CACHE / f"coverage-{os.getpid()}-{part}.data").resolve()
     data_file.parent.mkdir(parents=True, exist_ok=True)
@@ -83,14 +83,14 @@ def _collect(
     data = coverage.CoverageData(basename=str(data_file))
     data.read()
     tests = json.loads(data_file.with_suffix(".tests.json").read_text())
-    shares: dict[str, dict[str, object]] = {
+    shares: dict[str, dict[str, Any]] = {
         str(path): {"lines": {}, "import_lines": {}, "tests": {}} for path in test_files
     }
     users: dict[str, list[str]] = {}  # shared fixture context -> the tests that use the fixture
     for test, report in tests.items():
         share = shares.get(test.split("::")[0])
         if share is not None:
-            share["tests"][test] = report  # type: ignore[index]
+            share["tests"][test] = report
         for fixture in report.get("fixtures", ()):
             users.setdefault(fixture, []).append(test)
     for module in modules:
@@ -101,11 +101,11 @@ def _collect(
             for context in contexts:
                 if not context:
                     for share in shares.values():
-                        share["import_lines"].setdefault(module, []).append(line)  # type: ignore[attr-defined]
+                        share["import_lines"].setdefault(module, []).append(line)
                     continue
                 share = shares.get(context.split("::")[0])
                 if share is not None:
-                    by_line = share["lines"].setdefault(module, {})  # type: ignore[attr-defined]
+                    by_line = share["lines"].setdefault(module, {})
                     by_line.setdefault(str(line), []).append(context)
     data_file.unlink()
     data_file.with_suffix(".tests.json").unlink()
