@@ -143,11 +143,14 @@ def line_map(
         cache = root / _cache_file(path)
         return json.loads(cache.read_text()) if cache.exists() else None
 
+    known: dict[Path, dict[str, Any]] = {}  # each test file's share of the map, read or measured once
     stale = []
     for path in test_files:
         share = None if fresh else cached(path)
         if share is None or share["fingerprint"] != fingerprint(path, share["lines"]):
             stale.append(path)
+        else:
+            known[path] = share
     if stale:
         # Dealt round-robin: neighbouring files (one package's tests) tend to cost alike, so the parts finish together.
         parts = [stale[i::jobs] for i in range(min(jobs, len(stale)))]
@@ -158,14 +161,13 @@ def line_map(
                 module: {"digest": digests[module], "lines": lines}
                 for module, lines in share["import_lines"].items()
             }
+            known[Path(measured)] = {"fingerprint": fingerprint(Path(measured), share["lines"]), **share}
             cache = root / _cache_file(Path(measured))
             cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_text(
-                json.dumps({"fingerprint": fingerprint(Path(measured), share["lines"]), **share})
-            )
+            cache.write_text(json.dumps(known[Path(measured)]))
     result = LineMap()
     for path in test_files:
-        share = json.loads((root / _cache_file(path)).read_text())
+        share = known[path]
         for test, report in share["tests"].items():
             if not report.get("passed", True):
                 result.failing.add(test)
