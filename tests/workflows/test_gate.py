@@ -73,7 +73,9 @@ def test_deployed_gate(make_config, tmp_path: Path, operator: str, value: float,
         assert wf.REGISTER_MODEL in outcome.entered
     else:
         assert (outcome.status, outcome.error) == ("FAILED", "ObjectiveBelowThreshold"), outcome.cause
-        assert f"= {value} did not pass {operator} {THRESHOLD}" in outcome.cause
+        assert outcome.cause == (
+            f"Objective metric accuracy = {value} did not pass {operator} {THRESHOLD}; the model was not registered"
+        )
         assert wf.REGISTER_MODEL not in outcome.entered
 
 
@@ -81,5 +83,8 @@ def test_a_best_job_without_an_objective_fails_with_a_notification(make_config, 
     # The objective is optional in DescribeHyperParameterTuningJob; comparing it absent is States.Runtime.
     outcome = _run(make_config, tmp_path, "NumericGreaterThan", None)
     assert (outcome.status, outcome.error) == ("FAILED", "ObjectiveMissing"), outcome.cause
-    assert outcome.cause.startswith("Tuning job employee-attrition-0a1b2c3d4e5f reported no accuracy value")
+    assert outcome.cause == (
+        "Tuning job employee-attrition-0a1b2c3d4e5f reported no accuracy value for its best training job; "
+        "the model was not registered"
+    )
     assert outcome.entered[-3:] == [wf.RECORD_NOT_REGISTERED, wf.NOTIFY_FAILURE, "Run Failed"]

@@ -372,6 +372,17 @@ def test_a_failing_job_notifies_then_fails(definition) -> None:
     assert "Cause: States.TaskFailed: Processing job" in notification["Message"]
 
 
+def test_a_failed_notification_still_fails_the_run_with_the_original_error(definition) -> None:
+    # A topic policy or key that denies Publish must not hide why the run failed.
+    outcome = run(definition, {}, "InferenceAndNotificationFail")
+    assert outcome.status == "FAILED"
+    assert outcome.entered[-2:] == [NOTIFY_FAILURE, RUN_FAILED]
+    assert outcome.error == "StepFailed"
+    assert outcome.cause.startswith(
+        "States.TaskFailed: Processing job employee-attrition-0a1b2c3d4e5f-inference failed"
+    )
+
+
 @pytest.mark.parametrize(
     ("execution_input", "state", "cause"),
     [
