@@ -5,7 +5,8 @@ so a list of retried errors or of IAM actions defined at module level would neve
 operators change operators, keywords and numbers; the mistakes that cost most in this library are in data: a
 misspelt request key or IAM action, a missing list element or dict entry, a keyword argument left out. Ours:
 
-- GarbleString: "Enabled" -> "XXEnabledXX" (every string that is not a docstring or an error message).
+- GarbleString: "Enabled" -> "XXEnabledXX" (every string that is not a docstring or an error message, an
+  assert's included).
 - RemoveElement: drops one element of a list, tuple or set display, or one entry of a dict display.
 - RemoveKeywordArgument: drops one `name=value` argument of a call.
 - SwapIn: `in` <-> `not in`.
@@ -218,10 +219,13 @@ def _is_skipped_string(leaf: Any) -> bool:
         return True
     if parent.type == "atom" and parent.children[0].value == "[":
         return True
+    child = node
     while parent is not None:
         if parent.type == "raise_stmt" or _is_prose_argument(parent):
             return True
-        parent = parent.parent
+        if parent.type == "assert_stmt" and len(parent.children) == 4 and child is parent.children[3]:
+            return True  # an assert's message
+        child, parent = parent, parent.parent
     return False
 
 

@@ -50,12 +50,16 @@ def test_annotations_docstrings_and_error_messages_are_not_mutated(tmp_path: Pat
         '    """Docstring."""\n'
         "    if x is None:\n"
         '        raise ValueError("a message")\n'
+        '    assert x != "Value", "a message"\n'
         '    return {"Key": "Value"}[x]\n'
     )
     changes = {(m.before, m.after) for m in mutants_of(tmp_path, "m.py")}
     assert all("|" not in before or "|" in after for before, after in changes)  # annotations kept
     assert not any("/" in after for _, after in changes)  # the keyword-only marker is no operator
-    assert not any("Docstring" in before or "message" in before for before, _ in changes)
+    assert not any("XXDocstring" in after or "XXa message" in after for _, after in changes)
+    assert not any(before.startswith("raise") for before, _ in changes)
+    # Only an assert's message is left alone, not its condition.
+    assert ('assert x != "Value", "a message"', 'assert x == "Value", "a message"') in changes
     assert not any("Literal" in before for before, _ in changes)  # a type, though evaluated
     assert ('return {"Key": "Value"}[x]', 'return {"XXKeyXX": "Value"}[x]') in changes
     assert ("if x is None:", "if x is not None:") in changes

@@ -85,6 +85,9 @@ def test_the_model_comes_from_the_package_with_todays_isolation_and_keys(make_co
     model = states[dw.CREATE_MODEL]["Parameters"]
     assert model["PrimaryContainer"] == {"ModelPackageName.$": "$.package.ModelPackageArn"}
     assert model["EnableNetworkIsolation"] is True
+    # The model runs as the pipeline's SageMaker role, the one role the workflow may pass and the one that may
+    # read the encrypted model store and pull the image.
+    assert model["ExecutionRoleArn"] == RESOURCES.sagemaker_role_arn
     assert {"Key": "mlops:model-package", "Value.$": "$.package.ModelPackageArn"} in model["Tags"]
     transform = states[dw.BATCH_TRANSFORM]["Parameters"]
     assert transform["TransformOutput"]["KmsKeyId"] == key
@@ -168,7 +171,9 @@ def run(make_config, mode: str, case: str, execution_input: dict[str, Any], **ov
 
 
 def test_a_named_package_is_checked_scored_with_and_recorded(make_config) -> None:
-    outcome = run(make_config, "Batch Transform", "Deployed", deployment_input())
+    outcome = run(
+        make_config, "Batch Transform", "Deployed", deployment_input(), batch_transform_instance_count=2
+    )
     assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
     assert outcome.entered == [
         dw.CHECK_INPUT, dw.NAME_DEPLOYMENT, dw.DESCRIBE_PACKAGE, dw.IS_APPROVED, dw.SCORE_READY,
@@ -178,7 +183,8 @@ def test_a_named_package_is_checked_scored_with_and_recorded(make_config) -> Non
     assert dw.FIND_APPROVED not in outcome.entered  # a named package is never swapped for another
     name = outcome.output["deployment"]["name"]
     assert outcome.task_inputs[dw.DESCRIBE_PACKAGE][0] == {"ModelPackageName": PACKAGE_ARN}
-    # The ETL job reads what the workflow sends as a scoring-only batch run of the landed score file.
+    # The ETL job reads what the workflow sends as a scoring-only batch run of the landed score file, split
+    # into one part per Batch Transform instance (each instance is given whole files).
     glue = outcome.task_inputs[dw.PREPARE_SCORE][0]
     assert glue["JobName"] == RESOURCES.glue_job_name
     arguments = resolve_arguments(
@@ -187,16 +193,17 @@ def test_a_named_package_is_checked_scored_with_and_recorded(make_config) -> Non
     assert arguments == {
         "source_bucket": "feature-store", "train_key": "", "score_key": SCORE["key"],
         "destination_bucket": RESOURCES.extracts_bucket, "inference_type": "batch", "output_layout": "byo",
-        "score_parts": "1", "validation": "false", "train_parts": "1",
+        "score_parts": "2", "validation": "false", "train_parts": "1",
     }  # fmt: skip
     assert shaping_arguments(**{k: arguments[k] for k in ("score_parts", "validation", "train_parts")}) == {
-        "score_parts": 1, "validation": False, "train_parts": 1,
+        "score_parts": 2, "validation": False, "train_parts": 1,
     }  # fmt: skip
     model = outcome.task_inputs[dw.CREATE_MODEL][0]
     assert model["ModelName"] == name and model["PrimaryContainer"] == {"ModelPackageName": PACKAGE_ARN}
     assert {"Key": "mlops:model-package", "Value": PACKAGE_ARN} in model["Tags"]
     transform = outcome.task_inputs[dw.BATCH_TRANSFORM][0]
     assert transform["ModelName"] == name
+    assert transform["TransformResources"]["InstanceCount"] == 2
     assert (
         transform["TransformOutput"]["S3OutputPath"]
         == f"s3://{RESOURCES.output_bucket}/predictions/run={name}"
