@@ -79,6 +79,23 @@ def test_every_task_retries_catches_and_times_out(definition) -> None:
     )
 
 
+@pytest.mark.parametrize("mode", ["Batch Transform", ENDPOINT_MODE])
+def test_the_given_timings_pace_every_retry(make_config, mode: str) -> None:
+    timings = Timings(
+        retry_interval_seconds=7, retry_max_attempts=4, retry_backoff_rate=1.5, poll_interval_seconds=11
+    )
+    config = make_config(endpoint_or_batch_transform=mode)
+    states = dw.deployment_definition(config, RESOURCES, timings)["States"]
+    retriers = [(name, r) for name, state in states.items() for r in state.get("Retry", [])]
+    assert len(retriers) >= 6
+    for name, retrier in retriers:
+        pacing = (retrier["IntervalSeconds"], retrier.get("MaxAttempts"), retrier["BackoffRate"])
+        if retrier["ErrorEquals"] == ["EndpointBusy"]:  # waits for the endpoint as its polls do
+            assert pacing == (11, dw.endpoint_max_polls(config, timings), 1.0)
+        else:
+            assert pacing == (7, 4, 1.5), (name, retrier["ErrorEquals"])
+
+
 def test_the_model_comes_from_the_package_with_todays_isolation_and_keys(make_config) -> None:
     key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     states = dw.deployment_definition(make_config(kms_key_arn=key), RESOURCES)["States"]

@@ -98,6 +98,8 @@ def test_the_transform_runs_on_the_configured_instances(make_config) -> None:
     config = make_config(batch_transform_instance_type="ml.c5.xlarge", batch_transform_instance_count=2)
     transform = deploy_states(config)[BATCH_TRANSFORM]["Parameters"]
     assert transform["TransformResources"] == {"InstanceType": "ml.c5.xlarge", "InstanceCount": 2}
+    # The model container refuses a request without a type it reads (415), and the filters pick CSV columns.
+    assert transform["TransformInput"]["ContentType"] == "text/csv"
     assert transform["TransformOutput"]["Accept"] == "text/csv"
     assert transform["TransformOutput"]["AssembleWith"] == "Line"
 
