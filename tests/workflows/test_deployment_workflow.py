@@ -398,6 +398,8 @@ def test_failed_endpoint_notifies_then_fails(make_config) -> None:
 
 
 def test_failed_update_that_rolled_back_fails_with_the_reason(make_config) -> None:
+    # Updating, then RollingBack with a FailureReason, then InService with it: only the end says what happened
+    # (a RollingBack endpoint is not a failed one that must be deleted).
     outcome = endpoint_run(make_config, "EndpointRolledBack")
     assert (outcome.status, outcome.error) == ("FAILED", "EndpointUpdateRolledBack")
     assert re.fullmatch(
