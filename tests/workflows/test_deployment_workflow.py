@@ -89,7 +89,7 @@ def test_the_given_timings_pace_every_retry(make_config, mode: str) -> None:
     retriers = [(name, r) for name, state in states.items() for r in state.get("Retry", [])]
     assert len(retriers) >= 6
     for name, retrier in retriers:
-        pacing = (retrier["IntervalSeconds"], retrier.get("MaxAttempts"), retrier["BackoffRate"])
+        pacing = (retrier["IntervalSeconds"], retrier["MaxAttempts"], retrier["BackoffRate"])
         if retrier["ErrorEquals"] == ["EndpointBusy"]:  # waits for the endpoint as its polls do
             assert pacing == (11, dw.endpoint_max_polls(config, timings), 1.0)
         else:
