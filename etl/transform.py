@@ -1035,11 +1035,7 @@ def publish(s3: Any, written: dict[str, str], bucket: str) -> dict[str, str]:
     stale = stale_keys(s3, bucket, written)
     before = {key: _live_state(s3, bucket, key) for key in [*written, *stale]}
     digests = {key: _sha256(path) for key, path in written.items()}
-    changed = [
-        key
-        for key in sorted(written, key=lambda k: k == SCHEMA_KEY)
-        if before[key] is None or before[key].get("sha256") != digests[key]
-    ]
+    changed = [key for key in written if before[key] is None or before[key].get("sha256") != digests[key]]
     for key in written:
         if key not in changed:
             LOG.info("s3://%s/%s unchanged", bucket, key)

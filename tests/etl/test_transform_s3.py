@@ -182,11 +182,19 @@ def test_a_rerun_writes_nothing_and_gives_the_same_bytes(landed: Any) -> None:
     assert objects(landed, EXTRACTS_BUCKET) == etags
 
 
-def test_changed_input_is_written_again(landed: Any, raw) -> None:
+def test_changed_input_is_written_again(landed: Any, raw, caplog) -> None:
     job(landed)
     before = body(landed, "train/train.csv")
     land(landed, raw.train, TRAIN_KEY, replace=(b",Travel_Rarely,", b",Travel_Frequently,"))
+    caplog.set_level("INFO", logger="mlops.etl")
     result = job(landed)
+    # The job's log tells the operator, key by key, what this run changed in the extracts store.
+    logged = [r.getMessage() for r in caplog.records if r.name == "mlops.etl"]
+    extracts = f"s3://{EXTRACTS_BUCKET}"
+    assert f"wrote {extracts}/train/train.csv" in logged
+    assert f"{extracts}/score/score.csv unchanged" in logged
+    assert f"{extracts}/schema/columns.json unchanged" in logged
+    assert f"{extracts}/train/train.csv unchanged" not in logged
     assert result == {
         "train/train.csv": "written",
         "score/score.csv": "unchanged",
