@@ -176,6 +176,25 @@ def test_values_outside_the_documented_domain_name_column_and_rows(
     )
 
 
+@pytest.mark.parametrize(
+    ("column", "low", "high"),
+    [(c.name, *c.bounds) for c in raw_schema() if c.name in transform.INTEGER_INPUTS],
+)
+def test_each_documented_bound_is_accepted_and_the_value_past_it_refused(
+    raw, column: str, low: int, high: int
+) -> None:
+    frame = pd.read_csv(raw.train).head(4)
+    frame.loc[[0, 1], column] = [low, high]
+    transform_train(frame)
+    frame.loc[[0, 1], column] = [low - 1, high + 1]
+    with pytest.raises(TransformError) as raised:
+        transform_train(frame)
+    assert str(raised.value) == (
+        f"values outside the domains of docs/dataset.md: {column} must be from {low} to {high}; "
+        f"found [{low - 1}, {high + 1}] in rows [1, 2]"
+    )
+
+
 def test_every_column_outside_its_domain_is_named_at_once(raw) -> None:
     frame = pd.read_csv(raw.train).head(20)
     frame.loc[3, "Age"] = 200
