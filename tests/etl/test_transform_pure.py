@@ -176,6 +176,15 @@ def test_values_outside_the_documented_domain_name_column_and_rows(
     )
 
 
+@pytest.mark.parametrize("column", ["BusinessTravel", "Attrition", "Department"])
+def test_a_missing_value_in_a_categorical_column_is_refused(raw, column: str) -> None:
+    # A caller's own frame may hold text columns as pandas categoricals, where a missing value has no category.
+    frame = pd.read_csv(raw.train).head(5).astype({column: "category"})
+    frame.loc[2, column] = np.nan
+    with pytest.raises(TransformError, match=f"{column}.*\\['<empty>'\\] in 1 row\\(s\\)"):
+        transform_train(frame)
+
+
 @pytest.mark.parametrize(
     ("column", "low", "high"),
     [(c.name, *c.bounds) for c in raw_schema() if c.name in transform.INTEGER_INPUTS],
