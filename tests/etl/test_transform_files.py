@@ -105,6 +105,13 @@ def test_a_file_with_only_a_header_is_an_error(raw, tmp_path: Path) -> None:
         transform_file(str(source), str(tmp_path / "out.csv"), "train")
 
 
+def test_a_header_that_is_not_utf8_is_an_error(raw, tmp_path: Path) -> None:
+    source = tmp_path / "cp1252.csv"  # "Âge" as a Windows-1252 spreadsheet export writes it
+    source.write_bytes(raw.train.read_bytes().replace(b"Age,", b"\xc2ge,", 1))
+    with pytest.raises(TransformError, match="^train file: the header is not UTF-8 text$"):
+        transform_file(str(source), str(tmp_path / "out.csv"), "train")
+
+
 def test_unparseable_values_name_the_column(raw, tmp_path: Path) -> None:
     lines = raw.train.read_text().splitlines(keepends=True)
     fields = lines[3].split(",")

@@ -176,6 +176,13 @@ def test_values_outside_the_documented_domain_name_column_and_rows(
     )
 
 
+def test_whole_numbers_held_as_floats_or_text_give_the_integer_output(raw) -> None:
+    frame = pd.read_csv(raw.train).head(20)
+    expected = transform_train(frame)
+    other = frame.astype({"Age": float, "MonthlyIncome": str, transform.ID: float})
+    pd.testing.assert_frame_equal(transform_train(other), expected)
+
+
 @pytest.mark.parametrize("column", ["BusinessTravel", "Attrition", "Department"])
 def test_a_missing_value_in_a_categorical_column_is_refused(raw, column: str) -> None:
     # A caller's own frame may hold text columns as pandas categoricals, where a missing value has no category.
