@@ -90,6 +90,31 @@ def test_byte_order_mark_and_crlf_give_the_same_output(
     assert other.read_bytes() == plain.read_bytes()
 
 
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_a_blank_first_line_is_read_as_an_empty_header(raw, tmp_path: Path, newline: bytes) -> None:
+    source = tmp_path / "blank.csv"
+    source.write_bytes(newline + raw.train.read_bytes())
+    assert transform.read_header(str(source)) == []
+    with pytest.raises(TransformError, match="^train file: missing required columns: EmployeeNumber, Age, "):
+        transform_file(str(source), str(tmp_path / "out.csv"), "train")
+
+
+def test_a_header_longer_than_a_read_block_is_read_whole(raw, tmp_path: Path) -> None:
+    header, body = raw.train.read_bytes().split(b"\n", 1)
+    extra = [f"unused_column_{i:05d}".encode() for i in range(5000)]  # about 100 KiB of column names
+    source = tmp_path / "wide.csv"
+    source.write_bytes(b",".join([header, *extra]) + b"\n" + body.replace(b"\n", b"," * len(extra) + b"\n"))
+    assert transform.read_header(str(source)) == header.decode().split(",") + [e.decode() for e in extra]
+
+
+def test_the_header_is_read_without_reading_the_rest_of_the_file(raw, tmp_path: Path) -> None:
+    source = tmp_path / "huge.csv"
+    with source.open("wb") as handle:
+        handle.write(raw.train.read_bytes())
+        handle.truncate(1 << 34)  # 16 GiB, sparse: reading it all would not end within the test's time
+    assert transform.read_header(str(source))[0] == "Age"
+
+
 def test_repeated_ids_are_an_error(raw, tmp_path: Path) -> None:
     lines = raw.score.read_bytes().splitlines(keepends=True)
     source = tmp_path / "dupes.csv"
