@@ -316,7 +316,7 @@ def _integers(raw: pd.DataFrame, column: str) -> np.ndarray:
     if pd.api.types.is_integer_dtype(values.dtype) and not pd.api.types.is_extension_array_dtype(
         values.dtype
     ):
-        return values.to_numpy(dtype=np.int64, copy=False)
+        return values.to_numpy(dtype=np.int64)
     missing = values.isna().to_numpy()
     if missing.any():
         raise TransformError(_bad_rows(raw, column, "is empty", missing))
@@ -351,8 +351,7 @@ def read_header(path: str) -> list[str]:
         text = first.decode("utf-8")
     except UnicodeDecodeError:
         raise TransformError("the header is not UTF-8 text") from None
-    rows = list(csv.reader([text]))
-    return rows[0] if rows else []
+    return next(csv.reader([text]))  # one line always parses to one row ([] for an empty line)
 
 
 def _first_line(handle: Any) -> bytes:
