@@ -408,8 +408,10 @@ def read_chunks(
 
 def _describe_parse_error(message: str, header: Sequence[str]) -> str:
     """Arrow's parse error, with the column named rather than numbered."""
-    found = re.search(r"column #(\d+)", message)
-    if found and int(found.group(1)) < len(header):
+    # Anchored: the message quotes the row, whose text could say "column #" too. Arrow numbers the file's columns,
+    # and every column it converts is a needed one, found in `header` (read_chunks checks) at the same position.
+    found = re.match(r"In CSV column #(\d+):", message)
+    if found:
         message = f"{header[int(found.group(1))]}: {message}"
     return f"cannot parse the file: {message}"
 

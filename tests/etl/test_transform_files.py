@@ -154,6 +154,35 @@ def test_unparseable_values_name_the_column(raw, tmp_path: Path, column: str) ->
         transform_file(str(source), str(tmp_path / "out.csv"), "train", block_size=4096)
 
 
+def test_a_broken_first_row_is_an_error(raw, tmp_path: Path) -> None:
+    header, body = raw.train.read_bytes().split(b"\n", 1)
+    source = tmp_path / "broken.csv"
+    source.write_bytes(header + b'\n"unclosed\n' + body)
+    with pytest.raises(
+        TransformError,
+        match=r"^train file: cannot parse the file: CSV parse error: Expected 35 columns, got 1",
+    ):
+        transform_file(str(source), str(tmp_path / "out.csv"), "train")
+
+
+def test_a_row_quoting_a_column_number_is_reported_as_it_is(raw, tmp_path: Path) -> None:
+    lines = raw.score.read_text().splitlines(keepends=True)
+    source = tmp_path / "quoting.csv"
+    source.write_text("".join([lines[0], "column #99,1\n", *lines[1:]]))
+    with pytest.raises(
+        TransformError, match=r"^score file: cannot parse the file: CSV parse error: .*column #99"
+    ):
+        transform_file(str(source), str(tmp_path / "out.csv"), "score")
+
+
+def test_the_default_layout_is_byo_with_a_header(raw, tmp_path: Path) -> None:
+    default, byo = tmp_path / "default.csv", tmp_path / "byo.csv"
+    transform_file(str(raw.train), str(default), "train")
+    transform_file(str(raw.train), str(byo), "train", layout="byo")
+    assert default.read_bytes() == byo.read_bytes()
+    assert default.read_bytes().startswith(b"EmployeeNumber,Attrition,Age,")
+
+
 def test_a_text_value_is_quoted_as_the_file_holds_it(raw, tmp_path: Path) -> None:
     source = with_value(raw.train, 3, "BusinessTravel", "N/A", tmp_path / "bad.csv")
     with pytest.raises(
