@@ -181,6 +181,9 @@ def test_the_default_layout_is_byo_with_a_header(raw, tmp_path: Path) -> None:
     transform_file(str(raw.train), str(byo), "train", layout="byo")
     assert default.read_bytes() == byo.read_bytes()
     assert default.read_bytes().startswith(b"EmployeeNumber,Attrition,Age,")
+    single = tmp_path / "single.csv"
+    write_extract(transform.transform_train(pd.read_csv(raw.train)), str(single), "train")
+    assert single.read_bytes() == byo.read_bytes()
 
 
 def test_a_text_value_is_quoted_as_the_file_holds_it(raw, tmp_path: Path) -> None:
