@@ -502,7 +502,8 @@ def csv_rows(frame: pd.DataFrame, columns: Sequence[str]) -> bytes:
     for position, values in enumerate(arrays):
         end = b"\n" if position == len(arrays) - 1 else b","
         codes, table, width = _column_table(values, end)
-        if units and table.shape[1] == 1 and units[-1][1].shape[1] == 1 and units[-1][2] + width <= 8:
+        # Two texts that fit in one word together (each table is then one word wide) share it.
+        if units and units[-1][2] + width <= 8:
             prior_codes, prior, prior_width = units[-1]
             if len(prior) * len(table) <= _GROUP_LIMIT:
                 paired = prior | (table[:, 0][None, :] << np.uint64(8 * prior_width))
