@@ -385,7 +385,6 @@ def read_chunks(
             convert_options=pa_csv.ConvertOptions(
                 include_columns=list(needed),
                 column_types={c: t for c, t in types.items() if c in needed},
-                strings_can_be_null=False,
             ),
         )
     except pa.ArrowInvalid as error:

@@ -179,8 +179,24 @@ def test_values_outside_the_documented_domain_name_column_and_rows(
 def test_whole_numbers_held_as_floats_or_text_give_the_integer_output(raw) -> None:
     frame = pd.read_csv(raw.train).head(20)
     expected = transform_train(frame)
-    other = frame.astype({"Age": float, "MonthlyIncome": str, transform.ID: float})
+    other = frame.astype({"Age": float, "MonthlyIncome": str, transform.ID: float, "Education": np.int8})
     pd.testing.assert_frame_equal(transform_train(other), expected)
+
+
+def test_a_missing_value_in_a_nullable_integer_column_is_refused(raw) -> None:
+    frame = pd.read_csv(raw.train).head(5).astype({"Age": "Int64"})
+    frame.loc[2, "Age"] = pd.NA
+    with pytest.raises(TransformError, match=r"^Age is empty in 1 row\(s\)"):
+        transform_train(frame)
+
+
+@pytest.mark.parametrize(("bad_rows", "more"), [(5, ""), (6, " and more")])
+def test_and_more_is_said_only_past_five_rows(raw, bad_rows: int, more: str) -> None:
+    frame = pd.read_csv(raw.train).head(20)
+    frame.loc[list(range(bad_rows)), "Age"] = 200
+    with pytest.raises(TransformError) as raised:
+        transform_train(frame)
+    assert str(raised.value).endswith(f"found [200] in rows [1, 2, 3, 4, 5]{more}")
 
 
 @pytest.mark.parametrize("column", ["BusinessTravel", "Attrition", "Department"])
