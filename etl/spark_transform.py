@@ -20,7 +20,6 @@ counts over the whole file.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import os
 import shutil
@@ -392,8 +391,7 @@ def run_s3(
                 count = transform_to_file(spark, uri, head, written[target], kind, features, output_layout)
                 LOG.info("%s: %d rows, %d features", kind, count, len(features))
         written[transform.SCHEMA_KEY] = os.path.join(work, "columns.json")
-        with open(written[transform.SCHEMA_KEY], "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(transform.schema_document(features), indent=2) + "\n")
+        transform.write_schema(written[transform.SCHEMA_KEY], features)
         shaped = transform.shape_extracts(written, layout=output_layout, **shaping)
         return transform.publish(s3, shaped, destination_bucket)
     finally:
@@ -415,7 +413,9 @@ def _fetch(s3: Any, bucket: str, key: str, work: str, kind: str) -> tuple[str, s
     try:
         data = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{_HEADER_BYTES - 1}")["Body"].read()
     except ClientError as error:
-        raise TransformError(f"cannot read s3://{bucket}/{key}: {transform._client_error(error)}") from None
+        raise TransformError(
+            f"cannot read s3://{bucket}/{key}: {transform._client_error(error, bucket)}"
+        ) from None
     with open(head, "wb") as handle:
         handle.write(data)
     return f"s3://{bucket}/{key}", head

@@ -39,7 +39,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -552,14 +551,14 @@ def _text_table(values: np.ndarray, end: bytes) -> tuple[np.ndarray, int]:
 
     Returns the table (one row of words per value) and the bytes a row uses (the longest text and `end`).
     """
-    text = pa.array(values).cast(pa.string())
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32, count=len(text) + 1, offset=4 * text.offset)
-    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    text = pa.array(values).cast(pa.string())  # new buffers, not a slice: the offsets start at 0
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32, count=len(text) + 1)
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8, count=offsets[-1])
     lengths = np.diff(offsets)
     width = int(lengths.max()) + 1
     span = -(-width // 8) * 8
     table = np.zeros((len(text), span), dtype=np.uint8)
-    starts = np.arange(len(text), dtype=np.int64) * span - (offsets[:-1] - offsets[0])
+    starts = np.arange(len(text)) * span - offsets[:-1]
     table.ravel()[np.repeat(starts, lengths) + np.arange(len(data))] = data
     table[:, width - 1] = ord(end)
     return table.view(np.uint64), width
@@ -578,6 +577,12 @@ def _check_unique(ids: np.ndarray, kind: str) -> None:
 def schema_document(features: Sequence[str]) -> dict[str, Any]:
     """The `schema/columns.json` document: the training columns that scoring-only runs align to."""
     return {"id": ID, "label": LABEL, "features": list(features)}
+
+
+def write_schema(path: str, features: Sequence[str]) -> None:
+    """Write the `schema/columns.json` document to `path`, as both engines write it."""
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(schema_document(features), indent=2) + "\n")
 
 
 def features_from_schema(text: str | bytes) -> list[str]:
@@ -641,8 +646,7 @@ def run_local(
             count = transform_file(score_path, staged[SCORE_KEY], "score", features, layout, block_size)
             LOG.info("score: %d rows", count)
         staged[SCHEMA_KEY] = os.path.join(staging, "columns.json")
-        with open(staged[SCHEMA_KEY], "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(schema_document(features), indent=2) + "\n")
+        write_schema(staged[SCHEMA_KEY], features)
         written = {}
         for key, path in staged.items():
             final = os.path.join(out_dir, *key.split("/"))
@@ -667,7 +671,6 @@ def run_s3(
     score_parts: str | int = 1,
     validation: str | bool = False,
     train_parts: str | int = 1,
-    work_dir: str | None = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
 ) -> dict[str, str]:
     """The Glue job: raw files from the feature store in, extracts out; returns `{key: "written"|...}`.
@@ -688,23 +691,20 @@ def run_s3(
         output_layout=output_layout,
     )
     shaping = shaping_arguments(score_parts=score_parts, validation=validation, train_parts=train_parts)
-    work = tempfile.mkdtemp(prefix="mlops-etl-", dir=work_dir)
-    try:
-        inputs = os.path.join(work, "in")
-        outputs = os.path.join(work, "out")
-        os.makedirs(inputs)
-        os.makedirs(outputs)
+    with tempfile.TemporaryDirectory() as work:
         train_path = (
-            _download(s3, source_bucket, train_key, os.path.join(inputs, "train.csv")) if train_key else None
+            _download(s3, source_bucket, train_key, os.path.join(work, "train.raw.csv"))
+            if train_key
+            else None
         )
         score_path = (
-            _download(s3, source_bucket, score_key, os.path.join(inputs, "score.csv"))
+            _download(s3, source_bucket, score_key, os.path.join(work, "score.raw.csv"))
             if wants_score
             else None
         )
         schema_text = None if train_key else _read_text(s3, destination_bucket, SCHEMA_KEY)
         written = run_local(
-            outputs,
+            os.path.join(work, "out"),
             train_path,
             score_path,
             layout=output_layout,
@@ -713,8 +713,6 @@ def run_s3(
         )
         shaped = shape_extracts(written, layout=output_layout, **shaping)
         return publish(s3, shaped, destination_bucket)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def check_arguments(
@@ -1036,7 +1034,9 @@ def publish(s3: Any, written: dict[str, str], bucket: str) -> dict[str, str]:
     stale = stale_keys(s3, bucket, written)
     before = {key: _live_state(s3, bucket, key) for key in [*written, *stale]}
     digests = {key: _sha256(path) for key, path in written.items()}
-    changed = [key for key in written if before[key] is None or before[key].get("sha256") != digests[key]]
+    changed = [
+        key for key in written if before[key] is None or before[key]["metadata"].get("sha256") != digests[key]
+    ]
     for key in written:
         if key not in changed:
             LOG.info("s3://%s/%s unchanged", bucket, key)
@@ -1046,7 +1046,7 @@ def publish(s3: Any, written: dict[str, str], bucket: str) -> dict[str, str]:
         try:
             for key in changed:
                 scratch.append(run + "new/" + key)
-                _upload(s3, written[key], bucket, scratch[-1], digests[key])
+                _upload(s3, written[key], bucket, scratch[-1])
             for key in [*changed, *stale]:
                 if before[key] is not None:
                     scratch.append(run + "old/" + key)
@@ -1102,7 +1102,7 @@ def _promote(
     bucket: str,
     run: str,
     changed: list[str],
-    before: dict[str, dict[str, str] | None],
+    before: dict[str, dict[str, Any] | None],
     digests: dict[str, str],
     stale: Sequence[str] = (),
 ) -> None:
@@ -1123,7 +1123,7 @@ def _promote(
                     bucket,
                     run + "new/" + key,
                     key,
-                    {"sha256": digests[key], "content_type": _content_type(key)},
+                    {"content_type": _content_type(key), "metadata": {"sha256": digests[key]}},
                 )
                 LOG.info("wrote s3://%s/%s", bucket, key)
     except TransformError:
@@ -1137,33 +1137,41 @@ def _promote(
         raise
 
 
-def _live_state(s3: Any, bucket: str, key: str) -> dict[str, str] | None:
-    """The live object's digest and content type, or None when there is none. Any other failure stops the run."""
+def _live_state(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    """The live object's content type and user metadata (this job's `sha256` digest among them), which a backup
+    and its restore keep; None when there is no object. Any other failure stops the run."""
     from botocore.exceptions import ClientError
 
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+        # A HEAD response has no body, so S3's error code is the bare HTTP status.
+        if error.response.get("Error", {}).get("Code") == "404":
             return None
         raise TransformError(f"cannot read s3://{bucket}/{key}: {_client_error(error, bucket)}") from None
-    return {"sha256": head.get("Metadata", {}).get("sha256", ""), "content_type": head.get("ContentType", "")}
+    return {"content_type": head["ContentType"], "metadata": head["Metadata"]}
 
 
 def _content_type(key: str) -> str:
     return "application/json" if key.endswith(".json") else "text/csv"
 
 
-def _upload(s3: Any, path: str, bucket: str, key: str, digest: str) -> None:
-    extra = {"ContentType": _content_type(key), "Metadata": {"sha256": digest}}
-    _call(lambda: s3.upload_file(path, bucket, key, ExtraArgs=extra), bucket, key, "write")
+def _upload(s3: Any, path: str, bucket: str, key: str) -> None:
+    """A staged upload: its content type and metadata do not matter, the promoting copy sets them."""
+    _call(lambda: s3.upload_file(path, bucket, key), bucket, key, "write")
 
 
-def _copy(s3: Any, bucket: str, source: str, target: str, state: dict[str, str]) -> None:
-    """Server-side copy (multipart when large) that keeps the digest and the content type."""
-    extra = {"MetadataDirective": "REPLACE", "Metadata": {"sha256": state["sha256"]}}
-    if state.get("content_type"):
-        extra["ContentType"] = state["content_type"]
+def _copy(s3: Any, bucket: str, source: str, target: str, state: dict[str, Any]) -> None:
+    """Server-side copy (multipart when large) that gives the target `state`'s content type and metadata.
+
+    Set explicitly: a multipart copy (of a large object) carries none of the source's over in the boto3 releases
+    before boto/s3transfer#392, and Glue's boto3 may be one of them.
+    """
+    extra = {
+        "MetadataDirective": "REPLACE",
+        "ContentType": state["content_type"],
+        "Metadata": state["metadata"],
+    }
     _call(
         lambda: s3.copy({"Bucket": bucket, "Key": source}, bucket, target, ExtraArgs=extra),
         bucket,
@@ -1194,10 +1202,10 @@ def _call(request: Any, bucket: str, key: str, verb: str) -> Any:
     except ClientError as error:
         raise TransformError(f"cannot {verb} s3://{bucket}/{key}: {_client_error(error, bucket)}") from None
     except S3UploadFailedError as error:
-        # boto3 wraps the service's error in a message; the ClientError is kept as the context.
-        cause = error.__context__
-        reason = _client_error(cause, bucket) if isinstance(cause, ClientError) else str(error)
-        raise TransformError(f"cannot {verb} s3://{bucket}/{key}: {reason}") from None
+        # boto3's upload_file raises this only from a ClientError, kept as the context, whose words it repeats.
+        raise TransformError(
+            f"cannot {verb} s3://{bucket}/{key}: {_client_error(error.__context__, bucket)}"
+        ) from None
     except BotoCoreError as error:
         raise TransformError(f"cannot {verb} s3://{bucket}/{key}: {error}") from None
 
@@ -1210,11 +1218,12 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def _client_error(error: Any, bucket: str | None = None) -> str:
+def _client_error(error: Any, bucket: str) -> str:
+    """S3's error code and message, or for a missing bucket (`bucket`, the one requested) a sentence naming it."""
     details = error.response.get("Error", {})
     if details.get("Code") == "NoSuchBucket":
-        return f"the bucket {details.get('BucketName') or bucket} does not exist"
-    return f"{details.get('Code', 'error')}: {details.get('Message', '')}".rstrip(": ")
+        return f"the bucket {bucket} does not exist"
+    return ": ".join(part for part in (details.get("Code", ""), details.get("Message", "")) if part)
 
 
 # --- Arguments ---------------------------------------------------------------------------------------------------
@@ -1245,7 +1254,6 @@ def resolve_arguments(argv: Sequence[str]) -> dict[str, str]:
 
 def _parse_locally(argv: Sequence[str]) -> dict[str, str]:
     parser = argparse.ArgumentParser(
-        prog="transform.py",
         description="Raw feature-store CSVs in, model-ready extracts out (docs/data-contract.md).",
     )
     parser.add_argument("--source_bucket", required=True, help="feature store bucket")

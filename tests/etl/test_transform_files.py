@@ -250,6 +250,35 @@ def test_run_local_writes_all_three_outputs(raw, tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")] == []
 
 
+def test_run_local_into_a_folder_holding_a_set_replaces_it(raw, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_local(str(out), str(raw.train), str(raw.score))
+    shorter = tmp_path / "score.csv"
+    shorter.write_text("".join(raw.score.read_text().splitlines(keepends=True)[:11]))
+    written = run_local(str(out), str(raw.train), str(shorter))
+    assert len(Path(written["score/score.csv"]).read_text().splitlines()) == 10
+    assert sorted(str(path.relative_to(out)) for path in out.rglob("*") if path.is_file()) == sorted(written)
+
+
+def test_run_local_stages_in_a_hidden_folder_of_the_output_folder(raw, tmp_path: Path, monkeypatch) -> None:
+    """Inside `out_dir`, so that each rename into place is atomic (one filesystem), and under a dot-name, so that
+    a reader listing `out_dir` during the run skips it."""
+    targets: list[Path] = []
+    real = transform.transform_file
+
+    def spy(source: str, target: str, *args, **kwargs) -> int:
+        targets.append(Path(target))
+        return real(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(transform, "transform_file", spy)
+    out = tmp_path / "out"
+    run_local(str(out), str(raw.train), str(raw.score))
+    assert [target.name for target in targets] == ["train.csv", "score.csv"]
+    assert all(
+        target.parent.parent == out and target.parent.name.startswith(".staging-") for target in targets
+    )
+
+
 def test_run_local_writes_nothing_when_the_score_file_fails(raw, tmp_path: Path) -> None:
     broken = tmp_path / "score.csv"
     broken.write_text(raw.score.read_text().replace("OverTime", "Overtime", 1))

@@ -7,11 +7,13 @@ failed run the live keys must hold exactly the previous set or exactly the new o
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from etl import transform
 from etl.transform import STAGING_PREFIX
 from mlops_component import layout
 from tests.etl.stores import EXTRACTS_BUCKET, SCORE_KEY, TRAIN_KEY, land, objects
@@ -34,10 +36,14 @@ class FailNth:
             raise ClientError(error, model.name)  # type: ignore[arg-type]
 
 
-def live(s3: Any) -> dict[str, bytes]:
-    """The extracts store's objects outside the scratch prefix, with their bytes."""
+Object = tuple[bytes, str, dict[str, str]]
+
+
+def live(s3: Any) -> dict[str, Object]:
+    """The extracts store's objects outside the scratch prefix: bytes, content type and user metadata."""
     keys = [key for key in objects(s3, EXTRACTS_BUCKET) if not key.startswith(STAGING_PREFIX)]
-    return {key: s3.get_object(Bucket=EXTRACTS_BUCKET, Key=key)["Body"].read() for key in keys}
+    found = {key: s3.get_object(Bucket=EXTRACTS_BUCKET, Key=key) for key in keys}
+    return {key: (got["Body"].read(), got["ContentType"], got["Metadata"]) for key, got in found.items()}
 
 
 def scratch(s3: Any) -> list[str]:
@@ -57,7 +63,7 @@ def reset(s3: Any, raw: Any, *, previous_run: bool) -> None:
 
 
 def fail_each_request_in_turn(
-    s3: Any, prepare: Any, run: Any, old: dict[str, bytes], new: dict[str, bytes]
+    s3: Any, prepare: Any, run: Any, old: dict[str, Object], new: dict[str, Object]
 ) -> list[str]:
     """Fail request 1, 2, ... of `run` after `prepare`, until it needs no more; return the failed writes.
 
@@ -75,8 +81,12 @@ def fail_each_request_in_turn(
         except SystemExit as stopped:
             completed = False
             message = str(stopped)
-            assert message.startswith("transform failed: cannot ") and "\n" not in message, message
-            assert "injected failure" in message or "InternalError" in message, message
+            # One line, naming the request's object and S3's error as S3 gave it (not boto3's wrapping of it).
+            assert re.fullmatch(
+                r"transform failed: cannot (read|write|list|remove) s3://[\w-]+/\S*: "
+                "InternalError: injected failure",
+                message,
+            ), message
         finally:
             s3.meta.events.unregister("before-call.s3", hook)
         after = live(s3)
@@ -177,3 +187,158 @@ def test_a_lost_connection_while_publishing_is_one_line_and_the_old_set_stays(s3
         str(stopped.value),
     ), stopped.value
     assert live(s3) == old
+
+
+def staging_run(s3: Any) -> tuple[str, set[str], datetime, datetime]:
+    """Run the job; return its scratch folder's run name, the `new|old/<key>` it staged, and when it ran."""
+    keys: list[str] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        keys.append(params.get("Key", ""))
+
+    s3.meta.events.register("provide-client-params.s3.*", record)
+    started = datetime.now(UTC).replace(microsecond=0)
+    try:
+        job(s3)
+    finally:
+        s3.meta.events.unregister("provide-client-params.s3.*", record)
+    staged = [key for key in keys if key.startswith(STAGING_PREFIX)]
+    found = [re.fullmatch(r"etl-runs/(\d{8}T\d{6}Z-[0-9a-f]{8})/((new|old)/.+)", key) for key in staged]
+    assert staged and all(found), staged
+    (run,) = {match[1] for match in found if match}
+    return run, {match[2] for match in found if match}, started, datetime.now(UTC)
+
+
+def test_each_run_stages_under_its_own_utc_start_time_and_random_suffix(s3: Any, raw: Any) -> None:
+    """`etl-runs/<YYYYMMDDTHHMMSSZ>-<8 hex>/`: runs sort by start time, and two runs in the same second still
+    get their own scratch folders."""
+    runs = []
+    for _ in range(2):
+        reset(s3, raw, previous_run=True)
+        run, staged, started, ended = staging_run(s3)
+        # The changed inputs change both extracts, not the schema: the only keys staged and backed up.
+        assert staged == {
+            f"{side}/{key}" for side in ("new", "old") for key in (transform.TRAIN_KEY, transform.SCORE_KEY)
+        }
+        assert started <= datetime.strptime(run[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) <= ended
+        runs.append(run)
+    assert runs[0] != runs[1]
+
+
+def fail_requests(s3: Any, operation: str, failing: Any) -> Any:
+    """Fail each `operation` request whose parameters `failing` picks, as S3 would (a 500 InternalError)."""
+
+    def hook(params: dict[str, Any], **_: Any) -> None:
+        if failing(params):
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "injected failure"}}, operation)
+
+    s3.meta.events.register(f"provide-client-params.s3.{operation}", hook)
+    return lambda: s3.meta.events.unregister(f"provide-client-params.s3.{operation}", hook)
+
+
+def test_the_log_names_each_key_removed_the_set_put_back_and_scratch_left_behind(
+    s3: Any, raw: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="mlops.etl")
+    store = f"s3://{EXTRACTS_BUCKET}"
+
+    def logged(level: str) -> list[str]:
+        messages = [r.getMessage() for r in caplog.records if r.name == "mlops.etl" and r.levelname == level]
+        caplog.clear()
+        return messages
+
+    # A set with score parts and a holdout, replaced by one without: each key removed is named.
+    reset(s3, raw, previous_run=False)
+    job(s3, extra=("--score_parts", "2", "--validation", "true"))
+    caplog.clear()
+    job(s3)
+    removed = [m for m in logged("INFO") if m.startswith("removed ")]
+    assert removed == [
+        f"removed {store}/{key} (not part of this set)"
+        for key in ("score/part-00000.csv", "score/part-00001.csv", "validation/validation.csv")
+    ]
+
+    # The second promotion fails: the first is undone, and the log says the set is as it was.
+    reset(s3, raw, previous_run=True)
+    promotions: list[str] = []
+    undo = fail_requests(
+        s3,
+        "CopyObject",
+        lambda params: (
+            not params["Key"].startswith(STAGING_PREFIX)
+            and (promotions.append(params["Key"]) or len(promotions) == 2)
+        ),
+    )
+    with pytest.raises(SystemExit):
+        job(s3)
+    undo()
+    assert logged("ERROR") == [
+        "the extract set was put back as it was before this run",
+        f"transform failed: cannot write {store}/{promotions[1]}: InternalError: injected failure",
+    ]
+
+    # Cleaning up fails: the new set stands, and the scratch object left behind is named.
+    reset(s3, raw, previous_run=True)
+    undo = fail_requests(s3, "DeleteObject", lambda params: params["Key"].startswith(STAGING_PREFIX))
+    job(s3)
+    undo()
+    left = logged("WARNING")
+    assert len(left) == 4 and all(
+        re.fullmatch(
+            rf"left a scratch object behind \(no reader uses it\): cannot remove {store}/{STAGING_PREFIX}\S+: "
+            "InternalError: injected failure",
+            message,
+        )
+        for message in left
+    ), left
+
+
+def test_a_failed_run_puts_each_object_back_with_its_content_type_and_metadata(s3: Any, raw: Any) -> None:
+    """Even one this job did not write that way: a backup and its restore keep what the object had."""
+    reset(s3, raw, previous_run=True)
+    s3.copy_object(
+        Bucket=EXTRACTS_BUCKET,
+        Key=transform.TRAIN_KEY,
+        CopySource={"Bucket": EXTRACTS_BUCKET, "Key": transform.TRAIN_KEY},
+        MetadataDirective="REPLACE",
+        ContentType="text/plain",
+        Metadata={"sha256": "0" * 64, "written-by": "an earlier release"},
+    )
+    old = live(s3)
+    promotions: list[str] = []
+    undo = fail_requests(
+        s3,
+        "CopyObject",
+        lambda params: (
+            not params["Key"].startswith(STAGING_PREFIX)
+            and (promotions.append(params["Key"]) or len(promotions) == 2)
+        ),
+    )
+    with pytest.raises(SystemExit):
+        job(s3)
+    undo()
+    assert promotions[0] == transform.TRAIN_KEY and live(s3) == old
+    assert old[transform.TRAIN_KEY][1:] == (
+        "text/plain",
+        {"sha256": "0" * 64, "written-by": "an earlier release"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (
+            {"Code": "SlowDown", "Message": "Please reduce your request rate."},
+            "SlowDown: Please reduce your request rate.",
+        ),
+        ({"Code": "SlowDown"}, "SlowDown"),
+        ({"Code": "", "Message": "no code"}, "no code"),
+        ({"Message": "no code"}, "no code"),
+        (
+            {"Code": "NoSuchBucket", "Message": "The specified bucket does not exist"},
+            "the bucket b does not exist",
+        ),
+    ],
+)
+def test_an_s3_error_reads_as_its_code_and_message(error: dict[str, str], reason: str) -> None:
+    assert transform._client_error(ClientError({"Error": error}, "PutObject"), "b") == reason  # type: ignore[arg-type]

@@ -22,26 +22,22 @@ def job(
     s3: Any,
     *,
     inference_type: str = "batch",
-    train_key: str = TRAIN_KEY,
-    score_key: str = SCORE_KEY,
+    train_key: str | None = TRAIN_KEY,
+    score_key: str | None = SCORE_KEY,
     destination: str = EXTRACTS_BUCKET,
     source: str = FEATURES_BUCKET,
     layout: str | None = None,
     extra: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """Run the job as Glue runs the script: `--name value` arguments on the command line."""
-    argv = [
-        "transform.py",
-        "--source_bucket",
-        source,
-        "--train_key",
-        train_key,
-        "--score_key",
-        score_key,
-        "--destination_bucket",
-        destination,
-        "--inference_type",
-        inference_type,
+    """Run the job as Glue runs the script: `--name value` arguments on the command line (a key of None: left
+    out)."""
+    argv = ["transform.py", "--source_bucket", source, "--destination_bucket", destination]
+    argv += ["--inference_type", inference_type]
+    argv += [
+        item
+        for name, key in (("--train_key", train_key), ("--score_key", score_key))
+        if key is not None
+        for item in (name, key)
     ]
     if layout:
         argv += ["--output_layout", layout]
@@ -91,7 +87,10 @@ def test_train_and_score_rows_are_the_same_features_in_the_same_order(landed: An
 
 def test_endpoint_run_transforms_only_the_training_file(s3: Any, raw) -> None:
     land(s3, raw.train, TRAIN_KEY)
-    assert set(job(s3, inference_type="endpoint", score_key="")) == {"train/train.csv", "schema/columns.json"}
+    assert set(job(s3, inference_type="endpoint", score_key=None)) == {
+        "train/train.csv",
+        "schema/columns.json",
+    }
     assert set(objects(s3, EXTRACTS_BUCKET)) == {"train/train.csv", "schema/columns.json"}
 
 
@@ -136,7 +135,7 @@ def test_scoring_only_run_aligns_to_the_persisted_schema(s3: Any, raw) -> None:
         Key="schema/columns.json",
         Body=json.dumps(transform.schema_document(features)).encode(),
     )
-    result = job(s3, train_key="")
+    result = job(s3, train_key=None)
     assert result["score/score.csv"] == "written" and "train/train.csv" not in result
     score = pd.read_csv(io.BytesIO(body(s3, "score/score.csv")), header=None)
     assert score.shape == (raw.score_rows, 1 + 42)
@@ -259,9 +258,24 @@ def test_bad_arguments_are_rejected_by_the_parser(landed: Any, overrides: dict, 
     assert message in capsys.readouterr().err
 
 
-def test_batch_without_a_score_key_is_refused(landed: Any) -> None:
+@pytest.mark.parametrize("score_key", ["", None], ids=["empty", "left-out"])
+def test_batch_without_a_score_key_is_refused(landed: Any, score_key: str | None) -> None:
     with pytest.raises(SystemExit, match="--score_key is required for batch inference"):
-        job(landed, score_key="")
+        job(landed, score_key=score_key)
+
+
+def test_an_endpoint_run_without_a_train_key_is_refused(landed: Any) -> None:
+    with pytest.raises(SystemExit, match="nothing to transform: --train_key is empty"):
+        job(landed, inference_type="endpoint", train_key=None, score_key=None)
+
+
+@pytest.mark.parametrize("missing", ["--source_bucket", "--destination_bucket", "--inference_type"])
+def test_a_required_argument_left_out_is_named(landed: Any, missing: str, capsys) -> None:
+    argv = ["transform.py", "--source_bucket", "f", "--destination_bucket", "e", "--inference_type", "batch"]
+    at = argv.index(missing)
+    with pytest.raises(SystemExit):
+        main(argv[:at] + argv[at + 2 :], s3=landed)
+    assert f"the following arguments are required: {missing}" in capsys.readouterr().err
 
 
 def test_inside_glue_the_resolver_is_asked_only_for_arguments_that_were_passed(monkeypatch) -> None:
@@ -305,3 +319,11 @@ def test_inside_glue_the_resolver_is_asked_only_for_arguments_that_were_passed(m
         "train_parts": "1",
     }
     assert not {"score_key", "output_layout", "score_parts", "validation", "train_parts"} & set(asked)
+    # A scoring-only run passes no train key: it resolves to the empty key, and the score key to the one given.
+    scoring = [*argv[:7], "--score_key", "data/score/b.csv", "--inference_type", "batch"]
+    assert transform.resolve_arguments(scoring) == {
+        **resolved,
+        "train_key": "",
+        "score_key": "data/score/b.csv",
+        "inference_type": "batch",
+    }
