@@ -630,9 +630,12 @@ def run_local(
         raise TransformError(f"output layout must be one of {list(LAYOUTS)}, not {layout!r}")
     if train_path is None and score_path is None:
         raise TransformError("nothing to transform: give a train file, a score file, or both")
-    if train_path is None and schema_text is None:
+    if train_path is not None:
+        features = list(FEATURES)
+    elif schema_text is None:
         raise TransformError(f"a scoring-only run needs the training columns ({SCHEMA_KEY})")
-    features = list(FEATURES) if train_path is not None else features_from_schema(schema_text or "")
+    else:
+        features = features_from_schema(schema_text)
 
     os.makedirs(out_dir, exist_ok=True)
     staged: dict[str, str] = {}

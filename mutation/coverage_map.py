@@ -135,9 +135,11 @@ def line_map(
     )
     shared = hashlib.sha256(recorders).hexdigest() + "\0".join(modules)
     digests = {module: _digest(root, [Path(module)]) for module in modules}
+    # Taken before measuring: a test file edited while it is measured is then measured again next time.
+    test_digests = {path: _digest(root, [path]) for path in test_files}
 
     def fingerprint(path: Path, reached: Iterable[str]) -> str:
-        return _digest(root, [path]) + shared + "".join(digests[m] for m in sorted(reached) if m in digests)
+        return test_digests[path] + shared + "".join(digests[m] for m in sorted(reached) if m in digests)
 
     def cached(path: Path) -> dict[str, Any] | None:
         cache = root / _cache_file(path)

@@ -157,6 +157,32 @@ def test_a_changed_module_is_measured_again_only_in_the_test_files_that_ran_it(
     assert "test file(s)" not in capsys.readouterr().out
 
 
+def test_a_test_file_edited_while_it_is_measured_is_measured_again(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from mutation import coverage_map
+
+    (tmp_path / "m.py").write_text("def double(x):\n    return 2 * x\n")
+    (tmp_path / "tests").mkdir()
+    test_file = tmp_path / "tests" / "test_m.py"
+    test_file.write_text("from m import double\n\n\ndef test_m():\n    assert double(2) == 4\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(tmp_path)]))
+    measure = coverage_map._collect
+
+    def edited_meanwhile(*args, **kwargs):
+        found = measure(*args, **kwargs)
+        test_file.write_text(test_file.read_text() + "\n\ndef test_m_again():\n    assert double(3) == 6\n")
+        return found
+
+    monkeypatch.setattr(coverage_map, "_collect", edited_meanwhile)
+    coverage_map.line_map(tmp_path, ["m.py"])
+    capsys.readouterr()
+    monkeypatch.setattr(coverage_map, "_collect", measure)
+    covering = coverage_map.line_map(tmp_path, ["m.py"])
+    assert "1 test file(s)" in capsys.readouterr().out
+    assert sorted(covering.tests_for("m.py", 2, 2)) == ["tests/test_m.py::test_m", "tests/test_m.py::test_m_again"]
+
+
 def test_a_mutants_tests_run_its_remembered_killers_first_then_files_in_doubling_groups() -> None:
     from mutation.stages import stages
 

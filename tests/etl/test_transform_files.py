@@ -373,6 +373,31 @@ def test_csv_rows_equal_pyarrows_writer_on_a_real_extract(raw) -> None:
     assert transform.csv_rows(frame.iloc[:0], names) == b""
 
 
+def test_csv_rows_of_a_column_spanning_most_of_int64_build_no_table_of_its_range() -> None:
+    """Its text is made per value: a table of every integer between its ends would not fit in memory."""
+    frame = pd.DataFrame(
+        {"a": np.array([-(2**62), 0, 2**62], dtype=np.int64)}, index=pd.Index([1, 2, 3], name=transform.ID)
+    )
+    names = [transform.ID, "a"]
+    assert transform.csv_rows(frame, names) == arrow_writer_bytes(frame, names)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([-128, 127, 0], dtype=np.int8),
+        np.array([-(2**15), 2**15 - 1, 0], dtype=np.int16),
+        np.array([2**64 - 1, 2**64 - 3, 2**64 - 2], dtype=np.uint64),
+    ],
+    ids=["int8", "int16", "uint64"],
+)
+def test_csv_rows_of_columns_at_the_ends_of_their_dtype(values: np.ndarray) -> None:
+    """Each value's position in its range is counted in int64, where no difference of two values overflows."""
+    frame = pd.DataFrame({"a": values}, index=pd.Index([1, 2, 3], name=transform.ID))
+    names = [transform.ID, "a"]
+    assert transform.csv_rows(frame, names) == arrow_writer_bytes(frame, names)
+
+
 def test_csv_rows_refuse_text_columns() -> None:
     frame = pd.DataFrame({"a": ["x"]}, index=pd.Index([1], name=transform.ID))
     with pytest.raises(TypeError, match="numeric columns"):
