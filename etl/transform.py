@@ -652,7 +652,7 @@ def run_local(
         write_schema(staged[SCHEMA_KEY], features)
         written = {}
         for key, path in staged.items():
-            final = os.path.join(out_dir, *key.split("/"))
+            final = os.path.join(out_dir, key)
             os.makedirs(os.path.dirname(final), exist_ok=True)
             os.replace(path, final)
             written[key] = final
