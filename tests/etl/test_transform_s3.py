@@ -278,6 +278,21 @@ def test_a_required_argument_left_out_is_named(landed: Any, missing: str, capsys
     assert f"the following arguments are required: {missing}" in capsys.readouterr().err
 
 
+def test_run_s3_leaves_out_arguments_at_the_jobs_defaults(landed: Any) -> None:
+    """`mlops local-run` calls run_s3 with the workflow's arguments, which leave out the shaping ones at their
+    defaults, as Glue fills them in: the byo layout, one score part, no holdout, one train part."""
+    result = transform.run_s3(
+        landed,
+        source_bucket=FEATURES_BUCKET,
+        train_key=TRAIN_KEY,
+        score_key=SCORE_KEY,
+        destination_bucket=EXTRACTS_BUCKET,
+        inference_type="batch",
+    )
+    assert result == dict.fromkeys(OUTPUTS, "written")
+    assert body(landed, "train/train.csv").startswith(b"EmployeeNumber,Attrition,Age,")
+
+
 def test_inside_glue_the_resolver_is_asked_only_for_arguments_that_were_passed(monkeypatch) -> None:
     """awsglue cannot be installed outside Glue; this stand-in fails like getResolvedOptions on a missing name."""
     asked = []
