@@ -674,7 +674,6 @@ def run_s3(
     score_parts: str | int = 1,
     validation: str | bool = False,
     train_parts: str | int = 1,
-    block_size: int = DEFAULT_BLOCK_SIZE,
 ) -> dict[str, str]:
     """The Glue job: raw files from the feature store in, extracts out; returns `{key: "written"|...}`.
 
@@ -712,7 +711,6 @@ def run_s3(
             score_path,
             layout=output_layout,
             schema_text=schema_text,
-            block_size=block_size,
         )
         shaped = shape_extracts(written, layout=output_layout, **shaping)
         return publish(s3, shaped, destination_bucket)
