@@ -789,12 +789,7 @@ _READ_BLOCK = 1 << 20
 
 
 def shape_extracts(
-    written: dict[str, str],
-    *,
-    layout: str = "byo",
-    score_parts: int = 1,
-    validation: bool = False,
-    train_parts: int = 1,
+    written: dict[str, str], *, layout: str, score_parts: int, validation: bool, train_parts: int
 ) -> dict[str, str]:
     """The set to publish: `written` (`{key: local path}`) with its extracts in parts and a holdout.
 

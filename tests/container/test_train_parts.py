@@ -25,7 +25,9 @@ def test_each_train_part_is_a_channel_on_its_own_and_together_they_are_the_extra
     shutil.copyfile(written[transform.TRAIN_KEY], single_folder / "train.csv")
     single = read_channel(single_folder, "train")
 
-    shaped = transform.shape_extracts(written, layout="byo", train_parts=parts)
+    shaped = transform.shape_extracts(
+        written, layout="byo", score_parts=1, validation=False, train_parts=parts
+    )
     keys = [transform.TRAIN_PART_KEY.format(n) for n in range(parts)]
     assert transform.TRAIN_KEY not in shaped and [k for k in shaped if k.startswith("train/")] == keys
     channels = []
