@@ -180,7 +180,10 @@ def test_a_test_file_edited_while_it_is_measured_is_measured_again(
     monkeypatch.setattr(coverage_map, "_collect", measure)
     covering = coverage_map.line_map(tmp_path, ["m.py"])
     assert "1 test file(s)" in capsys.readouterr().out
-    assert sorted(covering.tests_for("m.py", 2, 2)) == ["tests/test_m.py::test_m", "tests/test_m.py::test_m_again"]
+    assert sorted(covering.tests_for("m.py", 2, 2)) == [
+        "tests/test_m.py::test_m",
+        "tests/test_m.py::test_m_again",
+    ]
 
 
 def test_a_mutants_tests_run_its_remembered_killers_first_then_files_in_doubling_groups() -> None:
