@@ -286,3 +286,12 @@ def test_more_train_parts_than_rows_stop_the_job_before_anything_changes(landed:
         "needs a part of at least one row"
     )
     assert objects(landed, EXTRACTS_BUCKET) == before
+
+
+@pytest.mark.parametrize("argument", ["score_parts", "train_parts"])
+@pytest.mark.parametrize("count", [0, -1])
+def test_shape_extracts_refuses_a_part_count_below_one(tmp_path: Path, argument: str, count: int) -> None:
+    """An engine that calls it without the job's argument parsing still gets the job's message."""
+    counts = {"score_parts": 1, "train_parts": 1, argument: count}
+    with pytest.raises(transform.TransformError, match=f"^--{argument} must be at least 1, not {count}$"):
+        transform.shape_extracts({}, layout="byo", validation=False, **counts)
