@@ -6,7 +6,9 @@ failed run the live keys must hold exactly the previous set or exactly the new o
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -225,7 +227,8 @@ def test_each_run_stages_under_its_own_utc_start_time_and_random_suffix(s3: Any,
     assert runs[0] != runs[1]
 
 
-def fail_requests(s3: Any, operation: str, failing: Any) -> Any:
+@contextlib.contextmanager
+def failing_requests(s3: Any, operation: str, failing: Any) -> Iterator[None]:
     """Fail each `operation` request whose parameters `failing` picks, as S3 would (a 500 InternalError)."""
 
     def hook(params: dict[str, Any], **_: Any) -> None:
@@ -233,7 +236,25 @@ def fail_requests(s3: Any, operation: str, failing: Any) -> Any:
             raise ClientError({"Error": {"Code": "InternalError", "Message": "injected failure"}}, operation)
 
     s3.meta.events.register(f"provide-client-params.s3.{operation}", hook)
-    return lambda: s3.meta.events.unregister(f"provide-client-params.s3.{operation}", hook)
+    try:
+        yield
+    finally:
+        s3.meta.events.unregister(f"provide-client-params.s3.{operation}", hook)
+
+
+def run_failing_the_second_promotion(s3: Any) -> list[str]:
+    """Run the job with its second copy onto a live key failing; return the live keys it copied onto."""
+    promotions: list[str] = []
+
+    def second_promotion(params: dict[str, Any]) -> bool:
+        if params["Key"].startswith(STAGING_PREFIX):
+            return False
+        promotions.append(params["Key"])
+        return len(promotions) == 2
+
+    with failing_requests(s3, "CopyObject", second_promotion), pytest.raises(SystemExit):
+        job(s3)
+    return promotions
 
 
 def test_the_log_names_each_key_removed_the_set_put_back_and_scratch_left_behind(
@@ -260,18 +281,7 @@ def test_the_log_names_each_key_removed_the_set_put_back_and_scratch_left_behind
 
     # The second promotion fails: the first is undone, and the log says the set is as it was.
     reset(s3, raw, previous_run=True)
-    promotions: list[str] = []
-    undo = fail_requests(
-        s3,
-        "CopyObject",
-        lambda params: (
-            not params["Key"].startswith(STAGING_PREFIX)
-            and (promotions.append(params["Key"]) or len(promotions) == 2)
-        ),
-    )
-    with pytest.raises(SystemExit):
-        job(s3)
-    undo()
+    promotions = run_failing_the_second_promotion(s3)
     assert logged("ERROR") == [
         "the extract set was put back as it was before this run",
         f"transform failed: cannot write {store}/{promotions[1]}: InternalError: injected failure",
@@ -279,9 +289,8 @@ def test_the_log_names_each_key_removed_the_set_put_back_and_scratch_left_behind
 
     # Cleaning up fails: the new set stands, and the scratch object left behind is named.
     reset(s3, raw, previous_run=True)
-    undo = fail_requests(s3, "DeleteObject", lambda params: params["Key"].startswith(STAGING_PREFIX))
-    job(s3)
-    undo()
+    with failing_requests(s3, "DeleteObject", lambda params: params["Key"].startswith(STAGING_PREFIX)):
+        job(s3)
     left = logged("WARNING")
     assert len(left) == 4 and all(
         re.fullmatch(
@@ -305,18 +314,7 @@ def test_a_failed_run_puts_each_object_back_with_its_content_type_and_metadata(s
         Metadata={"sha256": "0" * 64, "written-by": "an earlier release"},
     )
     old = live(s3)
-    promotions: list[str] = []
-    undo = fail_requests(
-        s3,
-        "CopyObject",
-        lambda params: (
-            not params["Key"].startswith(STAGING_PREFIX)
-            and (promotions.append(params["Key"]) or len(promotions) == 2)
-        ),
-    )
-    with pytest.raises(SystemExit):
-        job(s3)
-    undo()
+    promotions = run_failing_the_second_promotion(s3)
     assert promotions[0] == transform.TRAIN_KEY and live(s3) == old
     assert old[transform.TRAIN_KEY][1:] == (
         "text/plain",
